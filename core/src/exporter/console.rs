@@ -1,0 +1,196 @@
+//! The console exporter: each finished trace printed as a readable tree.
+//!
+//! Spans are held until their trace's local root ends, then the whole tree is
+//! printed at once (kind, duration, status, token totals). Spans whose root has
+//! not ended by flush or shutdown are printed then, so nothing is lost.
+
+use super::Exporter;
+use crate::error::ExportError;
+use crate::id::{SpanId, TraceId};
+use crate::record::{SpanRecord, Status};
+use crate::semconv as sc;
+use crate::usage::Usage;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::io::Write;
+
+/// Most spans held waiting for their root; beyond it, the oldest traces are
+/// printed early, so a root that never ends cannot grow memory.
+const MAX_HELD_SPANS: usize = 10_000;
+
+/// Prints trace trees to a writer (stdout by default).
+pub struct ConsoleExporter {
+    out: Box<dyn Write + Send>,
+    held: HashMap<TraceId, Vec<SpanRecord>>,
+    order: Vec<TraceId>,
+    held_count: usize,
+}
+
+impl ConsoleExporter {
+    pub fn stdout() -> Self {
+        Self::to_writer(Box::new(std::io::stdout()))
+    }
+
+    pub fn stderr() -> Self {
+        Self::to_writer(Box::new(std::io::stderr()))
+    }
+
+    pub fn to_writer(out: Box<dyn Write + Send>) -> Self {
+        ConsoleExporter {
+            out,
+            held: HashMap::new(),
+            order: Vec::new(),
+            held_count: 0,
+        }
+    }
+
+    fn print_trace(&mut self, trace_id: TraceId) -> Result<(), ExportError> {
+        let Some(spans) = self.held.remove(&trace_id) else {
+            return Ok(());
+        };
+        self.order.retain(|t| *t != trace_id);
+        self.held_count -= spans.len();
+        let text = render(trace_id, &spans);
+        self.out
+            .write_all(text.as_bytes())
+            .and_then(|_| self.out.flush())
+            .map_err(|e| ExportError::new(format!("console: {e}")))
+    }
+
+    fn print_all(&mut self) -> Result<(), ExportError> {
+        for t in std::mem::take(&mut self.order) {
+            self.print_trace(t)?;
+        }
+        Ok(())
+    }
+}
+
+impl Exporter for ConsoleExporter {
+    fn name(&self) -> &str {
+        "console"
+    }
+
+    fn export(&mut self, batch: &[Box<SpanRecord>]) -> Result<(), ExportError> {
+        let mut complete = Vec::new();
+        for r in batch {
+            if !self.held.contains_key(&r.trace_id) {
+                self.order.push(r.trace_id);
+            }
+            self.held.entry(r.trace_id).or_default().push((**r).clone());
+            self.held_count += 1;
+            if r.is_root() || r.parent_is_remote {
+                complete.push(r.trace_id);
+            }
+        }
+        for t in complete {
+            self.print_trace(t)?;
+        }
+        while self.held_count > MAX_HELD_SPANS && !self.order.is_empty() {
+            let oldest = self.order[0];
+            self.print_trace(oldest)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), ExportError> {
+        self.print_all()
+    }
+}
+
+/// Renders one trace. Spans whose parent is not among `spans` are shown as
+/// roots of their own subtree.
+fn render(trace_id: TraceId, spans: &[SpanRecord]) -> String {
+    let ids: std::collections::HashSet<SpanId> = spans.iter().map(|s| s.span_id).collect();
+    let mut children: HashMap<SpanId, Vec<&SpanRecord>> = HashMap::new();
+    let mut roots = Vec::new();
+    for s in spans {
+        if ids.contains(&s.parent_span_id) {
+            children.entry(s.parent_span_id).or_default().push(s);
+        } else {
+            roots.push(s);
+        }
+    }
+    for v in children.values_mut() {
+        v.sort_by_key(|s| s.start_unix_nanos);
+    }
+    roots.sort_by_key(|s| s.start_unix_nanos);
+    let mut out = format!("trace {trace_id}\n");
+    for root in roots {
+        let total = subtree_usage(root, &children);
+        line(&mut out, root, "", "", Some(total));
+        walk(&mut out, root, &children, "");
+    }
+    out
+}
+
+fn walk(
+    out: &mut String,
+    s: &SpanRecord,
+    children: &HashMap<SpanId, Vec<&SpanRecord>>,
+    indent: &str,
+) {
+    let Some(kids) = children.get(&s.span_id) else {
+        return;
+    };
+    for (i, k) in kids.iter().enumerate() {
+        let last = i + 1 == kids.len();
+        let (branch, next) = if last {
+            ("└─ ", "   ")
+        } else {
+            ("├─ ", "│  ")
+        };
+        line(out, k, indent, branch, None);
+        walk(out, k, children, &format!("{indent}{next}"));
+    }
+}
+
+/// Input/output tokens of the innermost LLM spans under `s`, so a framework
+/// span wrapping a provider span is not counted twice.
+fn subtree_usage(s: &SpanRecord, children: &HashMap<SpanId, Vec<&SpanRecord>>) -> Usage {
+    let mut total = Usage::default();
+    let mut from_kids = false;
+    for k in children.get(&s.span_id).into_iter().flatten() {
+        let u = subtree_usage(k, children);
+        if u != Usage::default() {
+            from_kids = true;
+        }
+        total.input_tokens += u.input_tokens;
+        total.output_tokens += u.output_tokens;
+    }
+    if !from_kids {
+        if let Some(u) = s.usage {
+            total.input_tokens += u.input_tokens;
+            total.output_tokens += u.output_tokens;
+        }
+    }
+    total
+}
+
+fn line(out: &mut String, s: &SpanRecord, indent: &str, branch: &str, total: Option<Usage>) {
+    let ms = s.duration_nanos() as f64 / 1e6;
+    let _ = write!(out, "{indent}{branch}{} [{}] {ms:.1} ms", s.name, s.kind);
+    match &s.status {
+        Status::Error(msg) => {
+            let _ = write!(out, " ERROR: {msg}");
+        }
+        Status::Ok => out.push_str(" ok"),
+        Status::Unset => {}
+    }
+    let usage = total.filter(|u| *u != Usage::default()).or(s.usage);
+    if let Some(u) = usage {
+        let _ = write!(out, " tokens in={} out={}", u.input_tokens, u.output_tokens);
+    }
+    for (label, key) in [
+        ("provider", sc::GEN_AI_PROVIDER_NAME),
+        ("model", sc::GEN_AI_REQUEST_MODEL),
+        ("tool", sc::GEN_AI_TOOL_NAME),
+    ] {
+        if let Some(v) = s.attribute(key) {
+            let _ = write!(out, " {label}={}", v.display());
+        }
+    }
+    if s.abandoned {
+        out.push_str(" (abandoned: dropped without end)");
+    }
+    out.push('\n');
+}

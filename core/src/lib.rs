@@ -1,0 +1,64 @@
+//! agtrace-core: one tracing core for AI agents and LLM applications.
+//!
+//! The core owns the span model, context propagation, batching and exporters;
+//! the C ABI and the language bindings are thin layers over it, so every
+//! language gets the same semantics and the same wire output.
+//!
+//! ```no_run
+//! use agtrace_core::{ExporterConfig, SpanKind, Tracer, Usage};
+//! use std::time::Duration;
+//!
+//! let tracer = Tracer::builder()
+//!     .service_name("my-agent")
+//!     .exporter(ExporterConfig::Console)
+//!     .build()?;
+//! let mut agent = tracer.span("invoke_agent planner").kind(SpanKind::Agent).start();
+//! {
+//!     let _current = agent.enter(); // children below default to this parent
+//!     let mut llm = tracer.span("chat gpt-4o").kind(SpanKind::Llm).start();
+//!     llm.set_provider("openai");
+//!     llm.set_request_model("gpt-4o");
+//!     llm.set_usage(Usage::new(120, 40));
+//!     llm.end();
+//! }
+//! agent.end();
+//! tracer.shutdown(Duration::from_secs(5))?;
+//! # Ok::<(), agtrace_core::Error>(())
+//! ```
+
+mod clock;
+mod config;
+mod context;
+mod error;
+pub mod exporter;
+mod genai;
+mod global;
+pub mod id;
+mod kind;
+mod pipeline;
+pub mod propagation;
+mod record;
+pub mod semconv;
+mod span;
+mod stats;
+mod trace;
+mod tracer;
+mod usage;
+mod value;
+
+pub use config::{ExporterConfig, Settings, TracerBuilder, DEFAULT_FILE_PATH};
+pub use context::{current_span, enter, EnterGuard};
+pub use error::{Error, ExportError};
+pub use exporter::{Exporter, InMemoryExporter, OtlpCompression, OtlpConfig, OtlpProtocol};
+pub use genai::RequestParams;
+pub use global::{default_tracer, set_default_tracer, take_default_tracer};
+pub use id::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+pub use kind::{OtelKind, SpanKind};
+pub use pipeline::BatchConfig;
+pub use record::{Event, Link, SpanRecord, Status};
+pub use span::{Parent, Span, SpanBuilder, SpanRef};
+pub use stats::{Dropped, ExporterStats, Stats};
+pub use trace::TraceMeta;
+pub use tracer::Tracer;
+pub use usage::Usage;
+pub use value::{Attribute, Attributes, Str, Value};

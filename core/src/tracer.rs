@@ -1,0 +1,216 @@
+//! The tracer: starts spans and owns the pipeline behind them.
+
+use crate::clock::Clock;
+use crate::config::{Settings, TracerBuilder};
+use crate::context;
+use crate::error::Error;
+use crate::id::{SpanContext, SpanId, TraceFlags, TraceId};
+use crate::kind::SpanKind;
+use crate::pipeline::Pipeline;
+use crate::propagation::{Extracted, Extractor, Injector};
+use crate::record::SpanRecord;
+use crate::span::{Parent, Span, SpanBuilder, SpanRef, StartArgs};
+use crate::stats::{Counters, Stats};
+use crate::trace::TraceShared;
+use crate::value::{Attributes, Str};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Starts spans and delivers them to the configured exporters.
+///
+/// Cheap to clone (a reference count); thread-safe. The export thread stops
+/// when `shutdown` is called, or when the last tracer handle and the last span
+/// from it are dropped (which then waits up to the shutdown timeout for the
+/// final export).
+#[derive(Clone)]
+pub struct Tracer {
+    shared: Arc<TracerShared>,
+}
+
+pub(crate) struct TracerShared {
+    pipeline: Option<Pipeline>,
+    counters: Arc<Counters>,
+    pub(crate) clock: Clock,
+    pub(crate) settings: Settings,
+}
+
+impl TracerShared {
+    pub(crate) fn submit(&self, record: Box<SpanRecord>) {
+        if let Some(p) = &self.pipeline {
+            p.submit(record);
+        }
+    }
+}
+
+impl Drop for TracerShared {
+    fn drop(&mut self) {
+        if let Some(p) = &self.pipeline {
+            let _ = p.shutdown(self.settings.shutdown_timeout);
+        }
+    }
+}
+
+impl std::fmt::Debug for Tracer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tracer")
+            .field("service_name", &self.shared.settings.service_name)
+            .field("exporters", &self.shared.settings.exporter_names())
+            .finish()
+    }
+}
+
+impl Tracer {
+    pub fn builder() -> TracerBuilder {
+        TracerBuilder::default()
+    }
+
+    /// A tracer configured from environment variables only.
+    pub fn from_env() -> Result<Tracer, Error> {
+        TracerBuilder::default().build()
+    }
+
+    pub(crate) fn from_builder(b: TracerBuilder) -> Result<Tracer, Error> {
+        let settings = Settings::resolve(&b)?;
+        let counters = Arc::new(Counters::default());
+        let pipeline = if settings.disabled {
+            None
+        } else {
+            let mut exporters = settings.create_exporters()?;
+            exporters.extend(b.custom_exporters);
+            Some(Pipeline::start(
+                settings.batch.clone(),
+                exporters,
+                counters.clone(),
+            )?)
+        };
+        Ok(Tracer {
+            shared: Arc::new(TracerShared {
+                pipeline,
+                counters,
+                clock: Clock::new(),
+                settings,
+            }),
+        })
+    }
+
+    /// The settings in effect, after code, environment and defaults.
+    pub fn settings(&self) -> &Settings {
+        &self.shared.settings
+    }
+
+    /// Prepares a span; `start` it when ready.
+    pub fn span(&self, name: impl Into<Str>) -> SpanBuilder<'_> {
+        SpanBuilder {
+            tracer: self,
+            name: name.into(),
+            kind: SpanKind::Plain,
+            otel_kind: None,
+            parent: Parent::Current,
+            attributes: Attributes::new(),
+            links: Vec::new(),
+        }
+    }
+
+    /// Starts a span of `kind` under `parent` (shorthand for the builder).
+    pub fn start(&self, name: impl Into<Str>, kind: SpanKind, parent: impl Into<Parent>) -> Span {
+        self.span(name).kind(kind).parent(parent).start()
+    }
+
+    pub(crate) fn start_span(&self, mut b: SpanBuilder<'_>) -> Span {
+        let parent = std::mem::take(&mut b.parent);
+        let (parent_ctx, trace) = match parent {
+            Parent::Current => match context::current_span() {
+                Some(r) => (Some(r.context), r.trace),
+                None => (None, None),
+            },
+            Parent::Root => (None, None),
+            Parent::Span(r) => (Some(r.context), r.trace),
+            Parent::Remote { context, baggage } => {
+                let trace =
+                    (!baggage.is_empty()).then(|| Arc::new(TraceShared::with_baggage(baggage)));
+                (Some(context), trace)
+            }
+        };
+        let parent_ctx = parent_ctx.filter(SpanContext::is_valid);
+        let (trace_id, flags) = match &parent_ctx {
+            Some(p) => (p.trace_id, p.flags),
+            None => (TraceId::random(), TraceFlags::SAMPLED),
+        };
+        let c = &self.shared.counters;
+        if self.shared.pipeline.is_none() || !flags.is_sampled() {
+            c.unsampled.fetch_add(1, Relaxed);
+            return Span::non_recording(SpanContext {
+                trace_id,
+                span_id: SpanId::random(),
+                flags,
+                trace_state: parent_ctx.map(|p| p.trace_state).unwrap_or_default(),
+                is_remote: false,
+            });
+        }
+        c.started.fetch_add(1, Relaxed);
+        let start_instant = Instant::now();
+        let args = StartArgs {
+            trace_id,
+            flags,
+            parent: parent_ctx,
+            trace,
+            start_instant,
+            start_unix_nanos: self.shared.clock.unix_nanos(start_instant),
+        };
+        Span::recording(b, args, self.shared.clone())
+    }
+
+    /// Writes propagation headers for `span` (its context and its trace's
+    /// baggage) in the configured formats.
+    pub fn inject(&self, span: &SpanRef, carrier: &mut dyn Injector) {
+        let empty = Default::default();
+        let baggage = span.baggage().unwrap_or(&empty);
+        self.shared
+            .settings
+            .propagators
+            .inject(span.context(), baggage, carrier);
+    }
+
+    /// Reads a remote parent from propagation headers; use the result as a
+    /// [`Parent`] (`Parent::from(extracted)`).
+    pub fn extract(&self, carrier: &dyn Extractor) -> Extracted {
+        self.shared.settings.propagators.extract(carrier)
+    }
+
+    /// Blocks until every span ended before this call has been handed to the
+    /// exporters and they have flushed, or `timeout` passes
+    /// (`Error::Timeout` then says how many spans were not handed over).
+    /// Safe to call from any thread, including inside an async runtime.
+    pub fn force_flush(&self, timeout: Duration) -> Result<(), Error> {
+        match &self.shared.pipeline {
+            Some(p) => p.flush(timeout),
+            None => Ok(()),
+        }
+    }
+
+    /// Flushes, shuts the exporters down and stops the export thread, within
+    /// `timeout` even if an exporter hangs. Idempotent. Spans ended afterwards
+    /// are dropped and counted.
+    pub fn shutdown(&self, timeout: Duration) -> Result<(), Error> {
+        match &self.shared.pipeline {
+            Some(p) => p.shutdown(timeout),
+            None => Ok(()),
+        }
+    }
+
+    pub fn is_shut_down(&self) -> bool {
+        self.shared
+            .pipeline
+            .as_ref()
+            .is_none_or(Pipeline::is_shut_down)
+    }
+
+    /// A snapshot of the counters; see [`Stats`] for the accounting invariant.
+    pub fn stats(&self) -> Stats {
+        match &self.shared.pipeline {
+            Some(p) => p.stats(),
+            None => self.shared.counters.snapshot(Vec::new(), false),
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! Typed attribute values.
+//!
+//! Keys and string values are `Cow<'static, str>`: a literal costs nothing to
+//! store, an owned `String` is moved in without copying. Structured values
+//! (messages, tool arguments) are stored as JSON strings, as the OpenTelemetry
+//! GenAI conventions ask.
+
+use std::borrow::Cow;
+
+/// A string that is either a `'static` literal or owned.
+pub type Str = Cow<'static, str>;
+
+/// An attribute value: a scalar or a homogeneous array.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Bool(bool),
+    I64(i64),
+    F64(f64),
+    String(Str),
+    BoolArray(Vec<bool>),
+    I64Array(Vec<i64>),
+    F64Array(Vec<f64>),
+    StringArray(Vec<Str>),
+}
+
+impl Value {
+    /// Serializes a structured value to a JSON string attribute.
+    pub fn json(v: &serde_json::Value) -> Value {
+        Value::String(Cow::Owned(v.to_string()))
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Value::I64(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::F64(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Bool(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    /// Approximate encoded size in bytes, used for the queue's byte cap and for
+    /// splitting batches. Counts payload, not framing.
+    pub fn approx_size(&self) -> usize {
+        match self {
+            Value::Bool(_) => 1,
+            Value::I64(_) | Value::F64(_) => 8,
+            Value::String(s) => s.len(),
+            Value::BoolArray(v) => v.len(),
+            Value::I64Array(v) => v.len() * 8,
+            Value::F64Array(v) => v.len() * 8,
+            Value::StringArray(v) => v.iter().map(|s| s.len() + 2).sum(),
+        }
+    }
+
+    /// A short human rendering, for the console exporter.
+    pub fn display(&self) -> String {
+        match self {
+            Value::Bool(v) => v.to_string(),
+            Value::I64(v) => v.to_string(),
+            Value::F64(v) => v.to_string(),
+            Value::String(s) => s.to_string(),
+            Value::BoolArray(v) => format!("{v:?}"),
+            Value::I64Array(v) => format!("{v:?}"),
+            Value::F64Array(v) => format!("{v:?}"),
+            Value::StringArray(v) => format!("{v:?}"),
+        }
+    }
+}
+
+macro_rules! from_scalar {
+    ($($t:ty => $variant:ident as $conv:ty),* $(,)?) => {
+        $(impl From<$t> for Value {
+            fn from(v: $t) -> Value {
+                Value::$variant(v as $conv)
+            }
+        })*
+    };
+}
+from_scalar!(i64 => I64 as i64, i32 => I64 as i64, u32 => I64 as i64, i16 => I64 as i64, u16 => I64 as i64,
+             f64 => F64 as f64, f32 => F64 as f64);
+
+/// Unsigned values above `i64::MAX` saturate: OTLP has no unsigned integer.
+impl From<u64> for Value {
+    fn from(v: u64) -> Value {
+        Value::I64(i64::try_from(v).unwrap_or(i64::MAX))
+    }
+}
+impl From<usize> for Value {
+    fn from(v: usize) -> Value {
+        Value::from(v as u64)
+    }
+}
+impl From<bool> for Value {
+    fn from(v: bool) -> Value {
+        Value::Bool(v)
+    }
+}
+impl From<&'static str> for Value {
+    fn from(v: &'static str) -> Value {
+        Value::String(Cow::Borrowed(v))
+    }
+}
+impl From<String> for Value {
+    fn from(v: String) -> Value {
+        Value::String(Cow::Owned(v))
+    }
+}
+impl From<Str> for Value {
+    fn from(v: Str) -> Value {
+        Value::String(v)
+    }
+}
+impl From<Vec<bool>> for Value {
+    fn from(v: Vec<bool>) -> Value {
+        Value::BoolArray(v)
+    }
+}
+impl From<Vec<i64>> for Value {
+    fn from(v: Vec<i64>) -> Value {
+        Value::I64Array(v)
+    }
+}
+impl From<Vec<f64>> for Value {
+    fn from(v: Vec<f64>) -> Value {
+        Value::F64Array(v)
+    }
+}
+impl From<Vec<String>> for Value {
+    fn from(v: Vec<String>) -> Value {
+        Value::StringArray(v.into_iter().map(Cow::Owned).collect())
+    }
+}
+impl From<Vec<&'static str>> for Value {
+    fn from(v: Vec<&'static str>) -> Value {
+        Value::StringArray(v.into_iter().map(Cow::Borrowed).collect())
+    }
+}
+impl From<&serde_json::Value> for Value {
+    fn from(v: &serde_json::Value) -> Value {
+        Value::json(v)
+    }
+}
+
+/// One key/value attribute.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Attribute {
+    pub key: Str,
+    pub value: Value,
+}
+
+impl Attribute {
+    pub fn new(key: impl Into<Str>, value: impl Into<Value>) -> Self {
+        Attribute {
+            key: key.into(),
+            value: value.into(),
+        }
+    }
+
+    pub(crate) fn approx_size(&self) -> usize {
+        self.key.len() + self.value.approx_size()
+    }
+}
+
+/// Attributes of one span. Up to eight are stored inline, so a typical span
+/// needs no allocation beyond its record.
+pub type Attributes = smallvec::SmallVec<[Attribute; 8]>;
+
+/// Removes earlier duplicates of a key, keeping the last value set (the
+/// OpenTelemetry rule). Survivors keep their relative order.
+pub(crate) fn dedup_last_wins(attrs: &mut Attributes) {
+    if attrs.len() < 2 {
+        return;
+    }
+    let mut i = 0;
+    while i < attrs.len() {
+        if attrs[i + 1..].iter().any(|a| a.key == attrs[i].key) {
+            attrs.remove(i);
+        } else {
+            i += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conversions() {
+        assert_eq!(Value::from(3u32), Value::I64(3));
+        assert_eq!(Value::from(u64::MAX), Value::I64(i64::MAX));
+        assert_eq!(Value::from(1.5f32), Value::F64(1.5));
+        assert_eq!(Value::from("x").as_str(), Some("x"));
+        assert_eq!(
+            Value::from(vec!["a", "b"]),
+            Value::StringArray(vec!["a".into(), "b".into()])
+        );
+        let j = serde_json::json!({"role": "user", "content": "hi"});
+        assert_eq!(
+            Value::json(&j).as_str(),
+            Some(r#"{"content":"hi","role":"user"}"#)
+        );
+    }
+
+    #[test]
+    fn dedup_keeps_last_value_in_first_order() {
+        let mut a: Attributes = [
+            Attribute::new("a", 1),
+            Attribute::new("b", 2),
+            Attribute::new("a", 3),
+            Attribute::new("c", 4),
+        ]
+        .into_iter()
+        .collect();
+        dedup_last_wins(&mut a);
+        let keys: Vec<_> = a
+            .iter()
+            .map(|x| (x.key.as_ref(), x.value.clone()))
+            .collect();
+        assert_eq!(
+            keys,
+            vec![
+                ("b", Value::I64(2)),
+                ("a", Value::I64(3)),
+                ("c", Value::I64(4))
+            ]
+        );
+    }
+}

@@ -1,0 +1,268 @@
+"""End to end: the Rust demo exports its trace over OTLP to a real Phoenix.
+
+Contract with the demo binary (path in ``AGTRACE_DEMO_BIN``):
+
+* run with ``OTEL_EXPORTER_OTLP_ENDPOINT`` and ``OTEL_EXPORTER_OTLP_PROTOCOL``
+  (``http/protobuf`` or ``grpc``) it exports one 7-span trace of a simulated
+  travel agent, service name ``agtrace-demo``, and exits 0;
+* every span carries ``gen_ai.conversation.id`` = ``AGTRACE_DEMO_CONVERSATION``
+  (each test sets a unique one and reads back only spans carrying it, so runs
+  sharing the session's Phoenix do not see each other's spans);
+* it also writes ``agtrace-demo.jsonl`` (OTLP/JSON, one export request per
+  line) in its working directory.
+
+What is checked where: Phoenix's REST API gives names, ids, parent links, times,
+attributes and the OpenInference kind. Phoenix drops the OTel SpanKind and the
+resource, and infers ``openinference.span.kind`` from ``gen_ai.operation.name``
+when it is missing, so the OTel kinds, ``service.name`` and the raw
+``openinference.span.kind`` are checked in the demo's JSONL file instead. See
+``Phoenix.spans`` in conftest.py for the response shape.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+AGENT = "invoke_agent travel-assistant"
+PLAN = "plan"
+CHAT_MINI = "chat gpt-4o-mini"
+WEATHER = "execute_tool get_weather"
+FLIGHTS = "execute_tool search_flights"
+RETRIEVE = "retrieve travel-docs"
+CHAT = "chat gpt-4o"
+
+DEMO_TIMEOUT_S = 60
+
+
+@dataclass(frozen=True)
+class Expected:
+    parent: str | None
+    openinference_kind: str
+    otel_kind: str
+    # Exact values, compared with their JSON type (an int must come back an int).
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+# The demo's trace. gen_ai.operation.name comes from the span's kind in the
+# core (agent -> invoke_agent, llm -> chat, tool -> execute_tool, retriever ->
+# retrieval; a task has none), so it is expected on every span of those kinds.
+TRACE: dict[str, Expected] = {
+    AGENT: Expected(
+        parent=None,
+        openinference_kind="AGENT",
+        otel_kind="INTERNAL",
+        attributes={
+            "gen_ai.operation.name": "invoke_agent",
+            "gen_ai.agent.name": "travel-assistant",
+        },
+    ),
+    PLAN: Expected(parent=AGENT, openinference_kind="CHAIN", otel_kind="INTERNAL"),
+    CHAT_MINI: Expected(
+        parent=PLAN,
+        openinference_kind="LLM",
+        otel_kind="CLIENT",
+        attributes={
+            "gen_ai.operation.name": "chat",
+            "gen_ai.provider.name": "openai",
+            "gen_ai.request.model": "gpt-4o-mini",
+            "gen_ai.usage.input_tokens": 412,
+            "gen_ai.usage.output_tokens": 57,
+        },
+    ),
+    WEATHER: Expected(
+        parent=AGENT,
+        openinference_kind="TOOL",
+        otel_kind="INTERNAL",
+        attributes={"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "get_weather"},
+    ),
+    FLIGHTS: Expected(
+        parent=AGENT,
+        openinference_kind="TOOL",
+        otel_kind="INTERNAL",
+        attributes={"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "search_flights"},
+    ),
+    RETRIEVE: Expected(
+        parent=AGENT,
+        openinference_kind="RETRIEVER",
+        otel_kind="INTERNAL",
+        attributes={"gen_ai.operation.name": "retrieval"},
+    ),
+    CHAT: Expected(
+        parent=AGENT,
+        openinference_kind="LLM",
+        otel_kind="CLIENT",
+        attributes={
+            "gen_ai.operation.name": "chat",
+            "gen_ai.request.model": "gpt-4o",
+            "gen_ai.usage.input_tokens": 1290,
+            "gen_ai.usage.output_tokens": 221,
+        },
+    ),
+}
+
+# OTLP SpanKind enum: the Rust serializer writes the number, protobuf's JSON
+# mapping the name; accept both.
+OTEL_KINDS = {0: "UNSPECIFIED", 1: "INTERNAL", 2: "SERVER", 3: "CLIENT", 4: "PRODUCER", 5: "CONSUMER"}
+
+
+def _run_demo(demo: Path, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    try:
+        proc = subprocess.run(
+            [str(demo)],
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=DEMO_TIMEOUT_S,
+        )
+    except subprocess.TimeoutExpired as e:
+        pytest.fail(f"demo did not finish in {DEMO_TIMEOUT_S} s\nstdout:\n{e.stdout}\nstderr:\n{e.stderr}")
+    assert proc.returncode == 0, (
+        f"demo exited with {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    )
+    return proc
+
+
+def _demo_env(endpoint: str, protocol: str, conversation: str) -> dict[str, str]:
+    # Drop inherited OTEL_*/AGTRACE_* settings: e.g. OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+    # would override the endpoint under test, OTEL_SDK_DISABLED would silence it.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AGTRACE_"))}
+    env.update(
+        OTEL_EXPORTER_OTLP_ENDPOINT=endpoint,
+        OTEL_EXPORTER_OTLP_PROTOCOL=protocol,
+        AGTRACE_DEMO_CONVERSATION=conversation,
+    )
+    return env
+
+
+def _time(span: dict[str, Any], key: str) -> datetime:
+    return datetime.fromisoformat(span[key])
+
+
+def _any_value(v: dict[str, Any]) -> Any:
+    """Decode an OTLP/JSON AnyValue (scalars only; enough for these checks)."""
+    for key in ("stringValue", "boolValue", "doubleValue", "string_value", "bool_value", "double_value"):
+        if key in v:
+            return v[key]
+    for key in ("intValue", "int_value"):
+        if key in v:
+            return int(v[key])  # OTLP/JSON writes int64 as a string
+    return v
+
+
+def _attrs(key_values: list[dict[str, Any]] | None) -> dict[str, Any]:
+    return {kv["key"]: _any_value(kv.get("value") or {}) for kv in key_values or []}
+
+
+def _otel_kind(kind: Any) -> str:
+    if isinstance(kind, int):
+        return OTEL_KINDS.get(kind, str(kind))
+    return str(kind).removeprefix("SPAN_KIND_")
+
+
+def _jsonl_spans(path: Path, conversation: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(resource attributes, span) for each span of this conversation in the file."""
+    assert path.is_file(), f"the demo wrote no {path.name} in its working directory"
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    batches = []
+    for n, line in enumerate(lines, 1):
+        try:
+            batches.append(json.loads(line))
+        except json.JSONDecodeError as e:
+            pytest.fail(f"{path.name} line {n} is not JSON ({e}): {line[:200]}")
+    assert any(isinstance(b, dict) and "resourceSpans" in b for b in batches), (
+        f"no line of {path.name} has a resourceSpans key: {lines[:3]}"
+    )
+    out = []
+    for batch in batches:
+        for resource_spans in batch.get("resourceSpans", []):
+            resource = _attrs((resource_spans.get("resource") or {}).get("attributes"))
+            for scope_spans in resource_spans.get("scopeSpans", []):
+                for span in scope_spans.get("spans", []):
+                    if _attrs(span.get("attributes")).get("gen_ai.conversation.id") == conversation:
+                        out.append((resource, span))
+    return out
+
+
+@pytest.mark.parametrize("protocol", ["http/protobuf", "grpc"], ids=["http", "grpc"])
+def test_demo_trace_reaches_phoenix(phoenix, binary, tmp_path: Path, protocol: str) -> None:
+    demo = binary("demo")
+    conversation = f"e2e-{protocol.split('/')[0]}-{uuid.uuid4().hex}"
+    endpoint = phoenix.grpc_endpoint if protocol == "grpc" else phoenix.http_endpoint
+
+    _run_demo(demo, tmp_path, _demo_env(endpoint, protocol, conversation))
+
+    spans = phoenix.spans(
+        min_count=len(TRACE), timeout=30, attributes={"gen_ai.conversation.id": conversation}
+    )
+
+    # --- shape of the tree ------------------------------------------------
+    names = Counter(s["name"] for s in spans)
+    assert names == Counter(TRACE), f"span names: got {sorted(names.elements())}, want {sorted(TRACE)}"
+    by_name = {s["name"]: s for s in spans}
+
+    trace_ids = {s["context"]["trace_id"] for s in spans}
+    assert len(trace_ids) == 1, f"spans are split over traces {trace_ids}"
+
+    for name, want in TRACE.items():
+        span = by_name[name]
+        if want.parent is None:
+            assert span["parent_id"] is None, f"{name}: root has parent {span['parent_id']}"
+        else:
+            parent_id = by_name[want.parent]["context"]["span_id"]
+            assert span["parent_id"] == parent_id, (
+                f"{name}: parent {span['parent_id']}, want {want.parent} ({parent_id})"
+            )
+
+    # --- kinds and attributes as Phoenix stored them ----------------------
+    for name, want in TRACE.items():
+        span = by_name[name]
+        attrs = span["attributes"]
+        assert span["span_kind"] == want.openinference_kind, f"{name}: span_kind {span['span_kind']}"
+        assert attrs.get("gen_ai.conversation.id") == conversation, f"{name}: {attrs}"
+        for key, value in want.attributes.items():
+            assert key in attrs, f"{name}: missing {key}; attributes {attrs}"
+            got = attrs[key]
+            # type() and not isinstance: True is an int, 412.0 == 412.
+            assert (got, type(got)) == (value, type(value)), (
+                f"{name}: {key} = {got!r} ({type(got).__name__}), want {value!r} ({type(value).__name__})"
+            )
+
+    # --- timing -------------------------------------------------------------
+    for name, span in by_name.items():
+        assert _time(span, "end_time") >= _time(span, "start_time"), f"{name}: ends before it starts"
+    for name, want in TRACE.items():
+        if want.parent is None:
+            continue
+        child, parent = by_name[name], by_name[want.parent]
+        assert _time(parent, "start_time") <= _time(child, "start_time"), f"{name} starts before {want.parent}"
+        assert _time(child, "end_time") <= _time(parent, "end_time"), f"{name} ends after {want.parent}"
+    weather, flights = by_name[WEATHER], by_name[FLIGHTS]
+    assert _time(weather, "start_time") < _time(flights, "end_time") and _time(
+        flights, "start_time"
+    ) < _time(weather, "end_time"), (
+        f"the two tools should run in parallel: get_weather {weather['start_time']}..{weather['end_time']},"
+        f" search_flights {flights['start_time']}..{flights['end_time']}"
+    )
+
+    # --- what Phoenix does not keep: the demo's own OTLP/JSON file -----------
+    in_file = _jsonl_spans(tmp_path / "agtrace-demo.jsonl", conversation)
+    file_names = Counter(span["name"] for _, span in in_file)
+    assert file_names == Counter(TRACE), f"{tmp_path / 'agtrace-demo.jsonl'} spans: {sorted(file_names.elements())}"
+    for resource, span in in_file:
+        name, want = span["name"], TRACE[span["name"]]
+        assert resource.get("service.name") == "agtrace-demo", f"{name}: resource {resource}"
+        assert _otel_kind(span.get("kind")) == want.otel_kind, f"{name}: OTel kind {span.get('kind')!r}"
+        raw_kind = _attrs(span.get("attributes")).get("openinference.span.kind")
+        assert raw_kind == want.openinference_kind, f"{name}: openinference.span.kind {raw_kind!r}"
