@@ -274,21 +274,30 @@ impl Settings {
 
         let defaults = BatchConfig::default();
         let o = &b.batch;
+        let queue_capacity = pick(
+            o.queue_capacity,
+            env,
+            "OTEL_BSP_MAX_QUEUE_SIZE",
+            parse_count,
+        )?
+        .unwrap_or(defaults.queue_capacity);
+        let batch_size = pick(
+            o.batch_size,
+            env,
+            "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+            parse_count,
+        )?;
+        if let Some(n) = batch_size.filter(|n| *n > queue_capacity) {
+            return Err(Error::config(
+                "batch_size",
+                &n.to_string(),
+                format!("must not exceed the queue capacity ({queue_capacity})"),
+            ));
+        }
         let batch = BatchConfig {
-            queue_capacity: pick(
-                o.queue_capacity,
-                env,
-                "OTEL_BSP_MAX_QUEUE_SIZE",
-                parse_count,
-            )?
-            .unwrap_or(defaults.queue_capacity),
-            batch_size: pick(
-                o.batch_size,
-                env,
-                "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
-                parse_count,
-            )?
-            .unwrap_or(defaults.batch_size),
+            queue_capacity,
+            // A default batch larger than a small queue shrinks to fit it.
+            batch_size: batch_size.unwrap_or(defaults.batch_size.min(queue_capacity)),
             queue_max_bytes: pick(
                 o.queue_max_bytes,
                 env,
@@ -311,16 +320,6 @@ impl Settings {
             )?
             .unwrap_or(defaults.flush_interval),
         };
-        if batch.batch_size > batch.queue_capacity {
-            return Err(Error::config(
-                "batch_size",
-                &batch.batch_size.to_string(),
-                format!(
-                    "must not exceed the queue capacity ({})",
-                    batch.queue_capacity
-                ),
-            ));
-        }
         if batch.flush_interval.is_zero() {
             return Err(Error::config("flush_interval", "0", "must be positive"));
         }

@@ -1,0 +1,269 @@
+//! The pipeline's contract: never block the app, bounded memory, every span
+//! accounted for, flush and shutdown within their timeouts.
+
+mod common;
+use agtrace_core::*;
+use common::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn assert_accounted(s: &Stats) {
+    assert_eq!(
+        s.ended,
+        s.exported + s.dropped.total() + s.pending,
+        "every ended span is exported, dropped or pending: {s:?}"
+    );
+}
+
+#[test]
+fn eight_threads_every_span_accounted_for() {
+    let (tracer, mem) = memory_tracer();
+    let per_thread = 5_000;
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let tracer = tracer.clone();
+            std::thread::spawn(move || {
+                let root = tracer.span(format!("root-{t}")).root().start();
+                let _g = root.enter();
+                for i in 0..per_thread - 1 {
+                    let mut s = tracer.span("work").start();
+                    s.set_attribute("i", i as i64);
+                }
+            })
+        })
+        .collect();
+    threads.into_iter().for_each(|h| h.join().unwrap());
+    tracer.shutdown(Duration::from_secs(30)).unwrap();
+    let stats = tracer.stats();
+    assert_eq!(stats.started, 8 * per_thread as u64);
+    assert_eq!(stats.ended, stats.started);
+    assert_accounted(&stats);
+    assert_eq!(stats.pending, 0);
+    assert_eq!(stats.exporters[0].exported, stats.exported);
+    assert_eq!(stats.exported as usize, mem.spans().len());
+}
+
+#[test]
+fn full_queue_drops_and_counts_without_blocking() {
+    let gate = Gate::default();
+    let tracer = Tracer::builder()
+        .ignore_env()
+        .queue_capacity(100)
+        .batch_size(10)
+        .custom_exporter(Box::new(gate.clone()))
+        .build()
+        .unwrap();
+    // The first batch blocks the export thread; the queue then fills up.
+    for _ in 0..10 {
+        tracer.span("first").start().end();
+    }
+    gate.wait_entered();
+    for _ in 0..1_000 {
+        tracer.span("s").start().end();
+    }
+    let stats = tracer.stats();
+    assert_eq!(stats.ended, 1_010);
+    assert_eq!(stats.dropped.queue_full, 1_010 - 10 - 100, "{stats:?}");
+    assert_accounted(&stats);
+    gate.open();
+    tracer.shutdown(Duration::from_secs(10)).unwrap();
+    let stats = tracer.stats();
+    assert_eq!(stats.exported, 110);
+    assert_eq!(gate.exported(), 110);
+    assert_accounted(&stats);
+}
+
+#[test]
+fn byte_cap_bounds_the_queue() {
+    let gate = Gate::default();
+    let tracer = Tracer::builder()
+        .ignore_env()
+        .queue_max_bytes(64 * 1024)
+        .batch_size(1)
+        .custom_exporter(Box::new(gate.clone()))
+        .build()
+        .unwrap();
+    tracer.span("first").start().end();
+    gate.wait_entered();
+    let big = "x".repeat(10 * 1024);
+    for _ in 0..20 {
+        let mut s = tracer.span("big").start();
+        s.set_attribute("payload", big.clone());
+    }
+    let stats = tracer.stats();
+    assert!(stats.dropped.queue_bytes >= 13, "{stats:?}");
+    assert!(
+        stats.pending <= 7,
+        "at most 64 KiB of 10 KiB spans queued: {stats:?}"
+    );
+    gate.open();
+    tracer.shutdown(Duration::from_secs(10)).unwrap();
+    assert_accounted(&tracer.stats());
+}
+
+#[test]
+fn flush_and_shutdown_return_within_timeout_when_exporter_hangs() {
+    let gate = Gate::default();
+    let tracer = Tracer::builder()
+        .ignore_env()
+        .custom_exporter(Box::new(gate.clone()))
+        .shutdown_timeout(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    for _ in 0..5 {
+        tracer.span("s").start().end();
+    }
+    let t = Instant::now();
+    let err = tracer.force_flush(Duration::from_millis(200)).unwrap_err();
+    assert!(t.elapsed() < Duration::from_secs(5));
+    assert_eq!(
+        err,
+        Error::Timeout {
+            operation: "flush",
+            undelivered: 5
+        }
+    );
+    let t = Instant::now();
+    let err = tracer.shutdown(Duration::from_millis(200)).unwrap_err();
+    assert!(t.elapsed() < Duration::from_secs(5));
+    assert!(
+        matches!(
+            err,
+            Error::Timeout {
+                operation: "shutdown",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    // Idempotent, and spans after shutdown are dropped and counted.
+    tracer.shutdown(Duration::from_millis(10)).unwrap();
+    assert!(tracer.is_shut_down());
+    tracer.span("late").start().end();
+    let stats = tracer.stats();
+    assert_eq!(stats.ended, 6);
+    assert!(stats.dropped.shutdown >= 1);
+    assert_accounted(&stats);
+    gate.open();
+}
+
+#[test]
+fn flush_hands_over_everything_ended_before_it() {
+    let (tracer, mem) = memory_tracer();
+    for i in 0..1_234 {
+        tracer.span(format!("s{i}")).root().start().end();
+    }
+    tracer.force_flush(Duration::from_secs(10)).unwrap();
+    assert_eq!(mem.spans().len(), 1_234);
+    let stats = tracer.stats();
+    assert_eq!((stats.exported, stats.pending), (1_234, 0));
+}
+
+#[test]
+fn spans_are_exported_by_the_timer_without_flush() {
+    let mem = InMemoryExporter::new();
+    let tracer = Tracer::builder()
+        .ignore_env()
+        .flush_interval(Duration::from_millis(20))
+        .exporter(ExporterConfig::Memory(mem.clone()))
+        .build()
+        .unwrap();
+    tracer.span("timer").start().end();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while mem.spans().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(mem.spans().len(), 1);
+}
+
+struct Failing {
+    calls: Arc<AtomicUsize>,
+    panic: bool,
+}
+
+impl Exporter for Failing {
+    fn name(&self) -> &str {
+        if self.panic {
+            "panicking"
+        } else {
+            "failing"
+        }
+    }
+    fn export(&mut self, _b: &[Box<SpanRecord>]) -> Result<(), ExportError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        if self.panic {
+            panic!("exporter bug");
+        }
+        Err(ExportError::new("backend said no"))
+    }
+}
+
+#[test]
+fn failing_and_panicking_exporters_are_counted_and_do_not_stop_others() {
+    let mem = InMemoryExporter::new();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let tracer = Tracer::builder()
+        .ignore_env()
+        .exporter(ExporterConfig::Memory(mem.clone()))
+        .custom_exporter(Box::new(Failing {
+            calls: calls.clone(),
+            panic: false,
+        }))
+        .custom_exporter(Box::new(Failing {
+            calls: calls.clone(),
+            panic: true,
+        }))
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        tracer.span("s").start().end();
+        tracer.force_flush(Duration::from_secs(5)).unwrap();
+    }
+    let stats = tracer.stats();
+    assert_eq!(mem.spans().len(), 3);
+    let by = |n: &str| {
+        stats
+            .exporters
+            .iter()
+            .find(|e| e.name == n)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!((by("memory").exported, by("memory").failed), (3, 0));
+    assert_eq!((by("failing").exported, by("failing").failed), (0, 3));
+    assert_eq!((by("panicking").exported, by("panicking").failed), (0, 3));
+    assert_eq!(calls.load(Ordering::SeqCst), 6);
+    assert_accounted(&stats);
+}
+
+#[test]
+fn flush_and_shutdown_inside_a_current_thread_tokio_runtime() {
+    let (tracer, mem) = memory_tracer();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        tracer.span("async").start().end();
+        tracer.force_flush(Duration::from_secs(5)).unwrap();
+        tracer.shutdown(Duration::from_secs(5)).unwrap();
+    });
+    assert_eq!(mem.spans().len(), 1);
+}
+
+#[test]
+fn dropping_the_last_handle_exports_what_is_queued() {
+    let mem = InMemoryExporter::new();
+    {
+        let tracer = Tracer::builder()
+            .ignore_env()
+            .exporter(ExporterConfig::Memory(mem.clone()))
+            .build()
+            .unwrap();
+        let s = tracer.span("outlives-tracer").start();
+        drop(tracer);
+        drop(s); // the span keeps the pipeline alive until it ends
+    }
+    assert_eq!(names(&mem.spans()), vec!["outlives-tracer"]);
+}
