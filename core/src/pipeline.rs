@@ -48,6 +48,9 @@ impl Default for BatchConfig {
     }
 }
 
+/// Most spare records kept for reuse.
+const POOL_CAPACITY: usize = 4096;
+
 enum Control {
     /// The queue holds at least a batch.
     Wake,
@@ -57,6 +60,9 @@ enum Control {
 
 pub(crate) struct Pipeline {
     tx: flume::Sender<Box<SpanRecord>>,
+    /// Exported records, cleared, for reuse by new spans: spans are then
+    /// allocated and freed on the same thread only when the pool runs dry.
+    pool: flume::Receiver<Box<SpanRecord>>,
     ctl: flume::Sender<Control>,
     counters: Arc<Counters>,
     exporter_counters: Vec<(String, Arc<ExporterCounters>)>,
@@ -75,6 +81,7 @@ impl Pipeline {
     ) -> Result<Pipeline, Error> {
         let (tx, rx) = flume::bounded(cfg.queue_capacity);
         let (ctl, ctl_rx) = flume::unbounded();
+        let (pool_tx, pool) = flume::bounded(cfg.queue_capacity.min(POOL_CAPACITY));
         let slots: Vec<Slot> = exporters
             .into_iter()
             .map(|exporter| Slot {
@@ -97,6 +104,7 @@ impl Pipeline {
             wake_pending: wake_pending.clone(),
             batch: Vec::with_capacity(cfg.batch_size),
             batch_bytes: 0,
+            pool: pool_tx,
             cfg: cfg.clone(),
         };
         let handle = std::thread::Builder::new()
@@ -108,6 +116,7 @@ impl Pipeline {
             })?;
         Ok(Pipeline {
             tx,
+            pool,
             ctl,
             counters,
             exporter_counters,
@@ -116,6 +125,13 @@ impl Pipeline {
             worker: Mutex::new(Some(handle)),
             cfg,
         })
+    }
+
+    /// A cleared record from the pool, or a new one.
+    pub(crate) fn take_record(&self) -> Box<SpanRecord> {
+        self.pool
+            .try_recv()
+            .unwrap_or_else(|_| Box::new(SpanRecord::blank()))
     }
 
     /// Queues an ended span. Never blocks.
@@ -245,10 +261,11 @@ struct Worker {
     slots: Vec<Slot>,
     counters: Arc<Counters>,
     wake_pending: Arc<AtomicBool>,
-    // Records stay boxed from span start to export: moving the pointer through
-    // the queue avoids copying the (large) record twice.
+    // Records stay boxed from span start to export and back to the pool:
+    // only the pointer moves, never the (large) record.
     #[allow(clippy::vec_box)]
     batch: Vec<Box<SpanRecord>>,
+    pool: flume::Sender<Box<SpanRecord>>,
     batch_bytes: usize,
     cfg: BatchConfig,
 }
@@ -300,11 +317,15 @@ impl Worker {
     /// partial one too when `all`.
     fn drain(&mut self, all: bool) {
         loop {
-            let mut took = 0;
-            while let Ok(rec) = self.rx.try_recv() {
-                took += 1;
+            // One lock for everything queued, not one per span.
+            let taken: Vec<Box<SpanRecord>> = self.rx.drain().collect();
+            if taken.is_empty() {
+                break;
+            }
+            let bytes: usize = taken.iter().map(|r| r.approx_bytes).sum();
+            self.counters.queued_bytes.fetch_sub(bytes as u64, Relaxed);
+            for rec in taken {
                 let bytes = rec.approx_bytes;
-                self.counters.queued_bytes.fetch_sub(bytes as u64, Relaxed);
                 if !self.batch.is_empty() && self.batch_bytes + bytes > self.cfg.batch_max_bytes {
                     self.export();
                 }
@@ -313,9 +334,6 @@ impl Worker {
                 if self.batch.len() >= self.cfg.batch_size {
                     self.export();
                 }
-            }
-            if took == 0 {
-                break;
             }
         }
         if all && !self.batch.is_empty() {
@@ -346,7 +364,11 @@ impl Worker {
             }
         }
         self.counters.processed.fetch_add(n, Release);
-        self.batch.clear();
+        for mut rec in self.batch.drain(..) {
+            rec.reset();
+            // A full pool means enough spare records: free this one.
+            let _ = self.pool.try_send(rec);
+        }
         self.batch_bytes = 0;
     }
 

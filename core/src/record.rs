@@ -69,6 +69,51 @@ pub struct SpanRecord {
     pub(crate) trace: OnceLock<Arc<TraceShared>>,
 }
 
+impl SpanRecord {
+    pub(crate) fn blank() -> Self {
+        SpanRecord {
+            trace_id: TraceId::INVALID,
+            span_id: SpanId::INVALID,
+            flags: TraceFlags::default(),
+            trace_state: TraceState::EMPTY,
+            parent_span_id: SpanId::INVALID,
+            parent_is_remote: false,
+            name: Str::Borrowed(""),
+            kind: SpanKind::Plain,
+            otel_kind: OtelKind::Internal,
+            start_unix_nanos: 0,
+            end_unix_nanos: 0,
+            attributes: Attributes::new(),
+            events: Vec::new(),
+            links: Vec::new(),
+            status: Status::Unset,
+            usage: None,
+            abandoned: false,
+            start_instant: Instant::now(),
+            approx_bytes: 0,
+            trace: OnceLock::new(),
+        }
+    }
+
+    /// Clears a record for reuse. Fields not cleared here are overwritten at
+    /// span start. Large buffers are released rather than kept in the pool.
+    pub(crate) fn reset(&mut self) {
+        self.attributes.clear();
+        if self.attributes.spilled() {
+            self.attributes = Attributes::new();
+        }
+        self.events = Vec::new();
+        self.links = Vec::new();
+        self.name = Str::Borrowed("");
+        self.trace_state = TraceState::EMPTY;
+        self.status = Status::Unset;
+        self.usage = None;
+        self.abandoned = false;
+        self.end_unix_nanos = 0;
+        self.trace = OnceLock::new();
+    }
+}
+
 /// Fixed per-span overhead counted towards the byte cap.
 pub(crate) const RECORD_BASE_BYTES: usize = 64;
 

@@ -2,7 +2,9 @@
 //!
 //! A [`Span`] is owned by one caller at a time (`Send`, not `Sync`; methods take
 //! `&mut self`). Bindings that share a span between threads wrap it in a lock.
-//! Ending moves the record onto the pipeline's bounded queue without blocking;
+//! The record is a box recycled by the pipeline (no allocation for a span with
+//! up to eight attributes once the pipeline is warm); ending moves it onto the
+//! pipeline's bounded queue without blocking;
 //! a span dropped without `end` is ended then, marked abandoned.
 
 use crate::context;
@@ -13,8 +15,8 @@ use crate::record::{Event, Link, SpanRecord, Status, RECORD_BASE_BYTES};
 use crate::semconv;
 use crate::trace::{TraceMeta, TraceShared};
 use crate::tracer::TracerShared;
-use crate::value::{Attribute, Attributes, Str, Value};
-use std::sync::{Arc, OnceLock};
+use crate::value::{Attribute, Str, Value};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// What a child needs from its parent: its context and the trace it belongs to.
@@ -101,7 +103,7 @@ pub struct SpanBuilder<'t> {
     pub(crate) kind: SpanKind,
     pub(crate) otel_kind: Option<OtelKind>,
     pub(crate) parent: Parent,
-    pub(crate) attributes: Attributes,
+    pub(crate) attributes: Vec<Attribute>,
     pub(crate) links: Vec<Link>,
 }
 
@@ -203,38 +205,30 @@ impl Span {
             trace_state,
             is_remote: false,
         };
-        let approx_bytes = RECORD_BASE_BYTES
+        let mut record = tracer.take_record();
+        let r = &mut *record;
+        r.approx_bytes = RECORD_BASE_BYTES
             + b.name.len()
             + b.attributes
                 .iter()
                 .map(Attribute::approx_size)
                 .sum::<usize>();
-        let trace = OnceLock::new();
         if let Some(t) = a.trace {
-            let _ = trace.set(t);
+            let _ = r.trace.set(t);
         }
-        let record = Box::new(SpanRecord {
-            trace_id: context.trace_id,
-            span_id: context.span_id,
-            flags: context.flags,
-            trace_state: context.trace_state.clone(),
-            parent_span_id,
-            parent_is_remote,
-            otel_kind: b.otel_kind.unwrap_or(b.kind.otel_kind()),
-            name: b.name,
-            kind: b.kind,
-            start_unix_nanos: a.start_unix_nanos,
-            end_unix_nanos: 0,
-            attributes: b.attributes,
-            events: Vec::new(),
-            links: b.links,
-            status: Status::Unset,
-            usage: None,
-            abandoned: false,
-            start_instant: a.start_instant,
-            approx_bytes,
-            trace,
-        });
+        r.trace_id = context.trace_id;
+        r.span_id = context.span_id;
+        r.flags = context.flags;
+        r.trace_state = context.trace_state.clone();
+        r.parent_span_id = parent_span_id;
+        r.parent_is_remote = parent_is_remote;
+        r.otel_kind = b.otel_kind.unwrap_or(b.kind.otel_kind());
+        r.name = b.name;
+        r.kind = b.kind;
+        r.start_unix_nanos = a.start_unix_nanos;
+        r.start_instant = a.start_instant;
+        r.attributes.extend(b.attributes);
+        r.links = b.links;
         Span {
             context,
             live: Some(Live { record, tracer }),

@@ -12,7 +12,7 @@ use crate::record::SpanRecord;
 use crate::span::{Parent, Span, SpanBuilder, SpanRef, StartArgs};
 use crate::stats::{Counters, Stats};
 use crate::trace::TraceShared;
-use crate::value::{Attributes, Str};
+use crate::value::Str;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -36,6 +36,15 @@ pub(crate) struct TracerShared {
 }
 
 impl TracerShared {
+    /// A blank record for a new span. Only called when recording, so the
+    /// pipeline exists.
+    pub(crate) fn take_record(&self) -> Box<SpanRecord> {
+        match &self.pipeline {
+            Some(p) => p.take_record(),
+            None => Box::new(SpanRecord::blank()),
+        }
+    }
+
     pub(crate) fn submit(&self, record: Box<SpanRecord>) {
         if let Some(p) = &self.pipeline {
             p.submit(record);
@@ -107,7 +116,7 @@ impl Tracer {
             kind: SpanKind::Plain,
             otel_kind: None,
             parent: Parent::Current,
-            attributes: Attributes::new(),
+            attributes: Vec::new(),
             links: Vec::new(),
         }
     }

@@ -410,3 +410,33 @@ fn disabled_tracer_records_nothing() {
     tracer.force_flush(Duration::from_secs(1)).unwrap();
     tracer.shutdown(Duration::from_secs(1)).unwrap();
 }
+
+#[test]
+fn recycled_records_carry_nothing_from_earlier_spans() {
+    let (tracer, mem) = memory_tracer();
+    for round in 0..3 {
+        let mut a = tracer
+            .span(format!("full-{round}"))
+            .kind(SpanKind::Llm)
+            .root()
+            .start();
+        a.set_attribute("leak", "yes");
+        a.add_event("e", vec![]);
+        a.add_link(a.context().clone(), vec![]);
+        a.set_usage(Usage::new(1, 1));
+        a.update_trace(|m| m.user_id = Some("u".into()));
+        a.record_error("E", "boom", None);
+        a.end();
+        tracer.force_flush(Duration::from_secs(5)).unwrap();
+        tracer.span(format!("empty-{round}")).root().start().end();
+        let spans = flushed(&tracer, &mem);
+        let e = by_name(&spans, &format!("empty-{round}"));
+        assert!(e.attributes.is_empty(), "{:?}", e.attributes);
+        assert!(e.events.is_empty() && e.links.is_empty());
+        assert_eq!(
+            (e.status.clone(), e.usage, e.kind),
+            (Status::Unset, None, SpanKind::Plain)
+        );
+        assert!(!e.abandoned);
+    }
+}

@@ -1,0 +1,158 @@
+//! Span start+end on the caller's thread: agtrace beside `opentelemetry_sdk`
+//! (its tracer and batch processor, discarding exporter), in the same run.
+//!
+//! Both pipelines are real: spans cross a bounded queue to an export thread
+//! that discards them. After criterion's report, prints per-span times and the
+//! ratio to `opentelemetry_sdk`, plus how many spans each dropped (a saturated
+//! queue drops instead of exporting, which is cheaper, so drops are shown).
+//! The target (TARGETS.md): agtrace at most 1/4 of `opentelemetry_sdk`.
+
+use agtrace_core::{ExporterConfig, SpanKind, Tracer};
+use criterion::Criterion;
+use opentelemetry::trace::{Span as _, TraceContextExt as _, Tracer as _, TracerProvider as _};
+use opentelemetry::KeyValue;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{BatchSpanProcessor, SdkTracerProvider, SpanData, SpanExporter};
+use std::hint::black_box;
+use std::time::Duration;
+
+#[derive(Debug)]
+struct Discard;
+
+impl SpanExporter for Discard {
+    fn export(
+        &self,
+        _batch: Vec<SpanData>,
+    ) -> impl std::future::Future<Output = OTelSdkResult> + Send {
+        std::future::ready(Ok(()))
+    }
+}
+
+fn agtrace() -> Tracer {
+    Tracer::builder()
+        .ignore_env()
+        .exporter(ExporterConfig::None)
+        .build()
+        .unwrap()
+}
+
+fn otel() -> SdkTracerProvider {
+    SdkTracerProvider::builder()
+        .with_span_processor(BatchSpanProcessor::builder(Discard).build())
+        .build()
+}
+
+const GROUPS: [(&str, &str); 3] = [
+    ("span_no_attributes", "root span, no attributes"),
+    ("span_5_attributes", "root span, 5 attributes"),
+    ("span_child_5_attributes", "child span, 5 attributes"),
+];
+
+fn bench(c: &mut Criterion) -> (Tracer, SdkTracerProvider) {
+    let tracer = agtrace();
+    let provider = otel();
+    let ot = provider.tracer("bench");
+
+    let mut g = c.benchmark_group(GROUPS[0].0);
+    g.bench_function("agtrace", |b| {
+        b.iter(|| tracer.span("span").root().start().end())
+    });
+    g.bench_function("opentelemetry_sdk", |b| b.iter(|| ot.start("span").end()));
+    g.finish();
+
+    let mut g = c.benchmark_group(GROUPS[1].0);
+    g.bench_function("agtrace", |b| {
+        b.iter(|| {
+            let mut s = tracer.span("span").kind(SpanKind::Tool).root().start();
+            s.set_attribute("k1", "v1");
+            s.set_attribute("k2", 2i64);
+            s.set_attribute("k3", true);
+            s.set_attribute("k4", 4.5);
+            s.set_attribute("k5", "v5");
+            s.end()
+        })
+    });
+    g.bench_function("opentelemetry_sdk", |b| {
+        b.iter(|| {
+            let mut s = ot.start("span");
+            s.set_attribute(KeyValue::new("k1", "v1"));
+            s.set_attribute(KeyValue::new("k2", 2i64));
+            s.set_attribute(KeyValue::new("k3", true));
+            s.set_attribute(KeyValue::new("k4", 4.5));
+            s.set_attribute(KeyValue::new("k5", "v5"));
+            s.end()
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group(GROUPS[2].0);
+    let root = tracer.span("root").root().start();
+    let parent = root.to_ref();
+    g.bench_function("agtrace", |b| {
+        b.iter(|| {
+            let mut s = tracer.span("span").parent(parent.clone()).start();
+            s.set_attribute("k1", "v1");
+            s.set_attribute("k2", 2i64);
+            s.set_attribute("k3", true);
+            s.set_attribute("k4", 4.5);
+            s.set_attribute("k5", "v5");
+            s.end()
+        })
+    });
+    let ot_root = ot.start("root");
+    let cx = opentelemetry::Context::current_with_span(ot_root);
+    g.bench_function("opentelemetry_sdk", |b| {
+        b.iter(|| {
+            let mut s = ot.start_with_context("span", &cx);
+            s.set_attribute(KeyValue::new("k1", "v1"));
+            s.set_attribute(KeyValue::new("k2", 2i64));
+            s.set_attribute(KeyValue::new("k3", true));
+            s.set_attribute(KeyValue::new("k4", 4.5));
+            s.set_attribute(KeyValue::new("k5", "v5"));
+            s.end()
+        })
+    });
+    g.finish();
+    black_box(root);
+    (tracer, provider)
+}
+
+/// Criterion's mean estimate for one benchmark, in nanoseconds.
+fn mean_ns(group: &str, name: &str) -> Option<f64> {
+    let dir = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+    let path = format!("{dir}/criterion/{group}/{name}/new/estimates.json");
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
+    v["mean"]["point_estimate"].as_f64()
+}
+
+fn main() {
+    let mut c = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .configure_from_args();
+    let (tracer, provider) = bench(&mut c);
+    c.final_summary();
+
+    let stats = tracer.stats();
+    tracer.shutdown(Duration::from_secs(30)).unwrap();
+    let _ = provider.shutdown();
+    println!("\n| scenario | agtrace | opentelemetry_sdk | ratio | target (<= 0.25) |");
+    println!("|---|---|---|---|---|");
+    for (group, label) in GROUPS {
+        match (
+            mean_ns(group, "agtrace"),
+            mean_ns(group, "opentelemetry_sdk"),
+        ) {
+            (Some(a), Some(o)) => println!(
+                "| {label} | {a:.0} ns | {o:.0} ns | {:.2} | {} |",
+                a / o,
+                if a / o <= 0.25 { "met" } else { "missed" }
+            ),
+            _ => println!("| {label} | (not run) | | | |"),
+        }
+    }
+    println!(
+        "\nagtrace spans: {} ended, {} exported, {} dropped (queue full)",
+        stats.ended, stats.exported, stats.dropped.queue_full
+    );
+}
