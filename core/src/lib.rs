@@ -62,3 +62,9 @@ pub use trace::TraceMeta;
 pub use tracer::Tracer;
 pub use usage::Usage;
 pub use value::{Attribute, Attributes, Str, Value};
+
+/// The README's Rust examples, compiled and run as doctests so the guide
+/// keeps working when copied.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
