@@ -15,9 +15,10 @@
 #   * Idempotent and fast when up to date: the venv holds a stamp file with the
 #     sha256 of tests/requirements.txt plus the interpreter's version and path.
 #     If the stamp matches and the venv's python runs, nothing is installed
-#     (well under a second). Otherwise the venv is deleted and rebuilt from
-#     scratch -- a fresh build with a cold pip cache takes about 2-3 minutes,
-#     mostly arize-phoenix and its dependency tree; with a warm cache, less.
+#     (~0.2 s). Otherwise the venv is deleted and rebuilt from scratch, which
+#     takes about 2 minutes (arize-phoenix and its ~160-package tree). pip's
+#     cache rarely shortens that here: the registry proxy on these machines
+#     sends no caching headers, so pip's HTTP cache stores nothing.
 #   * Safe to run concurrently (e.g. make -j): an flock on the cache dir
 #     serialises builders; the second one finds the stamp and returns.
 #   * The stamp is written only after pip succeeded, so an interrupted install

@@ -112,10 +112,52 @@ TRACE: dict[str, Expected] = {
 
 # OTLP SpanKind enum: the Rust serializer writes the number, protobuf's JSON
 # mapping the name; accept both.
-OTEL_KINDS = {0: "UNSPECIFIED", 1: "INTERNAL", 2: "SERVER", 3: "CLIENT", 4: "PRODUCER", 5: "CONSUMER"}
+OTEL_KINDS = {
+    0: "UNSPECIFIED",
+    1: "INTERNAL",
+    2: "SERVER",
+    3: "CLIENT",
+    4: "PRODUCER",
+    5: "CONSUMER",
+}
+JSONL = "agtrace-demo.jsonl"
+
+Span = dict[str, Any]
 
 
-def _run_demo(demo: Path, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+@pytest.mark.parametrize("protocol", ["http/protobuf", "grpc"], ids=["http", "grpc"])
+def test_demo_trace_reaches_phoenix(phoenix, binary, tmp_path: Path, protocol: str) -> None:
+    demo = binary("demo")
+    conversation = f"e2e-{protocol.split('/')[0]}-{uuid.uuid4().hex}"
+    endpoint = phoenix.grpc_endpoint if protocol == "grpc" else phoenix.http_endpoint
+
+    _run_demo(demo, tmp_path, _demo_env(endpoint, protocol, conversation))
+
+    spans = phoenix.spans(
+        min_count=len(TRACE), timeout=30, attributes={"gen_ai.conversation.id": conversation}
+    )
+    by_name = _check_tree(spans)
+    _check_kinds_and_attributes(by_name, conversation)
+    _check_timing(by_name)
+    _check_jsonl(tmp_path / JSONL, conversation)
+
+
+# --- running the demo ---------------------------------------------------------
+
+
+def _demo_env(endpoint: str, protocol: str, conversation: str) -> dict[str, str]:
+    # Drop inherited OTEL_*/AGTRACE_* settings: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+    # would override the endpoint under test, OTEL_SDK_DISABLED would silence it.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AGTRACE_"))}
+    env.update(
+        OTEL_EXPORTER_OTLP_ENDPOINT=endpoint,
+        OTEL_EXPORTER_OTLP_PROTOCOL=protocol,
+        AGTRACE_DEMO_CONVERSATION=conversation,
+    )
+    return env
+
+
+def _run_demo(demo: Path, cwd: Path, env: dict[str, str]) -> None:
     try:
         proc = subprocess.run(
             [str(demo)],
@@ -127,51 +169,96 @@ def _run_demo(demo: Path, cwd: Path, env: dict[str, str]) -> subprocess.Complete
             timeout=DEMO_TIMEOUT_S,
         )
     except subprocess.TimeoutExpired as e:
-        pytest.fail(f"demo did not finish in {DEMO_TIMEOUT_S} s\nstdout:\n{e.stdout}\nstderr:\n{e.stderr}")
+        pytest.fail(
+            f"demo did not finish in {DEMO_TIMEOUT_S} s\nstdout:\n{e.stdout}\nstderr:\n{e.stderr}"
+        )
     assert proc.returncode == 0, (
         f"demo exited with {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
     )
-    return proc
 
 
-def _demo_env(endpoint: str, protocol: str, conversation: str) -> dict[str, str]:
-    # Drop inherited OTEL_*/AGTRACE_* settings: e.g. OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
-    # would override the endpoint under test, OTEL_SDK_DISABLED would silence it.
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AGTRACE_"))}
-    env.update(
-        OTEL_EXPORTER_OTLP_ENDPOINT=endpoint,
-        OTEL_EXPORTER_OTLP_PROTOCOL=protocol,
-        AGTRACE_DEMO_CONVERSATION=conversation,
+# --- checks on what Phoenix stored ---------------------------------------------
+
+
+def _check_tree(spans: list[Span]) -> dict[str, Span]:
+    """Exactly the expected names, one trace, parent links as in TRACE."""
+    names = Counter(s["name"] for s in spans)
+    assert names == Counter(TRACE.keys()), (
+        f"span names: got {sorted(names.elements())}, want {sorted(TRACE)}"
     )
-    return env
+    by_name = {s["name"]: s for s in spans}
+
+    trace_ids = {s["context"]["trace_id"] for s in spans}
+    assert len(trace_ids) == 1, f"spans are split over traces {trace_ids}"
+
+    for name, want in TRACE.items():
+        got = by_name[name]["parent_id"]
+        if want.parent is None:
+            assert got is None, f"{name}: the root has parent {got}"
+        else:
+            parent_id = by_name[want.parent]["context"]["span_id"]
+            assert got == parent_id, f"{name}: parent {got}, want {want.parent} ({parent_id})"
+    return by_name
 
 
-def _time(span: dict[str, Any], key: str) -> datetime:
-    return datetime.fromisoformat(span[key])
+def _check_kinds_and_attributes(by_name: dict[str, Span], conversation: str) -> None:
+    for name, want in TRACE.items():
+        span = by_name[name]
+        attrs = span["attributes"]
+        assert span["span_kind"] == want.openinference_kind, f"{name}: kind {span['span_kind']}"
+        assert attrs.get("gen_ai.conversation.id") == conversation, f"{name}: {attrs}"
+        # A subset check: Phoenix adds attributes of its own (see conftest).
+        for key, value in want.attributes.items():
+            assert key in attrs, f"{name}: missing {key}; attributes {attrs}"
+            got = attrs[key]
+            # type(), not isinstance: True is an int, and 412.0 == 412.
+            assert (got, type(got)) == (value, type(value)), (
+                f"{name}: {key} = {got!r} ({type(got).__name__}),"
+                f" want {value!r} ({type(value).__name__})"
+            )
 
 
-def _any_value(v: dict[str, Any]) -> Any:
-    """Decode an OTLP/JSON AnyValue (scalars only; enough for these checks)."""
-    for key in ("stringValue", "boolValue", "doubleValue", "string_value", "bool_value", "double_value"):
-        if key in v:
-            return v[key]
-    for key in ("intValue", "int_value"):
-        if key in v:
-            return int(v[key])  # OTLP/JSON writes int64 as a string
-    return v
+def _interval(span: Span) -> tuple[datetime, datetime]:
+    return datetime.fromisoformat(span["start_time"]), datetime.fromisoformat(span["end_time"])
 
 
-def _attrs(key_values: list[dict[str, Any]] | None) -> dict[str, Any]:
-    return {kv["key"]: _any_value(kv.get("value") or {}) for kv in key_values or []}
+def _check_timing(by_name: dict[str, Span]) -> None:
+    for name, span in by_name.items():
+        start, end = _interval(span)
+        assert end >= start, f"{name}: ends ({end}) before it starts ({start})"
+    for name, want in TRACE.items():
+        if want.parent is None:
+            continue
+        (start, end), (p_start, p_end) = _interval(by_name[name]), _interval(by_name[want.parent])
+        assert p_start <= start and end <= p_end, (
+            f"{name} ({start}..{end}) is not within its parent {want.parent} ({p_start}..{p_end})"
+        )
+    (w_start, w_end), (f_start, f_end) = _interval(by_name[WEATHER]), _interval(by_name[FLIGHTS])
+    assert w_start < f_end and f_start < w_end, (
+        f"the two tools should overlap in time: get_weather {w_start}..{w_end},"
+        f" search_flights {f_start}..{f_end}"
+    )
 
 
-def _otel_kind(kind: Any) -> str:
-    if isinstance(kind, int):
-        return OTEL_KINDS.get(kind, str(kind))
-    return str(kind).removeprefix("SPAN_KIND_")
+# --- checks on the demo's own OTLP/JSON file ------------------------------------
 
 
-def _jsonl_spans(path: Path, conversation: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+def _check_jsonl(path: Path, conversation: str) -> None:
+    """What Phoenix does not keep: OTel kinds, the resource, and whether the
+    demo itself wrote openinference.span.kind (Phoenix would infer it)."""
+    in_file = _jsonl_spans(path, conversation)
+    names = Counter(span["name"] for _, span in in_file)
+    assert names == Counter(TRACE.keys()), f"{path} spans: {sorted(names.elements())}"
+    for resource, span in in_file:
+        name, want = span["name"], TRACE[span["name"]]
+        assert resource.get("service.name") == "agtrace-demo", f"{name}: resource {resource}"
+        kind = span.get("kind")
+        assert _otel_kind(kind) == want.otel_kind, f"{name}: OTel kind {kind!r}"
+        raw = _attrs(span.get("attributes")).get("openinference.span.kind")
+        assert raw == want.openinference_kind, f"{name}: openinference.span.kind {raw!r}"
+
+
+def _jsonl_spans(path: Path, conversation: str) -> list[tuple[dict[str, Any], Span]]:
     """(resource attributes, span) for each span of this conversation in the file."""
     assert path.is_file(), f"the demo wrote no {path.name} in its working directory"
     lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -190,79 +277,27 @@ def _jsonl_spans(path: Path, conversation: str) -> list[tuple[dict[str, Any], di
             resource = _attrs((resource_spans.get("resource") or {}).get("attributes"))
             for scope_spans in resource_spans.get("scopeSpans", []):
                 for span in scope_spans.get("spans", []):
-                    if _attrs(span.get("attributes")).get("gen_ai.conversation.id") == conversation:
+                    attrs = _attrs(span.get("attributes"))
+                    if attrs.get("gen_ai.conversation.id") == conversation:
                         out.append((resource, span))
     return out
 
 
-@pytest.mark.parametrize("protocol", ["http/protobuf", "grpc"], ids=["http", "grpc"])
-def test_demo_trace_reaches_phoenix(phoenix, binary, tmp_path: Path, protocol: str) -> None:
-    demo = binary("demo")
-    conversation = f"e2e-{protocol.split('/')[0]}-{uuid.uuid4().hex}"
-    endpoint = phoenix.grpc_endpoint if protocol == "grpc" else phoenix.http_endpoint
+def _attrs(key_values: list[dict[str, Any]] | None) -> dict[str, Any]:
+    return {kv["key"]: _any_value(kv.get("value") or {}) for kv in key_values or []}
 
-    _run_demo(demo, tmp_path, _demo_env(endpoint, protocol, conversation))
 
-    spans = phoenix.spans(
-        min_count=len(TRACE), timeout=30, attributes={"gen_ai.conversation.id": conversation}
-    )
+def _any_value(v: dict[str, Any]) -> Any:
+    """Decode an OTLP/JSON AnyValue (scalars only; enough for these checks)."""
+    for key in ("stringValue", "boolValue", "doubleValue"):
+        if key in v:
+            return v[key]
+    if "intValue" in v:
+        return int(v["intValue"])  # OTLP/JSON writes int64 as a string
+    return v
 
-    # --- shape of the tree ------------------------------------------------
-    names = Counter(s["name"] for s in spans)
-    assert names == Counter(TRACE), f"span names: got {sorted(names.elements())}, want {sorted(TRACE)}"
-    by_name = {s["name"]: s for s in spans}
 
-    trace_ids = {s["context"]["trace_id"] for s in spans}
-    assert len(trace_ids) == 1, f"spans are split over traces {trace_ids}"
-
-    for name, want in TRACE.items():
-        span = by_name[name]
-        if want.parent is None:
-            assert span["parent_id"] is None, f"{name}: root has parent {span['parent_id']}"
-        else:
-            parent_id = by_name[want.parent]["context"]["span_id"]
-            assert span["parent_id"] == parent_id, (
-                f"{name}: parent {span['parent_id']}, want {want.parent} ({parent_id})"
-            )
-
-    # --- kinds and attributes as Phoenix stored them ----------------------
-    for name, want in TRACE.items():
-        span = by_name[name]
-        attrs = span["attributes"]
-        assert span["span_kind"] == want.openinference_kind, f"{name}: span_kind {span['span_kind']}"
-        assert attrs.get("gen_ai.conversation.id") == conversation, f"{name}: {attrs}"
-        for key, value in want.attributes.items():
-            assert key in attrs, f"{name}: missing {key}; attributes {attrs}"
-            got = attrs[key]
-            # type() and not isinstance: True is an int, 412.0 == 412.
-            assert (got, type(got)) == (value, type(value)), (
-                f"{name}: {key} = {got!r} ({type(got).__name__}), want {value!r} ({type(value).__name__})"
-            )
-
-    # --- timing -------------------------------------------------------------
-    for name, span in by_name.items():
-        assert _time(span, "end_time") >= _time(span, "start_time"), f"{name}: ends before it starts"
-    for name, want in TRACE.items():
-        if want.parent is None:
-            continue
-        child, parent = by_name[name], by_name[want.parent]
-        assert _time(parent, "start_time") <= _time(child, "start_time"), f"{name} starts before {want.parent}"
-        assert _time(child, "end_time") <= _time(parent, "end_time"), f"{name} ends after {want.parent}"
-    weather, flights = by_name[WEATHER], by_name[FLIGHTS]
-    assert _time(weather, "start_time") < _time(flights, "end_time") and _time(
-        flights, "start_time"
-    ) < _time(weather, "end_time"), (
-        f"the two tools should run in parallel: get_weather {weather['start_time']}..{weather['end_time']},"
-        f" search_flights {flights['start_time']}..{flights['end_time']}"
-    )
-
-    # --- what Phoenix does not keep: the demo's own OTLP/JSON file -----------
-    in_file = _jsonl_spans(tmp_path / "agtrace-demo.jsonl", conversation)
-    file_names = Counter(span["name"] for _, span in in_file)
-    assert file_names == Counter(TRACE), f"{tmp_path / 'agtrace-demo.jsonl'} spans: {sorted(file_names.elements())}"
-    for resource, span in in_file:
-        name, want = span["name"], TRACE[span["name"]]
-        assert resource.get("service.name") == "agtrace-demo", f"{name}: resource {resource}"
-        assert _otel_kind(span.get("kind")) == want.otel_kind, f"{name}: OTel kind {span.get('kind')!r}"
-        raw_kind = _attrs(span.get("attributes")).get("openinference.span.kind")
-        assert raw_kind == want.openinference_kind, f"{name}: openinference.span.kind {raw_kind!r}"
+def _otel_kind(kind: Any) -> str:
+    if isinstance(kind, int):
+        return OTEL_KINDS.get(kind, str(kind))
+    return str(kind).removeprefix("SPAN_KIND_")
