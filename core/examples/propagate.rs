@@ -4,21 +4,22 @@
 //! Usage: `propagate continue [FORMATS] < headers.json`
 //!
 //! Reads a JSON object of header names to values on stdin and extracts with all
-//! four formats (tracecontext, b3, b3multi, baggage). It then starts a child of
-//! the extracted context (same trace id, flags and trace state, new span id), or
-//! a new sampled trace when nothing valid was found, and injects it with
-//! FORMATS, an `OTEL_PROPAGATORS`-style list defaulting to
+//! four formats (tracecontext, b3, b3multi, baggage). It then starts a real
+//! agtrace span under the extracted context (a new sampled trace when nothing
+//! valid was found), ends and exports it (in memory), and injects its context
+//! with FORMATS, an `OTEL_PROPAGATORS`-style list defaulting to
 //! `tracecontext,baggage`. Prints one JSON object:
 //!
 //! ```text
 //! {"extracted": {"trace_id", "span_id", "sampled"} or null,  // the remote parent
-//!  "span": {"trace_id", "span_id", "sampled"},               // the child
+//!  "span": {"trace_id", "span_id", "sampled",                // the child
+//!           "parent_span_id"},                               // as exported (null: not recorded)
 //!  "baggage": {key: value},                                  // extracted baggage
 //!  "headers": {name: value}}                                 // what was injected
 //! ```
 
-use agtrace_core::id::{SpanContext, SpanId, TraceFlags, TraceId};
 use agtrace_core::propagation::{Format, Propagators};
+use agtrace_core::{ExporterConfig, InMemoryExporter, Parent, SpanContext, Tracer};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -56,29 +57,36 @@ fn run() -> Result<Value, String> {
     let headers: BTreeMap<String, String> = serde_json::from_str(&input)
         .map_err(|e| format!("stdin must be a JSON object of string values: {e}"))?;
 
-    let incoming = Propagators::new(&[
-        Format::TraceContext,
-        Format::B3Single,
-        Format::B3Multi,
-        Format::Baggage,
-    ]);
-    let extracted = incoming.extract(&headers);
-    let child = match &extracted.span_context {
-        Some(parent) => SpanContext {
-            span_id: SpanId::random(),
-            is_remote: false,
-            ..parent.clone()
-        },
-        None => SpanContext::new(
-            TraceId::random(),
-            SpanId::random(),
-            TraceFlags::SAMPLED,
-            false,
-        ),
-    };
+    let memory = InMemoryExporter::new();
+    let tracer = Tracer::builder()
+        .ignore_env()
+        .propagators(Propagators::new(&[
+            Format::TraceContext,
+            Format::B3Single,
+            Format::B3Multi,
+            Format::Baggage,
+        ]))
+        .exporter(ExporterConfig::Memory(memory.clone()))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let extracted = tracer.extract(&headers);
+    let mut span = tracer
+        .span("continued")
+        .parent(Parent::from(extracted.clone()))
+        .start();
+    let child = span.to_ref();
+    span.end();
+    tracer
+        .shutdown(std::time::Duration::from_secs(5))
+        .map_err(|e| e.to_string())?;
+    let exported_parent = memory
+        .spans()
+        .first()
+        .map(|r| Value::from(r.parent_span_id.to_hex()));
 
     let mut injected = BTreeMap::new();
-    outgoing.inject(&child, &extracted.baggage, &mut injected);
+    let baggage = child.baggage().cloned().unwrap_or_default();
+    outgoing.inject(child.context(), &baggage, &mut injected);
 
     let baggage: Map<String, Value> = extracted
         .baggage
@@ -86,9 +94,11 @@ fn run() -> Result<Value, String> {
         .iter()
         .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
         .collect();
+    let mut span_json = describe(child.context());
+    span_json["parent_span_id"] = exported_parent.unwrap_or(Value::Null);
     Ok(json!({
         "extracted": extracted.span_context.as_ref().map(describe),
-        "span": describe(&child),
+        "span": span_json,
         "baggage": baggage,
         "headers": injected,
     }))

@@ -165,6 +165,9 @@ pub(crate) struct Live {
 pub struct Span {
     context: SpanContext,
     pub(crate) live: Option<Live>,
+    /// The trace's shared state when not recording (unsampled, or ended), so
+    /// children still get its baggage and trace-level context.
+    trace: Option<Arc<TraceShared>>,
 }
 
 impl std::fmt::Debug for Span {
@@ -186,10 +189,11 @@ pub(crate) struct StartArgs {
 }
 
 impl Span {
-    pub(crate) fn non_recording(context: SpanContext) -> Span {
+    pub(crate) fn non_recording(context: SpanContext, trace: Option<Arc<TraceShared>>) -> Span {
         Span {
             context,
             live: None,
+            trace,
         }
     }
 
@@ -232,6 +236,7 @@ impl Span {
         Span {
             context,
             live: Some(Live { record, tracer }),
+            trace: None,
         }
     }
 
@@ -249,7 +254,10 @@ impl Span {
     pub fn to_ref(&self) -> SpanRef {
         SpanRef {
             context: self.context.clone(),
-            trace: self.live.as_ref().map(|l| l.record.trace_shared().clone()),
+            trace: match &self.live {
+                Some(l) => Some(l.record.trace_shared().clone()),
+                None => self.trace.clone(),
+            },
         }
     }
 
@@ -364,6 +372,7 @@ impl Span {
         if abandoned {
             record.abandoned = true;
         }
+        self.trace = record.trace.get().cloned();
         tracer.submit(record);
     }
 }

@@ -149,13 +149,14 @@ impl Tracer {
         let c = &self.shared.counters;
         if self.shared.pipeline.is_none() || !flags.is_sampled() {
             c.unsampled.fetch_add(1, Relaxed);
-            return Span::non_recording(SpanContext {
+            let context = SpanContext {
                 trace_id,
                 span_id: SpanId::random(),
                 flags,
                 trace_state: parent_ctx.map(|p| p.trace_state).unwrap_or_default(),
                 is_remote: false,
-            });
+            };
+            return Span::non_recording(context, trace);
         }
         c.started.fetch_add(1, Relaxed);
         let start_instant = Instant::now();

@@ -126,3 +126,42 @@ fn remote_parent_from_headers_continues_the_trace_and_keeps_baggage() {
         "baggage reaches descendants"
     );
 }
+
+#[test]
+fn baggage_passes_through_unsampled_and_ended_spans() {
+    let (tracer, _mem) = memory_tracer();
+    for flags in ["00", "01"] {
+        let headers: HashMap<String, String> = [
+            (
+                "traceparent".to_string(),
+                format!("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-{flags}"),
+            ),
+            ("baggage".to_string(), "tenant=acme".to_string()),
+        ]
+        .into();
+        let mut span = tracer
+            .span("s")
+            .parent(Parent::from(tracer.extract(&headers)))
+            .start();
+        let mut live = HashMap::new();
+        tracer.inject(&span.to_ref(), &mut live);
+        span.end();
+        let mut ended = HashMap::new();
+        tracer.inject(&span.to_ref(), &mut ended);
+        let child = tracer.span("child").parent(&span).start();
+        let mut from_child = HashMap::new();
+        tracer.inject(&child.to_ref(), &mut from_child);
+        for (what, h) in [("live", &live), ("ended", &ended), ("child", &from_child)] {
+            assert_eq!(
+                h.get("baggage").map(String::as_str),
+                Some("tenant=acme"),
+                "{what}, flags {flags}"
+            );
+            assert!(
+                h["traceparent"].ends_with(&format!("-{flags}")),
+                "{what}: {}",
+                h["traceparent"]
+            );
+        }
+    }
+}

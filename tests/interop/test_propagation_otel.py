@@ -109,7 +109,11 @@ def ids(span_context) -> dict:
 def assert_continued(out: dict, parent: dict, formats: str):
     """agtrace extracted `parent` and injected a child of it in `formats`."""
     assert out["extracted"] == parent
-    child = out["span"]
+    child = dict(out["span"])
+    # A sampled child is a real agtrace span, exported with Python's span as
+    # its parent; an unsampled one is not recorded.
+    exported_parent = child.pop("parent_span_id")
+    assert exported_parent == (parent["span_id"] if parent["sampled"] else None)
     assert child["trace_id"] == parent["trace_id"]
     assert child["span_id"] != parent["span_id"]
     assert child["sampled"] == parent["sampled"]
@@ -202,7 +206,8 @@ def test_python_continues_new_agtrace_trace():
 @pytest.mark.parametrize("flags, sampled", [("01", True), ("00", False)])
 def test_python_continues_agtrace_injection(formats, flags, sampled):
     out = agtrace_continue({"traceparent": f"00-{TRACE_ID}-{SPAN_ID}-{flags}"}, formats)
-    agtrace_span = out["span"]
+    agtrace_span = dict(out["span"])
+    assert agtrace_span.pop("parent_span_id") == (SPAN_ID if sampled else None)
     assert agtrace_span["trace_id"] == TRACE_ID
     assert agtrace_span["sampled"] is sampled
 
