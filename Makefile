@@ -26,6 +26,7 @@ test-rust:
 test-python: test-rust
 	venv=$$(tests/python-env.sh | tail -n 1) && \
 	AGTRACE_DEMO_BIN=$(EXAMPLES)/demo AGTRACE_PROPAGATE_BIN=$(EXAMPLES)/propagate \
+	  AGTRACE_SAMPLE_DECISIONS_BIN=$(EXAMPLES)/sample_decisions \
 	  "$$venv/bin/python" -m pytest -q tests
 
 ## bench: span start+end beside opentelemetry_sdk, same run

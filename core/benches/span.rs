@@ -152,7 +152,7 @@ fn main() {
         }
     }
     println!(
-        "\nagtrace spans: {} ended, {} exported, {} dropped (queue full)",
-        stats.ended, stats.exported, stats.dropped.queue_full
+        "\nagtrace spans: {} ended, {} dispatched, {} dropped (queue full)",
+        stats.ended, stats.dispatched, stats.dropped.queue_full
     );
 }

@@ -34,14 +34,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracer.shutdown(Duration::from_secs(10))?;
     let stats = tracer.stats();
     println!(
-        "spans: {} started, {} exported, {} dropped; wrote agtrace-demo.jsonl",
+        "spans: {} started, {} handed to exporters, {} dropped; wrote agtrace-demo.jsonl",
         stats.started,
-        stats.exported,
+        stats.dispatched,
         stats.dropped.total()
     );
     for e in &stats.exporters {
-        if e.failed > 0 {
-            eprintln!("exporter {}: {} span(s) failed", e.name, e.failed);
+        if e.exported < e.received {
+            eprintln!("exporter {}: {:?}", e.name, e.dropped);
             std::process::exit(1);
         }
     }

@@ -64,16 +64,56 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// Why an export failed. Counted and logged by the pipeline, never raised to
-/// the application.
+/// Why an export failed, and whether trying again can help. Counted and
+/// logged by the pipeline, never raised to the application.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExportError {
+    pub kind: ExportErrorKind,
     pub reason: String,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ExportErrorKind {
+    /// The backend was unreachable or asked to slow down; the same batch may
+    /// succeed later (after `retry_after` when the backend said so).
+    Retryable {
+        retry_after: Option<std::time::Duration>,
+    },
+    /// The backend refused the batch; sending it again will not help.
+    Rejected,
+    /// The encoded request exceeds the exporter's size limit; a smaller batch
+    /// may pass.
+    TooLarge,
+    /// The backend accepted the batch but rejected `rejected` spans of it.
+    PartialSuccess { rejected: u64 },
+}
+
 impl ExportError {
+    /// A non-retryable failure.
     pub fn new(reason: impl Into<String>) -> Self {
         ExportError {
+            kind: ExportErrorKind::Rejected,
+            reason: reason.into(),
+        }
+    }
+
+    pub fn retryable(reason: impl Into<String>, retry_after: Option<std::time::Duration>) -> Self {
+        ExportError {
+            kind: ExportErrorKind::Retryable { retry_after },
+            reason: reason.into(),
+        }
+    }
+
+    pub fn too_large(reason: impl Into<String>) -> Self {
+        ExportError {
+            kind: ExportErrorKind::TooLarge,
+            reason: reason.into(),
+        }
+    }
+
+    pub fn partial(rejected: u64, reason: impl Into<String>) -> Self {
+        ExportError {
+            kind: ExportErrorKind::PartialSuccess { rejected },
             reason: reason.into(),
         }
     }

@@ -22,7 +22,7 @@ impl TraceId {
     /// A new random, valid trace id.
     pub fn random() -> Self {
         loop {
-            let v = (u128::from(next_u64()) << 64) | u128::from(next_u64());
+            let v = (u128::from(random_u64()) << 64) | u128::from(random_u64());
             if v != 0 {
                 return TraceId(v.to_be_bytes());
             }
@@ -60,7 +60,7 @@ impl SpanId {
     /// A new random, valid span id.
     pub fn random() -> Self {
         loop {
-            let v = next_u64();
+            let v = random_u64();
             if v != 0 {
                 return SpanId(v.to_be_bytes());
             }
@@ -221,7 +221,7 @@ thread_local! {
 
 /// One splitmix64 step over a per-thread state: statistically good 64-bit
 /// output with no lock; ids need uniqueness, not secrecy.
-fn next_u64() -> u64 {
+pub(crate) fn random_u64() -> u64 {
     RNG.with(|s| {
         let x = s.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
         s.set(x);

@@ -1,21 +1,23 @@
-//! The batching pipeline: a bounded queue filled by app threads and drained by
-//! one export thread owned by the core.
+//! The pipeline: a bounded queue filled by app threads, one batching thread,
+//! and one delivery worker per exporter (see `delivery`).
 //!
 //! Contract:
 //! - `submit` never blocks and never allocates: when the queue is full (in
 //!   spans or bytes) or the tracer is shut down, the span is dropped and
 //!   counted.
-//! - The export thread batches by count, bytes and delay, and hands each batch
-//!   to every exporter in turn. It needs no runtime from the host; exporters
-//!   that need tokio own their runtime.
+//! - The batching thread computes rollups, adds derived attributes, applies
+//!   redaction, batches by count, bytes and delay, and offers each batch to
+//!   every exporter's own queue. It needs no runtime from the host.
 //! - `flush` and `shutdown` return within their timeout whatever the exporters
-//!   do; on timeout they report how many spans were not handed over.
+//!   do; on timeout they report how many spans were not delivered yet.
 
+use crate::delivery::{Batch, DeliveryConfig, Worker};
 use crate::error::Error;
 use crate::exporter::Exporter;
+use crate::policy::Policies;
 use crate::record::SpanRecord;
-use crate::stats::{Counters, ExporterCounters, ExporterStats, Stats};
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use crate::rollup::Rollups;
+use crate::stats::{Counters, ExporterCounters, Stats};
 use std::sync::atomic::{AtomicBool, Ordering::*};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -24,16 +26,19 @@ use std::time::{Duration, Instant};
 /// Queue and batch limits.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BatchConfig {
-    /// Most spans waiting in the queue.
+    /// Most spans waiting in the queue (and in each exporter's queue).
     pub queue_capacity: usize,
     /// Most payload bytes waiting in the queue.
     pub queue_max_bytes: usize,
     /// Spans per export call.
     pub batch_size: usize,
-    /// Payload bytes per export call.
+    /// Payload bytes per export call (estimated; exporters split further if
+    /// the encoded request is over their limit).
     pub batch_max_bytes: usize,
     /// Longest time an ended span waits before export.
     pub flush_interval: Duration,
+    /// Longest time a parent span is held back for its children's rollups.
+    pub rollup_hold: Duration,
 }
 
 impl Default for BatchConfig {
@@ -44,6 +49,7 @@ impl Default for BatchConfig {
             batch_size: 512,
             batch_max_bytes: 3 << 20,
             flush_interval: Duration::from_secs(1),
+            rollup_hold: Duration::from_secs(300),
         }
     }
 }
@@ -54,6 +60,7 @@ const POOL_CAPACITY: usize = 4096;
 enum Control {
     /// The queue holds at least a batch.
     Wake,
+    /// Acknowledged once by the batching thread and once by every exporter.
     Flush(flume::Sender<()>),
     Shutdown(flume::Sender<()>),
 }
@@ -65,64 +72,69 @@ pub(crate) struct Pipeline {
     pool: flume::Receiver<Box<SpanRecord>>,
     ctl: flume::Sender<Control>,
     counters: Arc<Counters>,
-    exporter_counters: Vec<(String, Arc<ExporterCounters>)>,
+    exporters: Vec<(String, Arc<ExporterCounters>)>,
     wake_pending: Arc<AtomicBool>,
     closed: AtomicBool,
-    worker: Mutex<Option<JoinHandle<()>>>,
+    batcher: Mutex<Option<JoinHandle<()>>>,
     cfg: BatchConfig,
 }
 
 impl Pipeline {
-    /// Starts the export thread. Does no I/O on the caller's thread.
+    /// Starts the batching thread and one worker per exporter. Does no I/O
+    /// on the caller's thread.
     pub(crate) fn start(
         cfg: BatchConfig,
+        delivery: DeliveryConfig,
         exporters: Vec<Box<dyn Exporter>>,
         counters: Arc<Counters>,
+        policies: Arc<Policies>,
     ) -> Result<Pipeline, Error> {
+        let thread_error = |e: std::io::Error| Error::Exporter {
+            exporter: "pipeline".into(),
+            reason: format!("cannot start a thread: {e}"),
+        };
         let (tx, rx) = flume::bounded(cfg.queue_capacity);
         let (ctl, ctl_rx) = flume::unbounded();
         let (pool_tx, pool) = flume::bounded(cfg.queue_capacity.min(POOL_CAPACITY));
-        let slots: Vec<Slot> = exporters
+        // Each exporter may hold about a queue's worth of spans.
+        let per_exporter = cfg.queue_capacity.div_ceil(cfg.batch_size).max(2);
+        let workers = exporters
             .into_iter()
-            .map(|exporter| Slot {
-                name: exporter.name().to_string(),
-                exporter,
-                counters: Arc::default(),
-                last_log: None,
-            })
-            .collect();
-        let exporter_counters = slots
+            .map(|e| Worker::start(e, per_exporter, delivery.clone()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(thread_error)?;
+        let exporter_counters = workers
             .iter()
-            .map(|s| (s.name.clone(), s.counters.clone()))
+            .map(|w| (w.name.clone(), w.counters.clone()))
             .collect();
         let wake_pending = Arc::new(AtomicBool::new(false));
-        let worker = Worker {
+        let batcher = Batcher {
             rx,
             ctl: ctl_rx,
-            slots,
+            workers,
             counters: counters.clone(),
             wake_pending: wake_pending.clone(),
+            rollups: Rollups::new(cfg.rollup_hold),
+            policies,
             batch: Vec::with_capacity(cfg.batch_size),
             batch_bytes: 0,
+            ready: Vec::new(),
             pool: pool_tx,
             cfg: cfg.clone(),
         };
         let handle = std::thread::Builder::new()
-            .name("agtrace-export".into())
-            .spawn(move || worker.run())
-            .map_err(|e| Error::Exporter {
-                exporter: "pipeline".into(),
-                reason: format!("cannot start the export thread: {e}"),
-            })?;
+            .name("agtrace-batch".into())
+            .spawn(move || batcher.run())
+            .map_err(thread_error)?;
         Ok(Pipeline {
             tx,
             pool,
             ctl,
             counters,
-            exporter_counters,
+            exporters: exporter_counters,
             wake_pending,
             closed: AtomicBool::new(false),
-            worker: Mutex::new(Some(handle)),
+            batcher: Mutex::new(Some(handle)),
             cfg,
         })
     }
@@ -135,23 +147,21 @@ impl Pipeline {
     }
 
     /// Queues an ended span. Never blocks.
-    pub(crate) fn submit(&self, record: Box<SpanRecord>) {
+    pub(crate) fn submit(&self, mut record: Box<SpanRecord>) {
         let c = &*self.counters;
         if self.closed.load(Relaxed) {
-            c.dropped_shutdown.fetch_add(1, Relaxed);
-            return;
+            return Self::reject(&mut record, &c.dropped_shutdown);
         }
         let bytes = record.approx_bytes as u64;
         let queued = c.queued_bytes.fetch_add(bytes, Relaxed) + bytes;
         if queued > self.cfg.queue_max_bytes as u64 {
             c.queued_bytes.fetch_sub(bytes, Relaxed);
-            c.dropped_queue_bytes.fetch_add(1, Relaxed);
-            return;
+            return Self::reject(&mut record, &c.dropped_queue_bytes);
         }
         match self.tx.try_send(record) {
             Ok(()) => {
                 let n = c.enqueued.fetch_add(1, Relaxed) + 1;
-                let waiting = n.saturating_sub(c.processed.load(Relaxed));
+                let waiting = n.saturating_sub(c.dispatched.load(Relaxed));
                 if waiting >= self.cfg.batch_size as u64
                     && !self.wake_pending.load(Relaxed)
                     && !self.wake_pending.swap(true, AcqRel)
@@ -161,55 +171,84 @@ impl Pipeline {
             }
             Err(e) => {
                 c.queued_bytes.fetch_sub(bytes, Relaxed);
-                match e {
-                    flume::TrySendError::Full(_) => c.dropped_queue_full.fetch_add(1, Relaxed),
-                    flume::TrySendError::Disconnected(_) => {
-                        c.dropped_shutdown.fetch_add(1, Relaxed)
-                    }
+                let (mut record, counter) = match e {
+                    flume::TrySendError::Full(r) => (r, &c.dropped_queue_full),
+                    flume::TrySendError::Disconnected(r) => (r, &c.dropped_shutdown),
                 };
+                Self::reject(&mut record, counter);
             }
         }
     }
 
-    /// Waits until every span queued before the call has been handed to the
-    /// exporters and the exporters have flushed, or `timeout` passes.
+    /// Counts a dropped span, and tells its parent not to wait for it.
+    fn reject(record: &mut SpanRecord, counter: &std::sync::atomic::AtomicU64) {
+        counter.fetch_add(1, Relaxed);
+        if let Some(parent) = record.parent_node.take() {
+            parent.child_finished();
+        }
+    }
+
+    /// Waits until every span queued before the call has been delivered (or
+    /// given up on) by every exporter and the exporters have flushed, or
+    /// `timeout` passes.
     pub(crate) fn flush(&self, timeout: Duration) -> Result<(), Error> {
         if self.closed.load(Acquire) {
             return Ok(());
         }
         let target = self.counters.enqueued.load(Acquire);
-        let (tx, rx) = flume::bounded(1);
-        if self.ctl.send(Control::Flush(tx)).is_err() {
-            return Err(Error::ShutDown);
-        }
-        rx.recv_timeout(timeout).map_err(|_| Error::Timeout {
-            operation: "flush",
-            undelivered: target.saturating_sub(self.counters.processed.load(Acquire)),
-        })
+        self.request(Control::Flush, timeout)
+            .map_err(|()| self.timeout_error("flush", target))
     }
 
-    /// Flushes, shuts the exporters down and stops the export thread.
-    /// Idempotent; returns within `timeout` even if an exporter hangs (the
-    /// thread is then left to finish on its own).
+    /// Flushes, shuts the exporters down and stops the threads. Idempotent;
+    /// returns within `timeout` even if an exporter hangs (its thread is then
+    /// left to finish on its own).
     pub(crate) fn shutdown(&self, timeout: Duration) -> Result<(), Error> {
         if self.closed.swap(true, AcqRel) {
             return Ok(());
         }
-        let (tx, rx) = flume::bounded(1);
-        let sent = self.ctl.send(Control::Shutdown(tx)).is_ok();
-        let done = sent && rx.recv_timeout(timeout).is_ok();
-        let handle = self.worker.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if done {
-            if let Some(h) = handle {
-                let _ = h.join();
+        let target = self.counters.enqueued.load(Acquire);
+        let done = self.request(Control::Shutdown, timeout);
+        let handle = self
+            .batcher
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        match done {
+            Ok(()) => {
+                if let Some(h) = handle {
+                    let _ = h.join();
+                }
+                Ok(())
             }
-            Ok(())
-        } else {
-            let enqueued = self.counters.enqueued.load(Acquire);
-            Err(Error::Timeout {
-                operation: "shutdown",
-                undelivered: enqueued.saturating_sub(self.counters.processed.load(Acquire)),
-            })
+            Err(()) => Err(self.timeout_error("shutdown", target)),
+        }
+    }
+
+    /// Sends a request and waits for the batching thread's and every
+    /// exporter's acknowledgement.
+    fn request(&self, make: fn(flume::Sender<()>) -> Control, timeout: Duration) -> Result<(), ()> {
+        let deadline = Instant::now() + timeout;
+        let expected = self.exporters.len() + 1;
+        let (ack, acks) = flume::bounded(expected);
+        self.ctl.send(make(ack)).map_err(|_| ())?;
+        for _ in 0..expected {
+            acks.recv_deadline(deadline).map_err(|_| ())?;
+        }
+        Ok(())
+    }
+
+    fn timeout_error(&self, operation: &'static str, target: u64) -> Error {
+        let not_dispatched = target.saturating_sub(self.counters.dispatched.load(Acquire));
+        let in_exporters = self
+            .exporters
+            .iter()
+            .map(|(n, c)| c.snapshot(n).pending)
+            .max()
+            .unwrap_or(0);
+        Error::Timeout {
+            operation,
+            undelivered: not_dispatched + in_exporters,
         }
     }
 
@@ -219,58 +258,35 @@ impl Pipeline {
 
     pub(crate) fn stats(&self) -> Stats {
         let exporters = self
-            .exporter_counters
+            .exporters
             .iter()
-            .map(|(name, c)| ExporterStats {
-                name: name.clone(),
-                exported: c.exported.load(Relaxed),
-                failed: c.failed.load(Relaxed),
-            })
+            .map(|(name, c)| c.snapshot(name))
             .collect();
         self.counters.snapshot(exporters, self.is_shut_down())
     }
 }
 
-struct Slot {
-    name: String,
-    exporter: Box<dyn Exporter>,
-    counters: Arc<ExporterCounters>,
-    last_log: Option<Instant>,
-}
-
-/// At most one failure log line per exporter per interval, so a dead backend
-/// does not flood the application's stderr.
-const LOG_INTERVAL: Duration = Duration::from_secs(30);
-
-impl Slot {
-    fn report(&mut self, what: &str, reason: &str) {
-        let now = Instant::now();
-        if self
-            .last_log
-            .is_none_or(|t| now.duration_since(t) >= LOG_INTERVAL)
-        {
-            self.last_log = Some(now);
-            eprintln!("agtrace: {} exporter {what}: {reason}", self.name);
-        }
-    }
-}
-
-struct Worker {
+struct Batcher {
     rx: flume::Receiver<Box<SpanRecord>>,
     ctl: flume::Receiver<Control>,
-    slots: Vec<Slot>,
+    workers: Vec<Worker>,
     counters: Arc<Counters>,
     wake_pending: Arc<AtomicBool>,
+    rollups: Rollups,
+    policies: Arc<Policies>,
     // Records stay boxed from span start to export and back to the pool:
     // only the pointer moves, never the (large) record.
     #[allow(clippy::vec_box)]
     batch: Vec<Box<SpanRecord>>,
-    pool: flume::Sender<Box<SpanRecord>>,
     batch_bytes: usize,
+    /// Spans whose rollups are final, waiting to be finished and batched.
+    #[allow(clippy::vec_box)]
+    ready: Vec<Box<SpanRecord>>,
+    pool: flume::Sender<Box<SpanRecord>>,
     cfg: BatchConfig,
 }
 
-impl Worker {
+impl Batcher {
     fn run(mut self) {
         let mut deadline = Instant::now() + self.cfg.flush_interval;
         loop {
@@ -281,41 +297,45 @@ impl Worker {
                 }
                 Ok(Control::Flush(ack)) => {
                     self.drain(true);
-                    self.each_exporter("flush", |e| e.flush());
+                    for w in &self.workers {
+                        w.flush(ack.clone());
+                    }
                     let _ = ack.send(());
                 }
-                Ok(Control::Shutdown(ack)) => {
-                    self.stop();
-                    let _ = ack.send(());
-                    return;
-                }
+                Ok(Control::Shutdown(ack)) => return self.stop(Some(ack)),
                 Err(flume::RecvTimeoutError::Timeout) => {
-                    self.drain(true);
+                    self.expire();
+                    self.drain(false);
+                    self.dispatch();
                     deadline = Instant::now() + self.cfg.flush_interval;
                 }
                 // Every tracer handle is gone without a shutdown: deliver what
                 // is queued, then stop.
-                Err(flume::RecvTimeoutError::Disconnected) => {
-                    self.stop();
-                    return;
-                }
+                Err(flume::RecvTimeoutError::Disconnected) => return self.stop(None),
             }
         }
     }
 
-    fn stop(&mut self) {
+    fn stop(&mut self, ack: Option<flume::Sender<()>>) {
         self.drain(true);
-        self.each_exporter("flush", |e| e.flush());
-        self.each_exporter("shutdown", |e| e.shutdown());
+        let ack = ack.unwrap_or_else(|| flume::bounded(self.workers.len() + 1).0);
+        for w in &self.workers {
+            w.shutdown(ack.clone());
+        }
         // Spans that raced with shutdown are counted, not exported.
         let late = self.rx.drain().count() as u64;
         self.counters.dropped_shutdown.fetch_add(late, Relaxed);
         self.counters.enqueued.fetch_sub(late, Relaxed);
+        let _ = ack.send(());
+        for w in &mut self.workers {
+            w.join_if_finished();
+        }
     }
 
-    /// Moves queued spans into batches; exports every full batch, and the
-    /// partial one too when `all`.
+    /// Moves queued spans through rollups into batches; dispatches every full
+    /// batch, and with `all` also held spans and the partial batch.
     fn drain(&mut self, all: bool) {
+        let prices = self.policies.prices();
         loop {
             // One lock for everything queued, not one per span.
             let taken: Vec<Box<SpanRecord>> = self.rx.drain().collect();
@@ -324,65 +344,62 @@ impl Worker {
             }
             let bytes: usize = taken.iter().map(|r| r.approx_bytes).sum();
             self.counters.queued_bytes.fetch_sub(bytes as u64, Relaxed);
+            let ready = &mut self.ready;
             for rec in taken {
-                let bytes = rec.approx_bytes;
-                if !self.batch.is_empty() && self.batch_bytes + bytes > self.cfg.batch_max_bytes {
-                    self.export();
-                }
-                self.batch_bytes += bytes;
-                self.batch.push(rec);
-                if self.batch.len() >= self.cfg.batch_size {
-                    self.export();
-                }
+                self.rollups.process(rec, &prices, &mut |r| ready.push(r));
             }
+            self.finish_ready();
         }
-        if all && !self.batch.is_empty() {
-            self.export();
+        if all {
+            let ready = &mut self.ready;
+            self.rollups.release_all(&prices, &mut |r| ready.push(r));
+            self.finish_ready();
+            self.dispatch();
         }
     }
 
-    fn export(&mut self) {
-        for rec in self.batch.iter_mut() {
-            rec.finalize();
+    fn expire(&mut self) {
+        let prices = self.policies.prices();
+        let ready = &mut self.ready;
+        self.rollups.expire(&prices, &mut |r| ready.push(r));
+        self.finish_ready();
+    }
+
+    /// Adds derived attributes, redacts, and batches the spans in `ready`.
+    fn finish_ready(&mut self) {
+        if self.ready.is_empty() {
+            return;
         }
-        let n = self.batch.len() as u64;
-        let batch = &self.batch;
-        for slot in self.slots.iter_mut() {
-            let result = catch_unwind(AssertUnwindSafe(|| slot.exporter.export(batch)));
-            match result {
-                Ok(Ok(())) => {
-                    slot.counters.exported.fetch_add(n, Relaxed);
-                }
-                Ok(Err(e)) => {
-                    slot.counters.failed.fetch_add(n, Relaxed);
-                    slot.report("export failed", &e.reason);
-                }
-                Err(_) => {
-                    slot.counters.failed.fetch_add(n, Relaxed);
-                    slot.report("export failed", "the exporter panicked");
-                }
+        let finish = self.policies.finisher();
+        for mut rec in std::mem::take(&mut self.ready) {
+            finish.apply(&mut rec);
+            let bytes = rec.approx_bytes;
+            if !self.batch.is_empty() && self.batch_bytes + bytes > self.cfg.batch_max_bytes {
+                self.dispatch();
+            }
+            self.batch_bytes += bytes;
+            self.batch.push(rec);
+            if self.batch.len() >= self.cfg.batch_size {
+                self.dispatch();
             }
         }
-        self.counters.processed.fetch_add(n, Release);
-        for mut rec in self.batch.drain(..) {
-            rec.reset();
-            // A full pool means enough spare records: free this one.
-            let _ = self.pool.try_send(rec);
+    }
+
+    /// Offers the current batch to every exporter.
+    fn dispatch(&mut self) {
+        if self.batch.is_empty() {
+            return;
         }
+        let records = std::mem::replace(&mut self.batch, Vec::with_capacity(self.cfg.batch_size));
+        let n = records.len() as u64;
         self.batch_bytes = 0;
-    }
-
-    fn each_exporter(
-        &mut self,
-        what: &str,
-        f: impl Fn(&mut dyn Exporter) -> Result<(), crate::ExportError>,
-    ) {
-        for slot in self.slots.iter_mut() {
-            match catch_unwind(AssertUnwindSafe(|| f(&mut *slot.exporter))) {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => slot.report(&format!("{what} failed"), &e.reason),
-                Err(_) => slot.report(&format!("{what} failed"), "the exporter panicked"),
-            }
+        let batch = Arc::new(Batch {
+            records,
+            pool: self.pool.clone(),
+        });
+        for w in &mut self.workers {
+            w.offer(&batch);
         }
+        self.counters.dispatched.fetch_add(n, Release);
     }
 }

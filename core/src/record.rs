@@ -3,6 +3,7 @@
 
 use crate::id::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 use crate::kind::{OtelKind, SpanKind};
+use crate::rollup::{Node, Totals};
 use crate::trace::TraceShared;
 use crate::usage::Usage;
 use crate::value::{Attribute, Attributes, Str};
@@ -64,9 +65,16 @@ pub struct SpanRecord {
     pub(crate) start_instant: Instant,
     /// Payload size estimate for the queue's byte cap and batch splitting.
     pub(crate) approx_bytes: usize,
+    /// Subtree totals (rollups), set on the export thread before exporters
+    /// see the record; `None` when the subtree has no usage, calls or errors.
+    pub totals: Option<Totals>,
     /// Shared with the other spans of this trace in this process; created on
     /// first need (a child, an `enter`, trace-level context).
     pub(crate) trace: OnceLock<Arc<TraceShared>>,
+    /// Counts this span's open children; created when it becomes a parent.
+    pub(crate) node: OnceLock<Arc<Node>>,
+    /// The parent's node, when the parent is a local recording span.
+    pub(crate) parent_node: Option<Arc<Node>>,
 }
 
 impl SpanRecord {
@@ -91,7 +99,10 @@ impl SpanRecord {
             abandoned: false,
             start_instant: Instant::now(),
             approx_bytes: 0,
+            totals: None,
             trace: OnceLock::new(),
+            node: OnceLock::new(),
+            parent_node: None,
         }
     }
 
@@ -110,7 +121,10 @@ impl SpanRecord {
         self.usage = None;
         self.abandoned = false;
         self.end_unix_nanos = 0;
+        self.totals = None;
         self.trace = OnceLock::new();
+        self.node = OnceLock::new();
+        self.parent_node = None;
     }
 }
 
@@ -153,6 +167,10 @@ impl SpanRecord {
     pub(crate) fn trace_shared(&self) -> &Arc<TraceShared> {
         self.trace.get_or_init(|| Arc::new(TraceShared::default()))
     }
+
+    pub(crate) fn node(&self) -> &Arc<Node> {
+        self.node.get_or_init(Arc::default)
+    }
 }
 
 /// A copy of a finished record, for exporters that keep spans (in-memory).
@@ -182,7 +200,11 @@ impl Clone for SpanRecord {
             abandoned: self.abandoned,
             start_instant: self.start_instant,
             approx_bytes: self.approx_bytes,
+            totals: self.totals,
             trace,
+            // Copies are for reading; they take no part in rollups.
+            node: OnceLock::new(),
+            parent_node: None,
         }
     }
 }
@@ -191,7 +213,11 @@ impl SpanRecord {
     /// Adds the derived attributes every exporter writes: the kind in both
     /// dialects, usage, the abandoned mark and trace-level context. Runs once
     /// per span on the export thread, never on the caller's thread.
-    pub(crate) fn finalize(&mut self) {
+    pub(crate) fn finalize(
+        &mut self,
+        meta: &crate::trace::TraceMeta,
+        conversation_attribute: &str,
+    ) {
         use crate::semconv as sc;
         let has = |attrs: &Attributes, k: &str| attrs.iter().any(|a| a.key == k);
         crate::value::dedup_last_wins(&mut self.attributes);
@@ -222,8 +248,6 @@ impl SpanRecord {
             self.attributes
                 .push(Attribute::new(sc::AGTRACE_ABANDONED, true));
         }
-        if let Some(t) = self.trace.get() {
-            t.meta().apply(&mut self.attributes);
-        }
+        meta.apply(&mut self.attributes, conversation_attribute);
     }
 }

@@ -59,3 +59,17 @@ pub const DEPLOYMENT_ENVIRONMENT: &str = "deployment.environment.name";
 pub const AGTRACE_KIND: &str = "agtrace.kind";
 pub const AGTRACE_ABANDONED: &str = "agtrace.abandoned";
 pub const AGTRACE_RELEASE: &str = "agtrace.release";
+
+/// This span's own model cost, USD (from the price table).
+pub const AGTRACE_COST_USD: &str = "agtrace.cost_usd";
+/// Subtree totals (rollups), on every span whose subtree has any.
+pub const AGTRACE_USAGE_INPUT_TOKENS: &str = "agtrace.usage.input_tokens";
+pub const AGTRACE_USAGE_OUTPUT_TOKENS: &str = "agtrace.usage.output_tokens";
+pub const AGTRACE_USAGE_CACHE_READ_INPUT_TOKENS: &str = "agtrace.usage.cache_read_input_tokens";
+pub const AGTRACE_USAGE_CACHE_CREATION_INPUT_TOKENS: &str =
+    "agtrace.usage.cache_creation_input_tokens";
+pub const AGTRACE_USAGE_REASONING_OUTPUT_TOKENS: &str = "agtrace.usage.reasoning_output_tokens";
+pub const AGTRACE_USAGE_COST_USD: &str = "agtrace.usage.cost_usd";
+pub const AGTRACE_USAGE_LLM_CALLS: &str = "agtrace.usage.llm_calls";
+pub const AGTRACE_USAGE_TOOL_CALLS: &str = "agtrace.usage.tool_calls";
+pub const AGTRACE_USAGE_ERRORS: &str = "agtrace.usage.errors";

@@ -12,6 +12,7 @@ use crate::id::{SpanContext, SpanId, TraceFlags, TraceId};
 use crate::kind::{OtelKind, SpanKind};
 use crate::propagation::Baggage;
 use crate::record::{Event, Link, SpanRecord, Status, RECORD_BASE_BYTES};
+use crate::rollup::Node;
 use crate::semconv;
 use crate::trace::{TraceMeta, TraceShared};
 use crate::tracer::TracerShared;
@@ -25,6 +26,8 @@ use std::time::Instant;
 pub struct SpanRef {
     pub(crate) context: SpanContext,
     pub(crate) trace: Option<Arc<TraceShared>>,
+    /// The parent's rollup node, while the span is live.
+    pub(crate) node: Option<Arc<Node>>,
 }
 
 impl SpanRef {
@@ -34,6 +37,7 @@ impl SpanRef {
         SpanRef {
             context,
             trace: None,
+            node: None,
         }
     }
 
@@ -184,6 +188,7 @@ pub(crate) struct StartArgs {
     pub(crate) flags: TraceFlags,
     pub(crate) parent: Option<SpanContext>,
     pub(crate) trace: Option<Arc<TraceShared>>,
+    pub(crate) parent_node: Option<Arc<Node>>,
     pub(crate) start_instant: Instant,
     pub(crate) start_unix_nanos: u64,
 }
@@ -220,6 +225,7 @@ impl Span {
         if let Some(t) = a.trace {
             let _ = r.trace.set(t);
         }
+        r.parent_node = crate::rollup::register_child(a.parent_node);
         r.trace_id = context.trace_id;
         r.span_id = context.span_id;
         r.flags = context.flags;
@@ -258,6 +264,7 @@ impl Span {
                 Some(l) => Some(l.record.trace_shared().clone()),
                 None => self.trace.clone(),
             },
+            node: self.live.as_ref().map(|l| l.record.node().clone()),
         }
     }
 

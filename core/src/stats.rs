@@ -1,8 +1,8 @@
 //! Counters: every span started is accounted for.
 //!
-//! Invariant, readable at any time from [`Stats`]:
-//! `ended == exported + dropped.total() + pending`, and per exporter,
-//! `exported + failed` equals the spans handed to it.
+//! Invariants, readable at any time from [`Stats`]:
+//! `ended == dispatched + dropped.total() + pending` for the pipeline, and for
+//! each exporter `received == exported + dropped.total() + pending`.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
@@ -28,14 +28,108 @@ pub(crate) struct Counters {
     pub(crate) dropped_queue_full: AtomicU64,
     pub(crate) dropped_queue_bytes: AtomicU64,
     pub(crate) dropped_shutdown: AtomicU64,
-    /// Written by the export thread only.
-    pub(crate) processed: Padded<AtomicU64>,
+    /// Written by the batching thread only.
+    pub(crate) dispatched: Padded<AtomicU64>,
 }
 
 #[derive(Default, Debug)]
 pub(crate) struct ExporterCounters {
+    pub(crate) received: AtomicU64,
     pub(crate) exported: AtomicU64,
+    pub(crate) retried: AtomicU64,
+    pub(crate) dropped_queue_full: AtomicU64,
+    pub(crate) dropped_breaker_open: AtomicU64,
+    pub(crate) dropped_oversize: AtomicU64,
+    pub(crate) rejected: AtomicU64,
     pub(crate) failed: AtomicU64,
+    pub(crate) dropped_shutdown: AtomicU64,
+    breaker_open: std::sync::atomic::AtomicBool,
+}
+
+impl ExporterCounters {
+    pub(crate) fn set_breaker(&self, state: BreakerState) {
+        self.breaker_open
+            .store(state == BreakerState::Open, Relaxed);
+    }
+
+    pub(crate) fn snapshot(&self, name: &str) -> ExporterStats {
+        let dropped = ExporterDropped {
+            queue_full: self.dropped_queue_full.load(Relaxed),
+            breaker_open: self.dropped_breaker_open.load(Relaxed),
+            oversize: self.dropped_oversize.load(Relaxed),
+            rejected: self.rejected.load(Relaxed),
+            failed: self.failed.load(Relaxed),
+            shutdown: self.dropped_shutdown.load(Relaxed),
+        };
+        let received = self.received.load(Relaxed);
+        let exported = self.exported.load(Relaxed);
+        ExporterStats {
+            name: name.to_string(),
+            received,
+            exported,
+            retried: self.retried.load(Relaxed),
+            pending: received.saturating_sub(exported + dropped.total()),
+            dropped,
+            breaker: if self.breaker_open.load(Relaxed) {
+                BreakerState::Open
+            } else {
+                BreakerState::Closed
+            },
+        }
+    }
+}
+
+/// An exporter's circuit breaker.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BreakerState {
+    #[default]
+    Closed,
+    /// Failing: spans are dropped (counted) until a probe succeeds.
+    Open,
+}
+
+/// Spans an exporter did not deliver, by reason.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExporterDropped {
+    /// Its queue was full (the exporter is slower than the app).
+    pub queue_full: u64,
+    /// Its circuit breaker was open.
+    pub breaker_open: u64,
+    /// A single span larger than the request size limit.
+    pub oversize: u64,
+    /// The backend refused them (not retried: 4xx, 500, partial success).
+    pub rejected: u64,
+    /// Retryable failures that did not succeed within the retries or deadline.
+    pub failed: u64,
+    /// Still undelivered when the tracer shut down.
+    pub shutdown: u64,
+}
+
+impl ExporterDropped {
+    pub fn total(&self) -> u64 {
+        self.queue_full
+            + self.breaker_open
+            + self.oversize
+            + self.rejected
+            + self.failed
+            + self.shutdown
+    }
+}
+
+/// One exporter's counters.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExporterStats {
+    pub name: String,
+    /// Spans handed to this exporter.
+    pub received: u64,
+    /// Spans it delivered.
+    pub exported: u64,
+    /// Retry attempts (not spans).
+    pub retried: u64,
+    pub dropped: ExporterDropped,
+    /// Spans queued or in flight.
+    pub pending: u64,
+    pub breaker: BreakerState,
 }
 
 /// Spans dropped before reaching the exporters, by reason.
@@ -55,16 +149,6 @@ impl Dropped {
     }
 }
 
-/// One exporter's counters.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ExporterStats {
-    pub name: String,
-    /// Spans this exporter delivered.
-    pub exported: u64,
-    /// Spans this exporter failed to deliver (counted, logged, not retried here).
-    pub failed: u64,
-}
-
 /// A snapshot of the tracer's counters.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
@@ -74,8 +158,9 @@ pub struct Stats {
     pub ended: u64,
     /// Spans started but not recorded (unsampled or disabled).
     pub unsampled: u64,
-    /// Ended spans handed to the exporters.
-    pub exported: u64,
+    /// Ended spans handed to the exporters (each exporter's own counts are in
+    /// `exporters`).
+    pub dispatched: u64,
     pub dropped: Dropped,
     /// Ended spans still queued or batching.
     pub pending: u64,
@@ -84,14 +169,14 @@ pub struct Stats {
 
 impl Counters {
     pub(crate) fn snapshot(&self, exporters: Vec<ExporterStats>, shut_down: bool) -> Stats {
-        let exported = self.processed.load(Relaxed);
+        let dispatched = self.dispatched.load(Relaxed);
         let enqueued = self.enqueued.load(Relaxed);
         let mut dropped = Dropped {
             queue_full: self.dropped_queue_full.load(Relaxed),
             queue_bytes: self.dropped_queue_bytes.load(Relaxed),
             shutdown: self.dropped_shutdown.load(Relaxed),
         };
-        let mut pending = enqueued.saturating_sub(exported);
+        let mut pending = enqueued.saturating_sub(dispatched);
         if shut_down {
             // After shutdown nothing queued will ever be exported.
             dropped.shutdown += pending;
@@ -104,7 +189,7 @@ impl Counters {
                 + dropped.queue_bytes
                 + self.dropped_shutdown.load(Relaxed),
             unsampled: self.unsampled.load(Relaxed),
-            exported,
+            dispatched,
             dropped,
             pending,
             exporters,

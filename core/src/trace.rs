@@ -27,10 +27,10 @@ impl TraceMeta {
     }
 
     /// Adds the attributes for this context unless the span set its own value.
-    pub(crate) fn apply(&self, attrs: &mut Attributes) {
-        let mut add = |key: &'static str, value: crate::Value| {
+    pub(crate) fn apply(&self, attrs: &mut Attributes, conversation_attribute: &str) {
+        let mut add = |key: &str, value: crate::Value| {
             if !attrs.iter().any(|a| a.key == key) {
-                attrs.push(Attribute::new(key, value));
+                attrs.push(Attribute::new(key.to_string(), value));
             }
         };
         if let Some(v) = &self.user_id {
@@ -40,7 +40,7 @@ impl TraceMeta {
             add(semconv::SESSION_ID, v.clone().into());
         }
         if let Some(v) = &self.conversation_id {
-            add(semconv::GEN_AI_CONVERSATION_ID, v.clone().into());
+            add(conversation_attribute, v.clone().into());
         }
         if !self.tags.is_empty() {
             add(semconv::TAGS, self.tags.clone().into());

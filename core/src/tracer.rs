@@ -7,8 +7,11 @@ use crate::error::Error;
 use crate::id::{SpanContext, SpanId, TraceFlags, TraceId};
 use crate::kind::SpanKind;
 use crate::pipeline::Pipeline;
+use crate::policy::Policies;
 use crate::propagation::{Extracted, Extractor, Injector};
 use crate::record::SpanRecord;
+use crate::redact::{RedactionConfig, RedactionStats, Redactor};
+use crate::sample::{Sampler, SamplingConfig};
 use crate::span::{Parent, Span, SpanBuilder, SpanRef, StartArgs};
 use crate::stats::{Counters, Stats};
 use crate::trace::TraceShared;
@@ -31,6 +34,7 @@ pub struct Tracer {
 pub(crate) struct TracerShared {
     pipeline: Option<Pipeline>,
     counters: Arc<Counters>,
+    pub(crate) policies: Arc<Policies>,
     pub(crate) clock: Clock,
     pub(crate) settings: Settings,
 }
@@ -82,6 +86,14 @@ impl Tracer {
     pub(crate) fn from_builder(b: TracerBuilder) -> Result<Tracer, Error> {
         let settings = Settings::resolve(&b)?;
         let counters = Arc::new(Counters::default());
+        let policies = Arc::new(Policies::new(
+            Sampler::new(&settings.sampling)?,
+            Redactor::new(&settings.redaction)?,
+            settings.prices.clone(),
+            settings.global.clone(),
+            settings.links,
+            settings.conversation_attribute.clone(),
+        ));
         let pipeline = if settings.disabled {
             None
         } else {
@@ -89,14 +101,17 @@ impl Tracer {
             exporters.extend(b.custom_exporters);
             Some(Pipeline::start(
                 settings.batch.clone(),
+                settings.delivery.clone(),
                 exporters,
                 counters.clone(),
+                policies.clone(),
             )?)
         };
         Ok(Tracer {
             shared: Arc::new(TracerShared {
                 pipeline,
                 counters,
+                policies,
                 clock: Clock::new(),
                 settings,
             }),
@@ -128,26 +143,34 @@ impl Tracer {
 
     pub(crate) fn start_span(&self, mut b: SpanBuilder<'_>) -> Span {
         let parent = std::mem::take(&mut b.parent);
-        let (parent_ctx, trace) = match parent {
+        let (parent_ctx, trace, node) = match parent {
             Parent::Current => match context::current_span() {
-                Some(r) => (Some(r.context), r.trace),
-                None => (None, None),
+                Some(r) => (Some(r.context), r.trace, r.node),
+                None => (None, None, None),
             },
-            Parent::Root => (None, None),
-            Parent::Span(r) => (Some(r.context), r.trace),
+            Parent::Root => (None, None, None),
+            Parent::Span(r) => (Some(r.context), r.trace, r.node),
             Parent::Remote { context, baggage } => {
                 let trace =
                     (!baggage.is_empty()).then(|| Arc::new(TraceShared::with_baggage(baggage)));
-                (Some(context), trace)
+                (Some(context), trace, None)
             }
         };
         let parent_ctx = parent_ctx.filter(SpanContext::is_valid);
-        let (trace_id, flags) = match &parent_ctx {
-            Some(p) => (p.trace_id, p.flags),
-            None => (TraceId::random(), TraceFlags::SAMPLED),
-        };
-        let c = &self.shared.counters;
-        if self.shared.pipeline.is_none() || !flags.is_sampled() {
+        let trace_id = parent_ctx
+            .as_ref()
+            .map_or_else(TraceId::random, |p| p.trace_id);
+        let shared = &*self.shared;
+        let sampled = shared.pipeline.is_some()
+            && shared
+                .policies
+                .should_sample(parent_ctx.as_ref(), trace_id, &b.name, b.kind);
+        let flags = parent_ctx
+            .as_ref()
+            .map_or(TraceFlags::default(), |p| p.flags)
+            .with_sampled(sampled);
+        let c = &shared.counters;
+        if !sampled {
             c.unsampled.fetch_add(1, Relaxed);
             let context = SpanContext {
                 trace_id,
@@ -165,8 +188,9 @@ impl Tracer {
             flags,
             parent: parent_ctx,
             trace,
+            parent_node: node,
             start_instant,
-            start_unix_nanos: self.shared.clock.unix_nanos(start_instant),
+            start_unix_nanos: shared.clock.unix_nanos(start_instant),
         };
         Span::recording(b, args, self.shared.clone())
     }
@@ -214,6 +238,71 @@ impl Tracer {
             .pipeline
             .as_ref()
             .is_none_or(Pipeline::is_shut_down)
+    }
+
+    /// Replaces the sampling settings; spans started afterwards use them.
+    pub fn update_sampling(&self, cfg: SamplingConfig) -> Result<(), Error> {
+        self.shared.policies.set_sampler(Sampler::new(&cfg)?);
+        Ok(())
+    }
+
+    /// Changes only the default sampling rate (rules stay).
+    pub fn set_sampling_rate(&self, rate: f64) -> Result<(), Error> {
+        let mut cfg = self.shared.policies.sampler().config().clone();
+        cfg.rate = rate;
+        self.update_sampling(cfg)
+    }
+
+    /// The sampling settings in effect.
+    pub fn sampling(&self) -> SamplingConfig {
+        self.shared.policies.sampler().config().clone()
+    }
+
+    /// Replaces the redaction rules; spans exported afterwards use them.
+    /// Counters restart with the new rules.
+    pub fn update_redaction(&self, cfg: RedactionConfig) -> Result<(), Error> {
+        self.shared.policies.set_redactor(Redactor::new(&cfg)?);
+        Ok(())
+    }
+
+    /// The redaction rules in effect.
+    pub fn redaction(&self) -> RedactionConfig {
+        self.shared.policies.redactor().config().clone()
+    }
+
+    /// What redaction did, by rule, since the rules were last set.
+    pub fn redaction_stats(&self) -> RedactionStats {
+        self.shared.policies.redactor().stats()
+    }
+
+    /// Adds tags to every span exported from now on.
+    pub fn add_tags(&self, tags: impl IntoIterator<Item = impl Into<String>>) {
+        let tags: Vec<String> = tags.into_iter().map(Into::into).collect();
+        self.shared.policies.update_global(|g| {
+            for t in tags {
+                if !g.tags.contains(&t) {
+                    g.tags.push(t);
+                }
+            }
+        });
+    }
+
+    /// Sets a metadata entry on every span exported from now on.
+    pub fn set_global_metadata(&self, key: impl Into<String>, value: serde_json::Value) {
+        let key = key.into();
+        self.shared.policies.update_global(|g| {
+            g.metadata.insert(key, value);
+        });
+    }
+
+    /// The global tags and metadata in effect.
+    pub fn global_context(&self) -> crate::policy::GlobalContext {
+        crate::policy::GlobalContext::clone(&self.shared.policies.global())
+    }
+
+    /// Turns the export of span links on or off.
+    pub fn set_links_enabled(&self, on: bool) {
+        self.shared.policies.set_links(on);
     }
 
     /// A snapshot of the counters; see [`Stats`] for the accounting invariant.

@@ -271,6 +271,7 @@ fn otlp_http_json_and_gzip_from_code() {
             headers: vec![("authorization".into(), "Bearer t0k3n".into())],
             timeout: Some(Duration::from_secs(5)),
             compression: Some(OtlpCompression::Gzip),
+            ..Default::default()
         }))
         .build()
         .unwrap();
@@ -302,11 +303,20 @@ fn otlp_to_a_dead_endpoint_is_counted_not_raised() {
             timeout: Some(Duration::from_secs(2)),
             ..Default::default()
         }))
+        .delivery(DeliveryConfig {
+            max_retries: 2,
+            initial_backoff: Duration::from_millis(10),
+            ..Default::default()
+        })
         .build()
         .unwrap();
     tracer.span("lost").start().end();
     tracer.force_flush(Duration::from_secs(30)).unwrap();
     let s = tracer.stats();
-    assert_eq!((s.exporters[0].exported, s.exporters[0].failed), (0, 1));
-    assert_eq!(s.exported, 1, "handed to the exporter, which failed");
+    assert_eq!(
+        (s.exporters[0].exported, s.exporters[0].dropped.failed),
+        (0, 1)
+    );
+    assert_eq!(s.exporters[0].retried, 2, "connection refused is retryable");
+    assert_eq!(s.dispatched, 1, "handed to the exporter, which failed");
 }

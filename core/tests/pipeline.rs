@@ -11,9 +11,17 @@ use std::time::{Duration, Instant};
 fn assert_accounted(s: &Stats) {
     assert_eq!(
         s.ended,
-        s.exported + s.dropped.total() + s.pending,
-        "every ended span is exported, dropped or pending: {s:?}"
+        s.dispatched + s.dropped.total() + s.pending,
+        "every ended span is dispatched, dropped or pending: {s:?}"
     );
+    for e in &s.exporters {
+        assert_eq!(
+            e.received,
+            e.exported + e.dropped.total() + e.pending,
+            "every span handed to {} is exported, dropped or pending: {e:?}",
+            e.name
+        );
+    }
 }
 
 #[test]
@@ -40,8 +48,8 @@ fn eight_threads_every_span_accounted_for() {
     assert_eq!(stats.ended, stats.started);
     assert_accounted(&stats);
     assert_eq!(stats.pending, 0);
-    assert_eq!(stats.exporters[0].exported, stats.exported);
-    assert_eq!(stats.exported as usize, mem.spans().len());
+    assert_eq!(stats.exporters[0].exported, stats.dispatched);
+    assert_eq!(stats.dispatched as usize, mem.spans().len());
 }
 
 #[test]
@@ -69,7 +77,7 @@ fn full_queue_drops_and_counts_without_blocking() {
     gate.open();
     tracer.shutdown(Duration::from_secs(10)).unwrap();
     let stats = tracer.stats();
-    assert_eq!(stats.exported, 110);
+    assert_eq!(stats.dispatched, 110);
     assert_eq!(gate.exported(), 110);
     assert_accounted(&stats);
 }
@@ -157,7 +165,7 @@ fn flush_hands_over_everything_ended_before_it() {
     tracer.force_flush(Duration::from_secs(10)).unwrap();
     assert_eq!(mem.spans().len(), 1_234);
     let stats = tracer.stats();
-    assert_eq!((stats.exported, stats.pending), (1_234, 0));
+    assert_eq!((stats.dispatched, stats.pending), (1_234, 0));
 }
 
 #[test]
@@ -230,9 +238,20 @@ fn failing_and_panicking_exporters_are_counted_and_do_not_stop_others() {
             .unwrap()
             .clone()
     };
-    assert_eq!((by("memory").exported, by("memory").failed), (3, 0));
-    assert_eq!((by("failing").exported, by("failing").failed), (0, 3));
-    assert_eq!((by("panicking").exported, by("panicking").failed), (0, 3));
+    assert_eq!(
+        (by("memory").exported, by("memory").dropped.total()),
+        (3, 0)
+    );
+    // A plain ExportError is final: rejected, not retried.
+    assert_eq!(
+        (by("failing").exported, by("failing").dropped.rejected),
+        (0, 3)
+    );
+    assert_eq!(
+        (by("panicking").exported, by("panicking").dropped.rejected),
+        (0, 3)
+    );
+    assert_eq!(by("failing").retried, 0);
     assert_eq!(calls.load(Ordering::SeqCst), 6);
     assert_accounted(&stats);
 }

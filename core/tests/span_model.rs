@@ -344,7 +344,7 @@ fn end_is_idempotent_and_dropped_spans_are_abandoned() {
     assert!(f.abandoned);
     assert_eq!(f.attribute(sc::AGTRACE_ABANDONED), Some(&Value::Bool(true)));
     let stats = tracer.stats();
-    assert_eq!((stats.started, stats.ended, stats.exported), (2, 2, 2));
+    assert_eq!((stats.started, stats.ended, stats.dispatched), (2, 2, 2));
 }
 
 #[test]

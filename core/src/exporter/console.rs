@@ -1,7 +1,7 @@
 //! The console exporter: each finished trace printed as a readable tree.
 //!
 //! Spans are held until their trace's local root ends, then the whole tree is
-//! printed at once (kind, duration, status, token totals). Spans whose root has
+//! printed at once (kind, duration, status, token and cost totals). Spans whose root has
 //! not ended by flush or shutdown are printed then, so nothing is lost.
 
 use super::Exporter;
@@ -116,8 +116,7 @@ fn render(trace_id: TraceId, spans: &[SpanRecord]) -> String {
     roots.sort_by_key(|s| s.start_unix_nanos);
     let mut out = format!("trace {trace_id}\n");
     for root in roots {
-        let total = subtree_usage(root, &children);
-        line(&mut out, root, "", "", Some(total));
+        line(&mut out, root, "", "");
         walk(&mut out, root, &children, "");
     }
     out
@@ -139,34 +138,12 @@ fn walk(
         } else {
             ("├─ ", "│  ")
         };
-        line(out, k, indent, branch, None);
+        line(out, k, indent, branch);
         walk(out, k, children, &format!("{indent}{next}"));
     }
 }
 
-/// Input/output tokens of the innermost LLM spans under `s`, so a framework
-/// span wrapping a provider span is not counted twice.
-fn subtree_usage(s: &SpanRecord, children: &HashMap<SpanId, Vec<&SpanRecord>>) -> Usage {
-    let mut total = Usage::default();
-    let mut from_kids = false;
-    for k in children.get(&s.span_id).into_iter().flatten() {
-        let u = subtree_usage(k, children);
-        if u != Usage::default() {
-            from_kids = true;
-        }
-        total.input_tokens += u.input_tokens;
-        total.output_tokens += u.output_tokens;
-    }
-    if !from_kids {
-        if let Some(u) = s.usage {
-            total.input_tokens += u.input_tokens;
-            total.output_tokens += u.output_tokens;
-        }
-    }
-    total
-}
-
-fn line(out: &mut String, s: &SpanRecord, indent: &str, branch: &str, total: Option<Usage>) {
+fn line(out: &mut String, s: &SpanRecord, indent: &str, branch: &str) {
     let ms = s.duration_nanos() as f64 / 1e6;
     let _ = write!(out, "{indent}{branch}{} [{}] {ms:.1} ms", s.name, s.kind);
     match &s.status {
@@ -176,9 +153,13 @@ fn line(out: &mut String, s: &SpanRecord, indent: &str, branch: &str, total: Opt
         Status::Ok => out.push_str(" ok"),
         Status::Unset => {}
     }
-    let usage = total.filter(|u| *u != Usage::default()).or(s.usage);
-    if let Some(u) = usage {
+    // Subtree totals from the core's rollups: a parent shows its children's sum.
+    let usage = s.totals.map(|t| t.usage).or(s.usage);
+    if let Some(u) = usage.filter(|u| *u != Usage::default()) {
         let _ = write!(out, " tokens in={} out={}", u.input_tokens, u.output_tokens);
+    }
+    if let Some(cost) = s.totals.map(|t| t.cost_usd).filter(|c| *c > 0.0) {
+        let _ = write!(out, " cost=${cost:.4}");
     }
     for (label, key) in [
         ("provider", sc::GEN_AI_PROVIDER_NAME),

@@ -56,4 +56,4 @@ impl Exporter for NoopExporter {
 }
 
 pub(crate) use convert::Resource;
-pub(crate) use otlp::{OtlpExporter, OtlpSettings};
+pub(crate) use otlp::{OtlpExporter, OtlpSettings, DEFAULT_MAX_REQUEST_BYTES};

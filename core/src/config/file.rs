@@ -1,0 +1,108 @@
+//! The configuration file named by `AGTRACE_CONFIG` (TOML, or YAML for a
+//! `.yaml`/`.yml` name): the same settings as the builder and environment,
+//! below both in precedence. Unknown keys and bad values are errors naming
+//! the key.
+//!
+//! ```toml
+//! service_name = "support-agent"
+//! exporters = ["console", "otlp", "langfuse"]
+//! capture_content = true
+//! propagators = ["tracecontext", "baggage"]
+//! global_tags = ["prod"]
+//! conversation_attribute = "gen_ai.conversation.id"
+//!
+//! [otlp]
+//! endpoint = "http://collector:4318/v1/traces"
+//! headers = { "x-tenant" = "acme" }
+//!
+//! [sampling]
+//! rate = 0.25
+//! rules = [{ kind = "llm", rate = 1.0 }]
+//!
+//! [redaction]
+//! redact_tool_results = true
+//!
+//! [batch]
+//! flush_interval_ms = 2000
+//!
+//! [delivery]
+//! max_retries = 3
+//!
+//! [[prices]]
+//! model = "my-finetune"
+//! input = 3.0
+//! output = 12.0
+//! ```
+
+use super::presets::{LangfuseConfig, PhoenixConfig};
+use crate::delivery::DeliveryConfig;
+use crate::error::Error;
+use crate::exporter::OtlpConfig;
+use crate::redact::RedactionConfig;
+use crate::sample::SamplingConfig;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct FileConfig {
+    pub(crate) service_name: Option<String>,
+    pub(crate) resource: BTreeMap<String, String>,
+    pub(crate) disabled: Option<bool>,
+    pub(crate) exporters: Option<Vec<String>>,
+    pub(crate) file_path: Option<String>,
+    pub(crate) otlp: OtlpConfig,
+    pub(crate) langfuse: LangfuseConfig,
+    pub(crate) phoenix: PhoenixConfig,
+    pub(crate) capture_content: Option<bool>,
+    pub(crate) propagators: Option<Vec<String>>,
+    pub(crate) sampling: Option<SamplingConfig>,
+    pub(crate) redaction: Option<RedactionConfig>,
+    pub(crate) delivery: Option<DeliveryConfig>,
+    pub(crate) batch: BatchSection,
+    pub(crate) global_tags: Vec<String>,
+    pub(crate) global_metadata: serde_json::Map<String, serde_json::Value>,
+    pub(crate) links: Option<bool>,
+    pub(crate) conversation_attribute: Option<String>,
+    pub(crate) prices: Vec<PriceEntry>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct BatchSection {
+    pub(crate) queue_capacity: Option<usize>,
+    pub(crate) queue_max_bytes: Option<usize>,
+    pub(crate) batch_size: Option<usize>,
+    pub(crate) batch_max_bytes: Option<usize>,
+    pub(crate) flush_interval_ms: Option<u64>,
+    pub(crate) rollup_hold_ms: Option<u64>,
+}
+
+/// A price override: USD per million tokens.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PriceEntry {
+    pub(crate) provider: Option<String>,
+    pub(crate) model: String,
+    pub(crate) input: f64,
+    pub(crate) output: f64,
+    pub(crate) cached_input: Option<f64>,
+    pub(crate) cache_write: Option<f64>,
+}
+
+/// Reads and parses the file. Errors name the file and, from the parser,
+/// the key and position.
+pub(crate) fn load(path: &Path) -> Result<FileConfig, Error> {
+    let shown = path.display().to_string();
+    let fail = |reason: String| Error::config("AGTRACE_CONFIG", &shown, reason);
+    let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+    let yaml = matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml")
+    );
+    if yaml {
+        serde_yaml_ng::from_str(&text).map_err(|e| fail(e.to_string()))
+    } else {
+        toml::from_str(&text).map_err(|e| fail(e.to_string()))
+    }
+}

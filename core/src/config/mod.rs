@@ -1,0 +1,748 @@
+//! Configuration: a builder in code, the same settings from environment
+//! variables and from a config file, resolved once at init.
+//!
+//! Precedence: code, then environment, then the file named by
+//! `AGTRACE_CONFIG` (see `file`), then defaults. Every value is validated
+//! here, so a bad setting fails `build` with an error naming the setting and
+//! the value, and nothing fails later at span time.
+//!
+//! Environment variables (standard `OTEL_*` ones where they apply):
+//!
+//! | variable | meaning |
+//! |---|---|
+//! | `AGTRACE_CONFIG` | a TOML or YAML file with any of the settings below |
+//! | `OTEL_SDK_DISABLED` | `true`: spans are not recorded or exported |
+//! | `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES` | the resource |
+//! | `AGTRACE_EXPORTERS` / `OTEL_TRACES_EXPORTER` | `console`, `file`, `otlp`, `langfuse`, `phoenix`, `none` |
+//! | `AGTRACE_FILE_PATH` | the file exporter's path (default `agtrace.jsonl`) |
+//! | `OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT`, `_PROTOCOL`, `_HEADERS`, `_TIMEOUT`, `_COMPRESSION` | OTLP |
+//! | `LANGFUSE_HOST`, `LANGFUSE_PUBLIC_KEY`, `LANGFUSE_SECRET_KEY` | the Langfuse preset |
+//! | `PHOENIX_COLLECTOR_ENDPOINT`, `PHOENIX_API_KEY` | the Phoenix preset |
+//! | `OTEL_BSP_MAX_QUEUE_SIZE`, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BSP_SCHEDULE_DELAY` | batching |
+//! | `AGTRACE_QUEUE_MAX_BYTES`, `AGTRACE_BATCH_MAX_BYTES` | byte caps |
+//! | `OTEL_BSP_EXPORT_TIMEOUT` | export deadline per batch, retries included (ms) |
+//! | `AGTRACE_MAX_RETRIES`, `AGTRACE_RETRY_INITIAL_BACKOFF_MS`, `AGTRACE_RETRY_MAX_BACKOFF_MS` | retries |
+//! | `AGTRACE_BREAKER_THRESHOLD`, `AGTRACE_BREAKER_RESET_MS` | circuit breaker |
+//! | `OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG`, `AGTRACE_SAMPLING_RULES` | sampling |
+//! | `AGTRACE_REDACT_*`, `AGTRACE_SENSITIVE_KEYS`, `AGTRACE_SCRUB_*`, `AGTRACE_MAX_*` | redaction |
+//! | `AGTRACE_CAPTURE_CONTENT` | `true`: record message content |
+//! | `AGTRACE_TAGS`, `AGTRACE_METADATA` | global tags (comma-separated) and metadata (JSON object) |
+//! | `AGTRACE_LINKS` | `false`: drop span links |
+//! | `AGTRACE_CONVERSATION_ATTRIBUTE` | attribute for the conversation id |
+//! | `OTEL_PROPAGATORS` | `tracecontext`, `baggage`, `b3`, `b3multi` |
+//!
+//! With no exporter chosen, the console exporter is used, plus each OTLP
+//! destination whose environment is present (OTLP endpoint, Langfuse keys,
+//! Phoenix endpoint).
+
+mod env;
+mod file;
+mod presets;
+
+pub use presets::{LangfuseConfig, PhoenixConfig};
+
+use crate::delivery::DeliveryConfig;
+use crate::error::Error;
+use crate::exporter::{
+    ConsoleExporter, Exporter, FileExporter, InMemoryExporter, NoopExporter, OtlpConfig,
+    OtlpExporter, OtlpSettings, Resource,
+};
+use crate::pipeline::BatchConfig;
+use crate::policy::GlobalContext;
+use crate::price::{Price, PriceTable};
+use crate::propagation::Propagators;
+use crate::redact::RedactionConfig;
+use crate::sample::SamplingConfig;
+use crate::semconv;
+use crate::value::Attribute;
+use env::{
+    parse_bool, parse_count, parse_json_object, parse_list, parse_millis, parse_pairs, parse_u32,
+    pick, EnvSource,
+};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// One exporter to create.
+#[derive(Clone, Debug)]
+pub enum ExporterConfig {
+    /// Trace trees on stdout.
+    Console,
+    /// Trace trees on stderr.
+    ConsoleStderr,
+    /// OTLP/JSON lines appended to a file.
+    File(PathBuf),
+    Otlp(OtlpConfig),
+    Langfuse(LangfuseConfig),
+    Phoenix(PhoenixConfig),
+    /// Kept in memory, for tests; read through the handle.
+    Memory(InMemoryExporter),
+    /// Discards spans (the pipeline still runs).
+    None,
+}
+
+/// The default file exporter path.
+pub const DEFAULT_FILE_PATH: &str = "agtrace.jsonl";
+const DEFAULT_SERVICE_NAME: &str = "unknown_service";
+const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Builds a [`crate::Tracer`]. Unset fields come from the environment, then
+/// the config file, then defaults.
+#[derive(Default)]
+pub struct TracerBuilder {
+    service_name: Option<String>,
+    resource: Vec<Attribute>,
+    exporters: Option<Vec<ExporterConfig>>,
+    pub(crate) custom_exporters: Vec<Box<dyn Exporter>>,
+    batch: BatchOverrides,
+    delivery: Option<DeliveryConfig>,
+    sampling: Option<SamplingConfig>,
+    redaction: Option<RedactionConfig>,
+    prices: Vec<(Option<String>, String, Price)>,
+    global_tags: Vec<String>,
+    global_metadata: serde_json::Map<String, serde_json::Value>,
+    links: Option<bool>,
+    conversation_attribute: Option<String>,
+    capture_content: Option<bool>,
+    propagators: Option<Propagators>,
+    disabled: Option<bool>,
+    shutdown_timeout: Option<Duration>,
+    config_file: Option<PathBuf>,
+    env: EnvSource,
+}
+
+#[derive(Default, Clone, Debug)]
+struct BatchOverrides {
+    queue_capacity: Option<usize>,
+    queue_max_bytes: Option<usize>,
+    batch_size: Option<usize>,
+    batch_max_bytes: Option<usize>,
+    flush_interval: Option<Duration>,
+    rollup_hold: Option<Duration>,
+}
+
+impl TracerBuilder {
+    pub fn service_name(mut self, name: impl Into<String>) -> Self {
+        self.service_name = Some(name.into());
+        self
+    }
+
+    /// Adds a resource attribute (beside `service.name`).
+    pub fn resource_attribute(mut self, attr: Attribute) -> Self {
+        self.resource.push(attr);
+        self
+    }
+
+    /// Adds an exporter. Once any is added here, the environment's and the
+    /// file's exporter choice is ignored.
+    pub fn exporter(mut self, exporter: ExporterConfig) -> Self {
+        self.exporters.get_or_insert_with(Vec::new).push(exporter);
+        self
+    }
+
+    /// Adds an exporter implemented outside the core.
+    pub fn custom_exporter(mut self, exporter: Box<dyn Exporter>) -> Self {
+        self.custom_exporters.push(exporter);
+        self.exporters.get_or_insert_with(Vec::new);
+        self
+    }
+
+    pub fn queue_capacity(mut self, spans: usize) -> Self {
+        self.batch.queue_capacity = Some(spans);
+        self
+    }
+
+    pub fn queue_max_bytes(mut self, bytes: usize) -> Self {
+        self.batch.queue_max_bytes = Some(bytes);
+        self
+    }
+
+    pub fn batch_size(mut self, spans: usize) -> Self {
+        self.batch.batch_size = Some(spans);
+        self
+    }
+
+    pub fn batch_max_bytes(mut self, bytes: usize) -> Self {
+        self.batch.batch_max_bytes = Some(bytes);
+        self
+    }
+
+    pub fn flush_interval(mut self, interval: Duration) -> Self {
+        self.batch.flush_interval = Some(interval);
+        self
+    }
+
+    /// Longest time a parent is held back waiting for its children's usage.
+    pub fn rollup_hold(mut self, hold: Duration) -> Self {
+        self.batch.rollup_hold = Some(hold);
+        self
+    }
+
+    /// Retries and circuit breaker, for every exporter.
+    pub fn delivery(mut self, cfg: DeliveryConfig) -> Self {
+        self.delivery = Some(cfg);
+        self
+    }
+
+    pub fn sampling(mut self, cfg: SamplingConfig) -> Self {
+        self.sampling = Some(cfg);
+        self
+    }
+
+    pub fn redaction(mut self, cfg: RedactionConfig) -> Self {
+        self.redaction = Some(cfg);
+        self
+    }
+
+    /// Overrides (or adds) the price of a model, USD per million tokens.
+    pub fn price(mut self, provider: Option<&str>, model: &str, price: Price) -> Self {
+        self.prices
+            .push((provider.map(String::from), model.to_string(), price));
+        self
+    }
+
+    /// Tags added to every span.
+    pub fn global_tags(mut self, tags: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.global_tags.extend(tags.into_iter().map(Into::into));
+        self
+    }
+
+    /// Metadata added to every span (under the trace's own metadata).
+    pub fn global_metadata(mut self, key: impl Into<String>, value: serde_json::Value) -> Self {
+        self.global_metadata.insert(key.into(), value);
+        self
+    }
+
+    /// Export span links (default true).
+    pub fn links(mut self, on: bool) -> Self {
+        self.links = Some(on);
+        self
+    }
+
+    /// The attribute that carries the conversation id (default
+    /// `gen_ai.conversation.id`).
+    pub fn conversation_attribute(mut self, name: impl Into<String>) -> Self {
+        self.conversation_attribute = Some(name.into());
+        self
+    }
+
+    /// Record message content (`gen_ai.input.messages`, ...). Off by default.
+    pub fn capture_content(mut self, on: bool) -> Self {
+        self.capture_content = Some(on);
+        self
+    }
+
+    pub fn propagators(mut self, p: Propagators) -> Self {
+        self.propagators = Some(p);
+        self
+    }
+
+    /// A disabled tracer records and exports nothing; contexts still propagate.
+    pub fn disabled(mut self, disabled: bool) -> Self {
+        self.disabled = Some(disabled);
+        self
+    }
+
+    /// How long dropping the last tracer handle waits for the final export.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = Some(timeout);
+        self
+    }
+
+    /// Reads this config file (TOML, or YAML by extension) instead of
+    /// `AGTRACE_CONFIG`.
+    pub fn config_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.config_file = Some(path.into());
+        self
+    }
+
+    /// Do not read environment variables.
+    pub fn ignore_env(mut self) -> Self {
+        self.env = EnvSource::Ignore;
+        self
+    }
+
+    /// Read settings from this map instead of the process environment.
+    pub fn env_map(mut self, vars: HashMap<String, String>) -> Self {
+        self.env = EnvSource::Map(vars);
+        self
+    }
+
+    /// Validates every setting, creates the exporters and starts the export
+    /// threads. No network I/O happens on the calling thread.
+    pub fn build(self) -> Result<crate::Tracer, Error> {
+        crate::Tracer::from_builder(self)
+    }
+}
+
+/// An exporter with every setting decided.
+#[derive(Clone, Debug)]
+pub(crate) enum ExporterSpec {
+    Console,
+    ConsoleStderr,
+    File(PathBuf),
+    Otlp(OtlpSettings),
+    Memory(InMemoryExporter),
+    None,
+}
+
+impl ExporterSpec {
+    fn name(&self) -> &str {
+        match self {
+            ExporterSpec::Console | ExporterSpec::ConsoleStderr => "console",
+            ExporterSpec::File(_) => "file",
+            ExporterSpec::Otlp(s) => &s.name,
+            ExporterSpec::Memory(_) => "memory",
+            ExporterSpec::None => "none",
+        }
+    }
+}
+
+/// Every setting, decided.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub service_name: String,
+    pub(crate) resource: Resource,
+    pub(crate) exporters: Vec<ExporterSpec>,
+    pub batch: BatchConfig,
+    pub delivery: DeliveryConfig,
+    pub sampling: SamplingConfig,
+    pub redaction: RedactionConfig,
+    pub(crate) prices: PriceTable,
+    pub global: GlobalContext,
+    pub links: bool,
+    pub conversation_attribute: String,
+    pub capture_content: bool,
+    pub propagators: Propagators,
+    pub disabled: bool,
+    pub shutdown_timeout: Duration,
+}
+
+impl Settings {
+    /// The names of the exporters in use, in order.
+    pub fn exporter_names(&self) -> Vec<String> {
+        self.exporters
+            .iter()
+            .map(|e| e.name().to_string())
+            .collect()
+    }
+
+    pub(crate) fn resolve(b: &TracerBuilder) -> Result<Settings, Error> {
+        let env = &b.env;
+        let file = match b
+            .config_file
+            .clone()
+            .or_else(|| env.get("AGTRACE_CONFIG").map(PathBuf::from))
+        {
+            Some(path) => file::load(&path)?,
+            None => file::FileConfig::default(),
+        };
+
+        let res_env = match env.get("OTEL_RESOURCE_ATTRIBUTES") {
+            Some(v) => parse_pairs("OTEL_RESOURCE_ATTRIBUTES", &v)?,
+            None => Vec::new(),
+        };
+        let lookup = |pairs: &[(String, String)]| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == "service.name")
+                .map(|(_, v)| v.clone())
+        };
+        let service_name = b
+            .service_name
+            .clone()
+            .or_else(|| env.get("OTEL_SERVICE_NAME"))
+            .or_else(|| lookup(&res_env))
+            .or_else(|| file.service_name.clone())
+            .or_else(|| file.resource.get("service.name").cloned())
+            .unwrap_or_else(|| DEFAULT_SERVICE_NAME.to_string());
+        let mut attrs = vec![
+            Attribute::new("service.name", service_name.clone()),
+            Attribute::new("telemetry.sdk.name", "agtrace"),
+            Attribute::new("telemetry.sdk.language", "rust"),
+            Attribute::new("telemetry.sdk.version", env!("CARGO_PKG_VERSION")),
+        ];
+        let mut set = |a: Attribute| {
+            if a.key != "service.name" {
+                attrs.retain(|x| x.key != a.key);
+                attrs.push(a);
+            }
+        };
+        file.resource
+            .iter()
+            .for_each(|(k, v)| set(Attribute::new(k.clone(), v.clone())));
+        res_env
+            .into_iter()
+            .for_each(|(k, v)| set(Attribute::new(k, v)));
+        b.resource.iter().cloned().for_each(set);
+        let resource = Resource { attributes: attrs };
+
+        let batch = resolve_batch(&b.batch, &file.batch, env)?;
+        let delivery = resolve_delivery(b.delivery.clone(), file.delivery.clone(), env)?;
+
+        let sampling = match &b.sampling {
+            Some(s) => s.clone(),
+            None => {
+                let mut s = file.sampling.clone().unwrap_or_default();
+                crate::sample::apply_env(&mut s, &|k| env.get(k))?;
+                s
+            }
+        };
+        let redaction = match &b.redaction {
+            Some(r) => r.clone(),
+            None => {
+                let mut r = file.redaction.clone().unwrap_or_default();
+                crate::redact::apply_env(&mut r, &|k| env.get(k))?;
+                r
+            }
+        };
+
+        let mut prices = PriceTable::builtin();
+        for p in &file.prices {
+            let price = Price {
+                input: p.input,
+                output: p.output,
+                cached_input: p.cached_input,
+                cache_write: p.cache_write,
+            };
+            prices.set(p.provider.as_deref(), &p.model, price);
+        }
+        for (provider, model, price) in &b.prices {
+            prices.set(provider.as_deref(), model, *price);
+        }
+
+        let mut global = GlobalContext {
+            tags: file.global_tags.clone(),
+            metadata: file.global_metadata.clone(),
+        };
+        if let Some(tags) = pick(None, env, "AGTRACE_TAGS", parse_list)? {
+            global.tags.extend(tags);
+        }
+        if let Some(m) = pick(None, env, "AGTRACE_METADATA", parse_json_object)? {
+            global.metadata.extend(m);
+        }
+        global.tags.extend(b.global_tags.iter().cloned());
+        global.tags.dedup();
+        global.metadata.extend(b.global_metadata.clone());
+
+        let links = pick(b.links, env, "AGTRACE_LINKS", parse_bool)?
+            .or(file.links)
+            .unwrap_or(true);
+        let conversation_attribute = b
+            .conversation_attribute
+            .clone()
+            .or_else(|| env.get("AGTRACE_CONVERSATION_ATTRIBUTE"))
+            .or_else(|| file.conversation_attribute.clone())
+            .unwrap_or_else(|| semconv::GEN_AI_CONVERSATION_ID.to_string());
+        let capture_content = pick(
+            b.capture_content,
+            env,
+            "AGTRACE_CAPTURE_CONTENT",
+            parse_bool,
+        )?
+        .or(file.capture_content)
+        .unwrap_or(false);
+        let disabled = pick(b.disabled, env, "OTEL_SDK_DISABLED", parse_bool)?
+            .or(file.disabled)
+            .unwrap_or(false);
+        let propagators = match &b.propagators {
+            Some(p) => p.clone(),
+            None => match env.get("OTEL_PROPAGATORS") {
+                Some(v) => Propagators::parse(&v)
+                    .map_err(|reason| Error::config("OTEL_PROPAGATORS", &v, reason))?,
+                None => match &file.propagators {
+                    Some(list) => Propagators::parse(&list.join(","))
+                        .map_err(|reason| Error::config("propagators", &list.join(","), reason))?,
+                    None => Propagators::default(),
+                },
+            },
+        };
+        let exporters = if disabled {
+            Vec::new()
+        } else {
+            resolve_exporters(b, &file, env)?
+        };
+        Ok(Settings {
+            service_name,
+            resource,
+            exporters,
+            batch,
+            delivery,
+            sampling,
+            redaction,
+            prices,
+            global,
+            links,
+            conversation_attribute,
+            capture_content,
+            propagators,
+            disabled,
+            shutdown_timeout: b.shutdown_timeout.unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT),
+        })
+    }
+
+    /// Creates the exporters. Fails, naming the exporter, if one cannot be
+    /// created (unwritable file, bad OTLP settings).
+    pub(crate) fn create_exporters(&self) -> Result<Vec<Box<dyn Exporter>>, Error> {
+        self.exporters
+            .iter()
+            .map(|spec| -> Result<Box<dyn Exporter>, Error> {
+                Ok(match spec {
+                    ExporterSpec::Console => Box::new(ConsoleExporter::stdout()),
+                    ExporterSpec::ConsoleStderr => Box::new(ConsoleExporter::stderr()),
+                    ExporterSpec::File(p) => Box::new(FileExporter::open(p, &self.resource)?),
+                    ExporterSpec::Otlp(s) => Box::new(OtlpExporter::new(s, &self.resource)?),
+                    ExporterSpec::Memory(m) => Box::new(m.clone()),
+                    ExporterSpec::None => Box::new(NoopExporter),
+                })
+            })
+            .collect()
+    }
+}
+
+fn resolve_batch(
+    o: &BatchOverrides,
+    f: &file::BatchSection,
+    env: &EnvSource,
+) -> Result<BatchConfig, Error> {
+    let d = BatchConfig::default();
+    let ms = |v: Option<u64>| v.map(Duration::from_millis);
+    let queue_capacity = pick(
+        o.queue_capacity,
+        env,
+        "OTEL_BSP_MAX_QUEUE_SIZE",
+        parse_count,
+    )?
+    .or(f.queue_capacity)
+    .unwrap_or(d.queue_capacity);
+    let batch_size = pick(
+        o.batch_size,
+        env,
+        "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+        parse_count,
+    )?
+    .or(f.batch_size);
+    if let Some(n) = batch_size.filter(|n| *n > queue_capacity) {
+        return Err(Error::config(
+            "batch_size",
+            &n.to_string(),
+            format!("must not exceed the queue capacity ({queue_capacity})"),
+        ));
+    }
+    let cfg = BatchConfig {
+        queue_capacity,
+        // A default batch larger than a small queue shrinks to fit it.
+        batch_size: batch_size.unwrap_or(d.batch_size.min(queue_capacity)),
+        queue_max_bytes: pick(
+            o.queue_max_bytes,
+            env,
+            "AGTRACE_QUEUE_MAX_BYTES",
+            parse_count,
+        )?
+        .or(f.queue_max_bytes)
+        .unwrap_or(d.queue_max_bytes),
+        batch_max_bytes: pick(
+            o.batch_max_bytes,
+            env,
+            "AGTRACE_BATCH_MAX_BYTES",
+            parse_count,
+        )?
+        .or(f.batch_max_bytes)
+        .unwrap_or(d.batch_max_bytes),
+        flush_interval: pick(
+            o.flush_interval,
+            env,
+            "OTEL_BSP_SCHEDULE_DELAY",
+            parse_millis,
+        )?
+        .or(ms(f.flush_interval_ms))
+        .unwrap_or(d.flush_interval),
+        rollup_hold: o
+            .rollup_hold
+            .or(ms(f.rollup_hold_ms))
+            .unwrap_or(d.rollup_hold),
+    };
+    if cfg.flush_interval.is_zero() {
+        return Err(Error::config("flush_interval", "0", "must be positive"));
+    }
+    Ok(cfg)
+}
+
+fn resolve_delivery(
+    code: Option<DeliveryConfig>,
+    file: Option<DeliveryConfig>,
+    env: &EnvSource,
+) -> Result<DeliveryConfig, Error> {
+    if let Some(c) = code {
+        return Ok(c);
+    }
+    let mut d = file.unwrap_or_default();
+    let ms = |var: &str| pick(None, env, var, parse_millis);
+    if let Some(v) = pick(None, env, "AGTRACE_MAX_RETRIES", parse_u32)? {
+        d.max_retries = v;
+    }
+    if let Some(v) = ms("AGTRACE_RETRY_INITIAL_BACKOFF_MS")? {
+        d.initial_backoff = v;
+    }
+    if let Some(v) = ms("AGTRACE_RETRY_MAX_BACKOFF_MS")? {
+        d.max_backoff = v;
+    }
+    if let Some(v) = ms("OTEL_BSP_EXPORT_TIMEOUT")? {
+        d.export_deadline = v;
+    }
+    if let Some(v) = pick(None, env, "AGTRACE_BREAKER_THRESHOLD", parse_u32)? {
+        d.breaker_threshold = v;
+    }
+    if let Some(v) = ms("AGTRACE_BREAKER_RESET_MS")? {
+        d.breaker_reset = v;
+    }
+    if d.breaker_threshold == 0 {
+        return Err(Error::config(
+            "breaker_threshold",
+            "0",
+            "must be at least 1",
+        ));
+    }
+    Ok(d)
+}
+
+const EXPORTER_NAMES: &str = "console, file, otlp, langfuse, phoenix or none";
+
+fn resolve_exporters(
+    b: &TracerBuilder,
+    file: &file::FileConfig,
+    env: &EnvSource,
+) -> Result<Vec<ExporterSpec>, Error> {
+    let file_path = || {
+        PathBuf::from(
+            env.get("AGTRACE_FILE_PATH")
+                .or_else(|| file.file_path.clone())
+                .unwrap_or_else(|| DEFAULT_FILE_PATH.into()),
+        )
+    };
+    let mut specs = Vec::new();
+    if let Some(list) = &b.exporters {
+        for e in list {
+            specs.push(match e {
+                ExporterConfig::Console => ExporterSpec::Console,
+                ExporterConfig::ConsoleStderr => ExporterSpec::ConsoleStderr,
+                ExporterConfig::File(p) => ExporterSpec::File(p.clone()),
+                ExporterConfig::Otlp(c) => ExporterSpec::Otlp(presets::otlp(c, &file.otlp, env)?),
+                ExporterConfig::Langfuse(c) => {
+                    ExporterSpec::Otlp(presets::langfuse(c, &file.langfuse, env)?)
+                }
+                ExporterConfig::Phoenix(c) => {
+                    ExporterSpec::Otlp(presets::phoenix(c, &file.phoenix, env)?)
+                }
+                ExporterConfig::Memory(m) => ExporterSpec::Memory(m.clone()),
+                ExporterConfig::None => ExporterSpec::None,
+            });
+        }
+        return Ok(unique_names(specs));
+    }
+    let chosen = env
+        .first(&["AGTRACE_EXPORTERS", "OTEL_TRACES_EXPORTER"])
+        .or_else(|| {
+            file.exporters
+                .as_ref()
+                .map(|l| ("exporters".to_string(), l.join(",")))
+        });
+    let names: Vec<String> = match &chosen {
+        Some((var, v)) => {
+            let names = parse_list(var, &v.to_ascii_lowercase())?;
+            if let Some(bad) = names.iter().find(|n| {
+                !matches!(
+                    n.as_str(),
+                    "console" | "logging" | "file" | "otlp" | "langfuse" | "phoenix" | "none"
+                )
+            }) {
+                return Err(Error::config(
+                    var,
+                    v,
+                    format!("unknown exporter '{bad}' (expected {EXPORTER_NAMES})"),
+                ));
+            }
+            names
+        }
+        None => {
+            let mut names = vec!["console".to_string()];
+            for (present, name) in [
+                (presets::otlp_in_env(env), "otlp"),
+                (presets::langfuse_in_env(env), "langfuse"),
+                (presets::phoenix_in_env(env), "phoenix"),
+            ] {
+                if present {
+                    names.push(name.into());
+                }
+            }
+            names
+        }
+    };
+    let none = Default::default();
+    for n in names {
+        specs.push(match n.as_str() {
+            "console" | "logging" => ExporterSpec::Console,
+            "file" => ExporterSpec::File(file_path()),
+            "otlp" => ExporterSpec::Otlp(presets::otlp(&none, &file.otlp, env)?),
+            "langfuse" => ExporterSpec::Otlp(presets::langfuse(
+                &LangfuseConfig::default(),
+                &file.langfuse,
+                env,
+            )?),
+            "phoenix" => ExporterSpec::Otlp(presets::phoenix(
+                &PhoenixConfig::default(),
+                &file.phoenix,
+                env,
+            )?),
+            _ => ExporterSpec::None,
+        });
+    }
+    Ok(unique_names(specs))
+}
+
+/// Exporters of the same kind get `-2`, `-3`, ... so stats tell them apart.
+fn unique_names(mut specs: Vec<ExporterSpec>) -> Vec<ExporterSpec> {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for s in specs.iter_mut() {
+        let n = seen.entry(s.name().to_string()).or_insert(0);
+        *n += 1;
+        if *n > 1 {
+            if let ExporterSpec::Otlp(o) = s {
+                o.name = format!("{}-{n}", o.name);
+            }
+        }
+    }
+    specs
+}
+
+/// Serde helper: a duration written as whole milliseconds.
+pub(crate) mod millis {
+    use std::time::Duration;
+
+    pub(crate) fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<Duration, D::Error> {
+        let ms: u64 = serde::Deserialize::deserialize(d)?;
+        Ok(Duration::from_millis(ms))
+    }
+}
+
+/// Serde helper: an optional duration written as whole milliseconds.
+pub(crate) mod millis_opt {
+    use std::time::Duration;
+
+    pub(crate) fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Duration>, D::Error> {
+        let ms: Option<u64> = serde::Deserialize::deserialize(d)?;
+        Ok(ms.map(Duration::from_millis))
+    }
+}
+
+/// Serde helper: a table of name = value read into ordered pairs.
+pub(crate) fn pairs<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<(String, String)>, D::Error> {
+    let map: std::collections::BTreeMap<String, String> = serde::Deserialize::deserialize(d)?;
+    Ok(map.into_iter().collect())
+}

@@ -1,0 +1,278 @@
+//! OTLP destinations: the generic OTLP exporter and presets for backends
+//! people use, each resolved from code, then environment, then file.
+//!
+//! - `otlp`: the standard `OTEL_EXPORTER_OTLP_*` variables.
+//! - `langfuse`: Langfuse's OTLP/HTTP endpoint (`{LANGFUSE_HOST}/api/public/otel/v1/traces`,
+//!   default host `https://cloud.langfuse.com`) with Basic auth from
+//!   `LANGFUSE_PUBLIC_KEY` and `LANGFUSE_SECRET_KEY`.
+//! - `phoenix`: `{PHOENIX_COLLECTOR_ENDPOINT}/v1/traces`, with
+//!   `PHOENIX_API_KEY` as a bearer token when set.
+
+use super::env::{parse_millis, parse_pairs, EnvSource};
+use crate::error::Error;
+use crate::exporter::{OtlpCompression, OtlpConfig, OtlpProtocol, OtlpSettings};
+use base64::Engine;
+use std::time::Duration;
+
+const DEFAULT_OTLP_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_LANGFUSE_HOST: &str = "https://cloud.langfuse.com";
+
+/// Langfuse; unset fields come from `LANGFUSE_*` variables.
+#[derive(Clone, Debug, Default, PartialEq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LangfuseConfig {
+    pub host: Option<String>,
+    pub public_key: Option<String>,
+    pub secret_key: Option<String>,
+}
+
+/// Phoenix; unset fields come from `PHOENIX_*` variables.
+#[derive(Clone, Debug, Default, PartialEq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PhoenixConfig {
+    /// The server, e.g. `http://localhost:6006` (`/v1/traces` is appended).
+    pub endpoint: Option<String>,
+    pub api_key: Option<String>,
+}
+
+/// True when the environment configures Langfuse.
+pub(crate) fn langfuse_in_env(env: &EnvSource) -> bool {
+    env.get("LANGFUSE_PUBLIC_KEY").is_some() && env.get("LANGFUSE_SECRET_KEY").is_some()
+}
+
+pub(crate) fn phoenix_in_env(env: &EnvSource) -> bool {
+    env.get("PHOENIX_COLLECTOR_ENDPOINT").is_some()
+}
+
+pub(crate) fn otlp_in_env(env: &EnvSource) -> bool {
+    env.get("OTEL_EXPORTER_OTLP_ENDPOINT").is_some()
+        || env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").is_some()
+}
+
+pub(crate) fn langfuse(
+    code: &LangfuseConfig,
+    file: &LangfuseConfig,
+    env: &EnvSource,
+) -> Result<OtlpSettings, Error> {
+    let pick = |c: &Option<String>, var: &str, f: &Option<String>| {
+        c.clone().or_else(|| env.get(var)).or_else(|| f.clone())
+    };
+    let host = pick(&code.host, "LANGFUSE_HOST", &file.host)
+        .unwrap_or_else(|| DEFAULT_LANGFUSE_HOST.to_string());
+    let public = pick(&code.public_key, "LANGFUSE_PUBLIC_KEY", &file.public_key);
+    let secret = pick(&code.secret_key, "LANGFUSE_SECRET_KEY", &file.secret_key);
+    let (Some(public), Some(secret)) = (public, secret) else {
+        return Err(Error::config(
+            "LANGFUSE_PUBLIC_KEY",
+            "",
+            "the langfuse exporter needs a public and a secret key",
+        ));
+    };
+    let endpoint = format!("{}/api/public/otel/v1/traces", host.trim_end_matches('/'));
+    validate_url("LANGFUSE_HOST", &endpoint)?;
+    let token = base64::engine::general_purpose::STANDARD.encode(format!("{public}:{secret}"));
+    Ok(OtlpSettings {
+        name: "langfuse".into(),
+        endpoint,
+        protocol: OtlpProtocol::HttpProtobuf,
+        headers: vec![("authorization".into(), format!("Basic {token}"))],
+        timeout: DEFAULT_OTLP_TIMEOUT,
+        compression: OtlpCompression::None,
+        max_request_bytes: crate::exporter::DEFAULT_MAX_REQUEST_BYTES,
+    })
+}
+
+pub(crate) fn phoenix(
+    code: &PhoenixConfig,
+    file: &PhoenixConfig,
+    env: &EnvSource,
+) -> Result<OtlpSettings, Error> {
+    let (setting, base) = match code
+        .endpoint
+        .clone()
+        .map(|e| ("phoenix.endpoint".to_string(), e))
+        .or_else(|| {
+            env.get("PHOENIX_COLLECTOR_ENDPOINT")
+                .map(|e| ("PHOENIX_COLLECTOR_ENDPOINT".to_string(), e))
+        })
+        .or_else(|| {
+            file.endpoint
+                .clone()
+                .map(|e| ("phoenix.endpoint".to_string(), e))
+        }) {
+        Some(x) => x,
+        None => (
+            "phoenix.endpoint".to_string(),
+            "http://localhost:6006".to_string(),
+        ),
+    };
+    let base = base.trim_end_matches('/');
+    let endpoint = if base.ends_with("/v1/traces") {
+        base.to_string()
+    } else {
+        format!("{base}/v1/traces")
+    };
+    validate_url(&setting, &endpoint)?;
+    let api_key = code
+        .api_key
+        .clone()
+        .or_else(|| env.get("PHOENIX_API_KEY"))
+        .or_else(|| file.api_key.clone());
+    Ok(OtlpSettings {
+        name: "phoenix".into(),
+        endpoint,
+        protocol: OtlpProtocol::HttpProtobuf,
+        headers: api_key
+            .map(|k| vec![("authorization".to_string(), format!("Bearer {k}"))])
+            .unwrap_or_default(),
+        timeout: DEFAULT_OTLP_TIMEOUT,
+        compression: OtlpCompression::None,
+        max_request_bytes: crate::exporter::DEFAULT_MAX_REQUEST_BYTES,
+    })
+}
+
+/// The generic OTLP exporter: each field from code, else the environment,
+/// else the config file, else the default.
+pub(crate) fn otlp(
+    code: &OtlpConfig,
+    file: &OtlpConfig,
+    env: &EnvSource,
+) -> Result<OtlpSettings, Error> {
+    let either = |signal: &str, general: &str| env.first(&[signal, general]);
+    let protocol = match code.protocol {
+        Some(p) => p,
+        None => match either(
+            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+        ) {
+            Some((var, v)) => OtlpProtocol::parse(&v).ok_or_else(|| {
+                Error::config(&var, &v, "expected grpc, http/protobuf or http/json")
+            })?,
+            None => file.protocol.unwrap_or_default(),
+        },
+    };
+    let http = protocol != OtlpProtocol::Grpc;
+    let (setting, endpoint) = if let Some(e) = &code.endpoint {
+        ("endpoint".to_string(), e.clone())
+    } else if let Some(v) = env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") {
+        ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT".to_string(), v)
+    } else if let Some(v) = env.get("OTEL_EXPORTER_OTLP_ENDPOINT") {
+        let v = if http {
+            format!("{}/v1/traces", v.trim_end_matches('/'))
+        } else {
+            v
+        };
+        ("OTEL_EXPORTER_OTLP_ENDPOINT".to_string(), v)
+    } else if let Some(e) = &file.endpoint {
+        ("otlp.endpoint".to_string(), e.clone())
+    } else if http {
+        (
+            "endpoint".to_string(),
+            "http://localhost:4318/v1/traces".to_string(),
+        )
+    } else {
+        ("endpoint".to_string(), "http://localhost:4317".to_string())
+    };
+    validate_url(&setting, &endpoint)?;
+
+    let mut headers = file.headers.clone();
+    if let Some((var, v)) = either(
+        "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+        "OTEL_EXPORTER_OTLP_HEADERS",
+    ) {
+        for (k, v) in parse_pairs(&var, &v)? {
+            headers.retain(|(hk, _)| !hk.eq_ignore_ascii_case(&k));
+            headers.push((k, v));
+        }
+    }
+    for (k, v) in &code.headers {
+        headers.retain(|(hk, _)| !hk.eq_ignore_ascii_case(k));
+        headers.push((k.clone(), v.clone()));
+    }
+    for (k, v) in &headers {
+        validate_header(k, v)?;
+    }
+    let timeout = match code.timeout {
+        Some(t) => t,
+        None => match either(
+            "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+            "OTEL_EXPORTER_OTLP_TIMEOUT",
+        ) {
+            Some((var, v)) => parse_millis(&var, &v)?,
+            None => file.timeout.unwrap_or(DEFAULT_OTLP_TIMEOUT),
+        },
+    };
+    if timeout.is_zero() {
+        return Err(Error::config("OTLP timeout", "0", "must be positive"));
+    }
+    let compression = match code.compression {
+        Some(x) => x,
+        None => match either(
+            "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+            "OTEL_EXPORTER_OTLP_COMPRESSION",
+        ) {
+            Some((var, v)) => match v.to_ascii_lowercase().as_str() {
+                "gzip" => OtlpCompression::Gzip,
+                "none" => OtlpCompression::None,
+                _ => return Err(Error::config(&var, &v, "expected gzip or none")),
+            },
+            None => file.compression.unwrap_or_default(),
+        },
+    };
+    let max_request_bytes = code
+        .max_request_bytes
+        .or(file.max_request_bytes)
+        .unwrap_or(crate::exporter::DEFAULT_MAX_REQUEST_BYTES);
+    if max_request_bytes < 1024 {
+        return Err(Error::config(
+            "max_request_bytes",
+            &max_request_bytes.to_string(),
+            "must be at least 1024",
+        ));
+    }
+    Ok(OtlpSettings {
+        name: "otlp".into(),
+        endpoint,
+        protocol,
+        headers,
+        timeout,
+        compression,
+        max_request_bytes,
+    })
+}
+
+fn validate_url(setting: &str, url: &str) -> Result<(), Error> {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .ok_or_else(|| Error::config(setting, url, "must start with http:// or https://"))?;
+    let host = rest.split(['/', '?']).next().unwrap_or("");
+    if host.is_empty() || host.contains(char::is_whitespace) {
+        return Err(Error::config(setting, url, "has no valid host"));
+    }
+    if let Some((_, port)) = host.rsplit_once(':') {
+        if !host.ends_with(']') && port.parse::<u16>().is_err() {
+            return Err(Error::config(setting, url, format!("bad port '{port}'")));
+        }
+    }
+    Ok(())
+}
+
+fn validate_header(k: &str, v: &str) -> Result<(), Error> {
+    let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+    if k.is_empty() || !k.chars().all(token) {
+        return Err(Error::config(
+            "OTLP header name",
+            k,
+            "not a valid HTTP header name",
+        ));
+    }
+    if v.chars().any(|c| c.is_control() || !c.is_ascii()) {
+        return Err(Error::config(
+            &format!("OTLP header {k}"),
+            v,
+            "header values must be visible ASCII",
+        ));
+    }
+    Ok(())
+}

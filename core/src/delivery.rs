@@ -1,0 +1,453 @@
+//! Delivery to one exporter: its own bounded queue and thread, so a slow or
+//! dead backend never delays the others or the application.
+//!
+//! Contract, per exporter:
+//! - Retries only what can succeed later (`ExportErrorKind::Retryable`), with
+//!   exponential backoff and full jitter, or exactly the backend's
+//!   `Retry-After`; never past the export deadline; a shutdown interrupts the
+//!   wait.
+//! - A batch the exporter finds too large is split in halves until each part
+//!   fits; a single span that cannot fit is dropped as oversize.
+//! - A circuit breaker opens after `threshold` consecutive failed batches,
+//!   drops (and counts) batches while open, lets one batch through after
+//!   `reset`, and closes when that succeeds. One log line when it opens, one
+//!   when it recovers.
+//! - Every span handed to the exporter ends in exactly one counter:
+//!   exported, or dropped by reason (see `ExporterStats`).
+
+use crate::error::{ExportError, ExportErrorKind};
+use crate::exporter::Exporter;
+use crate::record::SpanRecord;
+use crate::stats::{BreakerState, ExporterCounters};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Retry and circuit-breaker settings, the same for every exporter.
+#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeliveryConfig {
+    /// Retries of one batch after its first attempt.
+    pub max_retries: u32,
+    /// First backoff ceiling; doubles each retry up to `max_backoff`.
+    #[serde(with = "crate::config::millis", rename = "initial_backoff_ms")]
+    pub initial_backoff: Duration,
+    #[serde(with = "crate::config::millis", rename = "max_backoff_ms")]
+    pub max_backoff: Duration,
+    /// Longest time one batch may take, retries included.
+    #[serde(with = "crate::config::millis", rename = "export_deadline_ms")]
+    pub export_deadline: Duration,
+    /// Consecutive failed batches that open the breaker.
+    pub breaker_threshold: u32,
+    /// How long the breaker stays open before one batch may probe.
+    #[serde(with = "crate::config::millis", rename = "breaker_reset_ms")]
+    pub breaker_reset: Duration,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        DeliveryConfig {
+            max_retries: 5,
+            initial_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(30),
+            export_deadline: Duration::from_secs(60),
+            breaker_threshold: 5,
+            breaker_reset: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Ended spans handed from the batching thread to every exporter. Shared by
+/// all exporters; when the last one is done the records go back to the pool.
+pub(crate) struct Batch {
+    pub(crate) records: Vec<Box<SpanRecord>>,
+    pub(crate) pool: flume::Sender<Box<SpanRecord>>,
+}
+
+impl Drop for Batch {
+    fn drop(&mut self) {
+        for mut rec in self.records.drain(..) {
+            rec.reset();
+            // A full pool has enough spare records: free this one.
+            let _ = self.pool.try_send(rec);
+        }
+    }
+}
+
+pub(crate) enum Control {
+    /// Acknowledge once every batch up to sequence `upto` is settled and the
+    /// exporter has flushed.
+    Flush { upto: u64, ack: flume::Sender<()> },
+    /// Settle every batch up to `upto` (without waiting to retry), shut the
+    /// exporter down, acknowledge and stop.
+    Shutdown { upto: u64, ack: flume::Sender<()> },
+}
+
+/// The batching thread's handle on one exporter's worker.
+pub(crate) struct Worker {
+    pub(crate) name: String,
+    jobs: flume::Sender<(u64, Arc<Batch>)>,
+    ctl: flume::Sender<Control>,
+    pub(crate) counters: Arc<ExporterCounters>,
+    /// Sequence number of the last batch queued to this worker.
+    queued: u64,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Worker {
+    pub(crate) fn start(
+        exporter: Box<dyn Exporter>,
+        capacity_batches: usize,
+        cfg: DeliveryConfig,
+    ) -> std::io::Result<Worker> {
+        let name = exporter.name().to_string();
+        let (jobs, jobs_rx) = flume::bounded(capacity_batches.max(1));
+        let (ctl, ctl_rx) = flume::unbounded();
+        let counters = Arc::new(ExporterCounters::default());
+        let mut delivery = Delivery {
+            exporter,
+            name: name.clone(),
+            cfg,
+            counters: counters.clone(),
+            breaker: Breaker::default(),
+            stopping: false,
+            last_log: None,
+            jobs: jobs_rx,
+            ctl: ctl_rx,
+            settled: 0,
+            pending: Vec::new(),
+            shutdown: None,
+        };
+        let thread = std::thread::Builder::new()
+            .name(format!("agtrace-{name}"))
+            .spawn(move || delivery.run())?;
+        Ok(Worker {
+            name,
+            jobs,
+            ctl,
+            counters,
+            queued: 0,
+            thread: Some(thread),
+        })
+    }
+
+    /// Queues a batch without blocking; a full queue drops it, counted.
+    pub(crate) fn offer(&mut self, batch: &Arc<Batch>) {
+        let n = batch.records.len() as u64;
+        self.counters.received.fetch_add(n, Relaxed);
+        match self.jobs.try_send((self.queued + 1, batch.clone())) {
+            Ok(()) => self.queued += 1,
+            Err(_) => {
+                self.counters.dropped_queue_full.fetch_add(n, Relaxed);
+            }
+        }
+    }
+
+    pub(crate) fn flush(&self, ack: flume::Sender<()>) {
+        let _ = self.ctl.send(Control::Flush {
+            upto: self.queued,
+            ack,
+        });
+    }
+
+    pub(crate) fn shutdown(&self, ack: flume::Sender<()>) {
+        let _ = self.ctl.send(Control::Shutdown {
+            upto: self.queued,
+            ack,
+        });
+    }
+
+    /// Waits for the worker thread if it has stopped; a hung exporter's
+    /// thread is left to finish on its own.
+    pub(crate) fn join_if_finished(&mut self) {
+        if self.thread.as_ref().is_some_and(|t| t.is_finished()) {
+            if let Some(t) = self.thread.take() {
+                let _ = t.join();
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+struct Breaker {
+    consecutive_failures: u32,
+    opened_at: Option<Instant>,
+    probing: bool,
+}
+
+/// At most one failure log line per exporter per interval, so a dead backend
+/// does not flood the application's stderr.
+const LOG_INTERVAL: Duration = Duration::from_secs(30);
+
+enum Outcome {
+    Delivered,
+    Partial(u64, String),
+    TooLarge(String),
+    Rejected(String),
+    Failed(String),
+    Interrupted,
+}
+
+struct Delivery {
+    exporter: Box<dyn Exporter>,
+    name: String,
+    cfg: DeliveryConfig,
+    counters: Arc<ExporterCounters>,
+    breaker: Breaker,
+    stopping: bool,
+    last_log: Option<Instant>,
+    jobs: flume::Receiver<(u64, Arc<Batch>)>,
+    ctl: flume::Receiver<Control>,
+    /// Sequence number of the last batch settled.
+    settled: u64,
+    /// Flush requests waiting for earlier batches.
+    pending: Vec<(u64, flume::Sender<()>)>,
+    /// A shutdown received while waiting to retry.
+    shutdown: Option<(u64, flume::Sender<()>)>,
+}
+
+impl Delivery {
+    fn run(&mut self) {
+        loop {
+            if let Some((upto, ack)) = self.shutdown.take() {
+                return self.finish(upto, ack);
+            }
+            enum Ev {
+                Job(Result<(u64, Arc<Batch>), flume::RecvError>),
+                Ctl(Result<Control, flume::RecvError>),
+            }
+            let ev = flume::Selector::new()
+                .recv(&self.ctl, Ev::Ctl)
+                .recv(&self.jobs, Ev::Job)
+                .wait();
+            match ev {
+                Ev::Job(Ok((seq, batch))) => {
+                    self.deliver(&batch.records);
+                    self.settled = seq;
+                    drop(batch);
+                    self.answer_flushes();
+                }
+                Ev::Ctl(Ok(Control::Flush { upto, ack })) => {
+                    self.pending.push((upto, ack));
+                    self.answer_flushes();
+                }
+                Ev::Ctl(Ok(Control::Shutdown { upto, ack })) => {
+                    self.stopping = true;
+                    self.shutdown = Some((upto, ack));
+                }
+                // The pipeline is gone without a shutdown (its thread
+                // panicked or the process is tearing down): stop.
+                Ev::Job(Err(_)) | Ev::Ctl(Err(_)) => {
+                    self.call("shutdown", |e| e.shutdown());
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Settles the batches queued before the shutdown (one attempt each, no
+    /// retries), flushes and shuts the exporter down, then acknowledges.
+    fn finish(&mut self, upto: u64, ack: flume::Sender<()>) {
+        while self.settled < upto {
+            match self.jobs.recv() {
+                Ok((seq, batch)) => {
+                    self.deliver(&batch.records);
+                    self.settled = seq;
+                }
+                Err(_) => break,
+            }
+        }
+        self.settled = self.settled.max(upto);
+        self.answer_flushes();
+        self.call("flush", |e| e.flush());
+        self.call("shutdown", |e| e.shutdown());
+        let _ = ack.send(());
+    }
+
+    fn answer_flushes(&mut self) {
+        if self.pending.iter().all(|(upto, _)| *upto > self.settled) {
+            return;
+        }
+        self.call("flush", |e| e.flush());
+        let settled = self.settled;
+        self.pending.retain(|(upto, ack)| {
+            if *upto <= settled {
+                let _ = ack.send(());
+                false
+            } else {
+                true
+            }
+        });
+    }
+
+    fn deliver(&mut self, spans: &[Box<SpanRecord>]) {
+        let n = spans.len() as u64;
+        let c = self.counters.clone();
+        if self.stopping && self.breaker.opened_at.is_some() {
+            c.dropped_shutdown.fetch_add(n, Relaxed);
+            return;
+        }
+        if let Some(at) = self.breaker.opened_at {
+            if at.elapsed() < self.cfg.breaker_reset {
+                c.dropped_breaker_open.fetch_add(n, Relaxed);
+                return;
+            }
+            self.breaker.probing = true;
+        }
+        match self.send_with_retries(spans) {
+            Outcome::Delivered => {
+                c.exported.fetch_add(n, Relaxed);
+                self.succeeded();
+            }
+            Outcome::Partial(rejected, reason) => {
+                let rejected = rejected.min(n);
+                c.exported.fetch_add(n - rejected, Relaxed);
+                c.rejected.fetch_add(rejected, Relaxed);
+                self.succeeded();
+                self.log("rejected part of a batch", &reason);
+            }
+            Outcome::TooLarge(_) if n > 1 => {
+                let (a, b) = spans.split_at(spans.len() / 2);
+                self.deliver(a);
+                self.deliver(b);
+            }
+            Outcome::TooLarge(reason) => {
+                c.dropped_oversize.fetch_add(1, Relaxed);
+                self.log("dropped an oversize span", &reason);
+            }
+            Outcome::Rejected(reason) => {
+                c.rejected.fetch_add(n, Relaxed);
+                self.failed(&reason);
+            }
+            Outcome::Failed(reason) => {
+                c.failed.fetch_add(n, Relaxed);
+                self.failed(&reason);
+            }
+            Outcome::Interrupted => {
+                c.dropped_shutdown.fetch_add(n, Relaxed);
+            }
+        }
+    }
+
+    fn send_with_retries(&mut self, spans: &[Box<SpanRecord>]) -> Outcome {
+        let deadline = Instant::now() + self.cfg.export_deadline;
+        let mut retries = 0u32;
+        loop {
+            let result = catch_unwind(AssertUnwindSafe(|| self.exporter.export(spans)))
+                .unwrap_or_else(|_| Err(ExportError::new("the exporter panicked")));
+            let err = match result {
+                Ok(()) => return Outcome::Delivered,
+                Err(e) => e,
+            };
+            let retry_after = match err.kind {
+                ExportErrorKind::PartialSuccess { rejected } => {
+                    return Outcome::Partial(rejected, err.reason)
+                }
+                ExportErrorKind::TooLarge => return Outcome::TooLarge(err.reason),
+                ExportErrorKind::Rejected => return Outcome::Rejected(err.reason),
+                ExportErrorKind::Retryable { retry_after } => retry_after,
+            };
+            // A probe through a half-open breaker gets one attempt.
+            if self.stopping || self.breaker.probing || retries >= self.cfg.max_retries {
+                return Outcome::Failed(err.reason);
+            }
+            let delay = retry_after.unwrap_or_else(|| self.backoff(retries));
+            if Instant::now() + delay > deadline {
+                return Outcome::Failed(format!(
+                    "{} (next retry would pass the export deadline)",
+                    err.reason
+                ));
+            }
+            retries += 1;
+            self.counters.retried.fetch_add(1, Relaxed);
+            if !self.wait(delay) {
+                return Outcome::Interrupted;
+            }
+        }
+    }
+
+    /// Full jitter: uniform in [0, min(max, initial * 2^retries)].
+    fn backoff(&self, retries: u32) -> Duration {
+        let ceiling = self
+            .cfg
+            .initial_backoff
+            .saturating_mul(1u32.checked_shl(retries).unwrap_or(u32::MAX))
+            .min(self.cfg.max_backoff);
+        let unit = (crate::id::random_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        ceiling.mul_f64(unit)
+    }
+
+    /// Sleeps for `delay` unless a shutdown arrives; false when interrupted.
+    /// Flush requests arriving meanwhile are kept for later.
+    fn wait(&mut self, delay: Duration) -> bool {
+        let until = Instant::now() + delay;
+        loop {
+            match self.ctl.recv_deadline(until) {
+                Ok(Control::Flush { upto, ack }) => self.pending.push((upto, ack)),
+                Ok(Control::Shutdown { upto, ack }) => {
+                    // Finished by the main loop once this batch is settled.
+                    self.stopping = true;
+                    self.shutdown = Some((upto, ack));
+                    return false;
+                }
+                Err(flume::RecvTimeoutError::Timeout) => return true,
+                Err(flume::RecvTimeoutError::Disconnected) => {
+                    std::thread::sleep(until.saturating_duration_since(Instant::now()));
+                    return true;
+                }
+            }
+        }
+    }
+
+    fn succeeded(&mut self) {
+        if self.breaker.opened_at.take().is_some() {
+            self.counters.set_breaker(BreakerState::Closed);
+            eprintln!(
+                "agtrace: {} exporter recovered; delivering again",
+                self.name
+            );
+        }
+        self.breaker.probing = false;
+        self.breaker.consecutive_failures = 0;
+    }
+
+    fn failed(&mut self, reason: &str) {
+        let b = &mut self.breaker;
+        b.consecutive_failures += 1;
+        if b.probing {
+            b.probing = false;
+            b.opened_at = Some(Instant::now());
+            return;
+        }
+        if b.opened_at.is_none() && b.consecutive_failures >= self.cfg.breaker_threshold {
+            b.opened_at = Some(Instant::now());
+            self.counters.set_breaker(BreakerState::Open);
+            eprintln!(
+                "agtrace: {} exporter failed {} times in a row ({reason}); dropping its spans for {:?}, then retrying",
+                self.name, b.consecutive_failures, self.cfg.breaker_reset
+            );
+            return;
+        }
+        self.log("export failed", reason);
+    }
+
+    fn log(&mut self, what: &str, reason: &str) {
+        let now = Instant::now();
+        if self
+            .last_log
+            .is_none_or(|t| now.duration_since(t) >= LOG_INTERVAL)
+        {
+            self.last_log = Some(now);
+            eprintln!("agtrace: {} exporter {what}: {reason}", self.name);
+        }
+    }
+
+    fn call(&mut self, what: &str, f: impl Fn(&mut dyn Exporter) -> Result<(), ExportError>) {
+        match catch_unwind(AssertUnwindSafe(|| f(&mut *self.exporter))) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => self.log(&format!("{what} failed"), &e.reason),
+            Err(_) => self.log(&format!("{what} failed"), "the exporter panicked"),
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! Settings users change on a live tracer (sampling, redaction, global tags
+//! and metadata, prices, links), shared by the app threads and the batching
+//! thread.
+//!
+//! Readers take a snapshot (an `Arc`) per span start or per batch; writers
+//! swap it. The common "sample everything" case is one atomic load on the
+//! hot path, no lock.
+
+use crate::id::{SpanContext, TraceId};
+use crate::kind::SpanKind;
+use crate::price::PriceTable;
+use crate::record::SpanRecord;
+use crate::redact::Redactor;
+use crate::sample::Sampler;
+use crate::trace::TraceMeta;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::{Arc, RwLock};
+
+/// Tags and metadata added to every span of every trace.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GlobalContext {
+    pub tags: Vec<String>,
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+}
+
+pub(crate) struct Policies {
+    sampler: RwLock<Arc<Sampler>>,
+    /// The sampler keeps every span a parent does not veto.
+    sample_all: AtomicBool,
+    redactor: RwLock<Arc<Redactor>>,
+    prices: RwLock<Arc<PriceTable>>,
+    global: RwLock<Arc<GlobalContext>>,
+    links: AtomicBool,
+    conversation_attribute: String,
+}
+
+fn read<T>(lock: &RwLock<Arc<T>>) -> Arc<T> {
+    lock.read().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+fn write<T>(lock: &RwLock<Arc<T>>, value: T) {
+    *lock.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(value);
+}
+
+impl Policies {
+    pub(crate) fn new(
+        sampler: Sampler,
+        redactor: Redactor,
+        prices: PriceTable,
+        global: GlobalContext,
+        links: bool,
+        conversation_attribute: String,
+    ) -> Self {
+        Policies {
+            sample_all: AtomicBool::new(keeps_all(&sampler)),
+            sampler: RwLock::new(Arc::new(sampler)),
+            redactor: RwLock::new(Arc::new(redactor)),
+            prices: RwLock::new(Arc::new(prices)),
+            global: RwLock::new(Arc::new(global)),
+            links: AtomicBool::new(links),
+            conversation_attribute,
+        }
+    }
+
+    /// The head-sampling decision for a new span (hot path).
+    pub(crate) fn should_sample(
+        &self,
+        parent: Option<&SpanContext>,
+        trace_id: TraceId,
+        name: &str,
+        kind: SpanKind,
+    ) -> bool {
+        if self.sample_all.load(Relaxed) {
+            return parent.is_none_or(SpanContext::is_sampled);
+        }
+        read(&self.sampler).should_sample(parent, trace_id, name, kind)
+    }
+
+    pub(crate) fn sampler(&self) -> Arc<Sampler> {
+        read(&self.sampler)
+    }
+
+    pub(crate) fn set_sampler(&self, sampler: Sampler) {
+        let all = keeps_all(&sampler);
+        write(&self.sampler, sampler);
+        self.sample_all.store(all, Relaxed);
+    }
+
+    pub(crate) fn redactor(&self) -> Arc<Redactor> {
+        read(&self.redactor)
+    }
+
+    pub(crate) fn set_redactor(&self, redactor: Redactor) {
+        write(&self.redactor, redactor);
+    }
+
+    pub(crate) fn prices(&self) -> Arc<PriceTable> {
+        read(&self.prices)
+    }
+
+    pub(crate) fn global(&self) -> Arc<GlobalContext> {
+        read(&self.global)
+    }
+
+    pub(crate) fn update_global(&self, f: impl FnOnce(&mut GlobalContext)) {
+        let mut lock = self.global.write().unwrap_or_else(|e| e.into_inner());
+        let mut g = GlobalContext::clone(&lock);
+        f(&mut g);
+        *lock = Arc::new(g);
+    }
+
+    pub(crate) fn set_links(&self, on: bool) {
+        self.links.store(on, Relaxed);
+    }
+
+    /// What the batching thread applies to each finished span, fixed for one
+    /// batch.
+    pub(crate) fn finisher(&self) -> Finisher {
+        Finisher {
+            redactor: self.redactor(),
+            global: self.global(),
+            links: self.links.load(Relaxed),
+            conversation_attribute: self.conversation_attribute.clone(),
+        }
+    }
+}
+
+/// True when the sampler keeps every span its parent does not veto, so the
+/// hot path can skip it.
+fn keeps_all(sampler: &Sampler) -> bool {
+    let c = sampler.config();
+    c.rate >= 1.0 && c.rules.is_empty() && c.parent_based
+}
+
+pub(crate) struct Finisher {
+    redactor: Arc<Redactor>,
+    global: Arc<GlobalContext>,
+    links: bool,
+    conversation_attribute: String,
+}
+
+impl Finisher {
+    pub(crate) fn apply(&self, rec: &mut SpanRecord) {
+        let meta = rec.trace.get().map(|t| t.meta()).unwrap_or_default();
+        let meta = merged(&self.global, meta);
+        rec.finalize(&meta, &self.conversation_attribute);
+        if !self.links {
+            rec.links.clear();
+        }
+        self.redactor.apply(rec);
+    }
+}
+
+/// Trace-level context over the global one: tags from both, the trace's
+/// metadata winning over the global metadata.
+fn merged(global: &GlobalContext, mut meta: TraceMeta) -> TraceMeta {
+    if !global.tags.is_empty() {
+        let mut tags = global.tags.clone();
+        tags.extend(meta.tags.into_iter().filter(|t| !global.tags.contains(t)));
+        meta.tags = tags;
+    }
+    for (k, v) in &global.metadata {
+        meta.metadata.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    meta
+}

@@ -1,0 +1,1854 @@
+//! Redaction and masking, applied in the core to every finished span before any
+//! exporter sees it.
+//!
+//! A [`Redactor`] is compiled once from a [`RedactionConfig`] and applied, on
+//! the export thread (never on the application's thread), to each record: its
+//! attributes, its events' attributes, its links' attributes, and also its
+//! name and status description (secret shapes and the size cap only). Every
+//! language's spans go through the same code, so masking is the same
+//! everywhere.
+//!
+//! # What happens to one attribute, in order
+//!
+//! 1. `gen_ai.tool.definitions` is removed when `include_tool_definitions` is
+//!    off (`tool_definitions_removed`).
+//! 2. A **sensitive attribute name** (see below) replaces the whole value, of
+//!    any type, with the string `"[REDACTED]"` (`sensitive_key`).
+//! 3. The **switches** replace, by attribute name, `gen_ai.input.messages`,
+//!    `gen_ai.output.messages`, `gen_ai.system_instructions`
+//!    (`redact_messages`), `gen_ai.tool.call.arguments`
+//!    (`redact_tool_arguments`) and `gen_ai.tool.call.result`
+//!    (`redact_tool_results`) with `"[REDACTED]"`.
+//! 4. **String values** (and each element of a string array):
+//!    - a value that is a JSON object or array is parsed; the value under every
+//!      sensitive JSON key, at any depth, becomes `"[REDACTED]"`
+//!      (`sensitive_key`); every string leaf is scrubbed for secret shapes; a
+//!      string leaf that is itself a JSON object or array (OpenAI's
+//!      `function.arguments`, for one) is walked the same way, up to
+//!      [`MAX_EMBEDDED_JSON`] levels deep;
+//!    - any other string is scrubbed for secret shapes: each match becomes
+//!      `[REDACTED]` (`pattern:<name>`, one count per match).
+//! 5. `max_message_chars` shortens the message-content attributes (the three
+//!    message keys and the tool arguments and result) to at most that many
+//!    characters (`message_truncated`).
+//! 6. `max_attribute_bytes` caps every string value at that many UTF-8 bytes
+//!    (`attribute_truncated`), so one huge prompt cannot break a batch.
+//!
+//! A value nothing applied to is left exactly as it was, byte for byte. A JSON
+//! value that was changed is re-serialized compactly (`serde_json`: object keys
+//! come out sorted, integers beyond 64 bits become floats).
+//!
+//! # Sensitive keys
+//!
+//! Names are compared normalized: lowercased, with `-` and `_` dropped. A name
+//! matches when its normalized form, or that of its last dotted segment, equals
+//! a normalized list entry. So `http.request.header.authorization`, `API-Key`
+//! and `apiKey` match, while `max_tokens`, `token_count` and
+//! `gen_ai.usage.input_tokens` do not. The list is [`DEFAULT_SENSITIVE_KEYS`]
+//! plus `sensitive_keys`, or only `sensitive_keys` when
+//! `replace_sensitive_keys` is on.
+//!
+//! # Secret shapes
+//!
+//! The built-in patterns (`scrub_default_patterns`, on by default), each
+//! counted as `pattern:<name>`:
+//!
+//! | name | matches |
+//! |---|---|
+//! | `private_key_block` | `-----BEGIN ... PRIVATE KEY-----` through its `END` line (or the end of the text) |
+//! | `bearer` | `Bearer <token>`: the token only, kept as `Bearer [REDACTED]`; a token needs 8+ characters with a digit, or 20+ |
+//! | `anthropic_key` | `sk-ant-` + 20 or more of `[A-Za-z0-9_-]`, with a digit |
+//! | `openai_key` | `sk-`, `sk-proj-`, `sk-svcacct-`, `sk-admin-` + 20 or more of `[A-Za-z0-9_-]`, with a digit |
+//! | `github_token` | `ghp_`/`gho_`/`ghu_`/`ghs_`/`ghr_` + 36+ alphanumerics, `github_pat_` + 22+ |
+//! | `aws_access_key` | `AKIA`/`ASIA` + 16 of `[0-9A-Z]`, as a whole word |
+//! | `google_api_key` | `AIza` + 35 of `[0-9A-Za-z_-]` |
+//! | `jwt` | `eyJ...` `.` `...` `.` `...` (three base64url segments) |
+//!
+//! Each must start at a word boundary, so `task-1234`, hex trace ids and UUIDs
+//! are left alone. User patterns (`scrub_patterns`, Rust `regex` syntax) are
+//! counted as `pattern:custom`; the whole match is replaced, or only the group
+//! named `secret` when the pattern has one (`password=(?P<secret>\S+)` keeps
+//! `password=`). Empty matches are ignored. This build's `regex` has no Unicode
+//! case folding: write `(?i-u)` rather than `(?i)` for case-insensitive
+//! patterns.
+//!
+//! # Truncation
+//!
+//! Limits count what ends up in the attribute, markers included: the result is
+//! never longer than the limit (both limits must be at least [`MIN_LIMIT`]).
+//!
+//! - Plain text is cut on a character boundary and ends with
+//!   `…[truncated N chars]` (`max_message_chars`) or `…[truncated N bytes]`
+//!   (`max_attribute_bytes`), N being what was removed.
+//! - JSON objects and arrays stay valid JSON with the same structure: only
+//!   string leaves (not keys, numbers or structure) are shortened, longest
+//!   first. The algorithm finds, by binary search, the largest length `C` such
+//!   that cutting every longer string leaf down to `C` (marker included; a leaf
+//!   is never made longer than it was) brings the compact serialization within
+//!   the limit; short fields such as `"role":"user"` survive intact. When even
+//!   `C = 0` cannot fit (a huge array of small items), the value becomes the
+//!   JSON string `"[truncated: N chars]"` (or `bytes`), N being the compact
+//!   serialized length.
+//!
+//! # Counters
+//!
+//! [`Redactor::stats`] returns, per rule name, how many values (or, for
+//! patterns, matches) it changed since creation; rules that never fired are
+//! absent. Counting uses atomics: `apply` may run while `stats` is read.
+
+use crate::{Attribute, Error, SpanRecord, Status, Value};
+use regex::{Regex, RegexSet};
+use serde_json::Value as Json;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// What a masked value becomes.
+pub const REDACTED: &str = "[REDACTED]";
+
+/// The smallest accepted `max_message_chars` and `max_attribute_bytes`: room
+/// for any truncation marker.
+pub const MIN_LIMIT: usize = 64;
+
+/// Default `max_attribute_bytes`: 32 KiB.
+pub const DEFAULT_MAX_ATTRIBUTE_BYTES: usize = 32 * 1024;
+
+/// How many levels of JSON embedded in JSON strings are walked for sensitive
+/// keys.
+pub const MAX_EMBEDDED_JSON: u8 = 2;
+
+/// The built-in sensitive key names (compared normalized, see the module docs).
+pub const DEFAULT_SENSITIVE_KEYS: &[&str] = &[
+    "api_key",
+    "apikey",
+    "password",
+    "passwd",
+    "pwd",
+    "secret",
+    "client_secret",
+    "token",
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "auth",
+    "authorization",
+    "proxy_authorization",
+    "cookie",
+    "set_cookie",
+    "session_key",
+    "sessionid",
+    "private_key",
+    "credential",
+    "credentials",
+    "x_api_key",
+    "bearer",
+];
+
+/// Redaction settings; `Default` gives the safe defaults. Deserializable as a
+/// section of a configuration file; unknown keys are rejected.
+#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RedactionConfig {
+    /// Replace `gen_ai.input.messages`, `gen_ai.output.messages` and
+    /// `gen_ai.system_instructions` with `"[REDACTED]"`. Default `false`.
+    pub redact_messages: bool,
+    /// Replace `gen_ai.tool.call.arguments` with `"[REDACTED]"`. Default `false`.
+    pub redact_tool_arguments: bool,
+    /// Replace `gen_ai.tool.call.result` with `"[REDACTED]"`. Default `false`.
+    pub redact_tool_results: bool,
+    /// Keep `gen_ai.tool.definitions`; `false` removes it. Default `true`.
+    pub include_tool_definitions: bool,
+    /// Shorten the message-content attributes (messages, system instructions,
+    /// tool arguments and result) to this many characters, keeping JSON valid.
+    /// Default `None`; at least [`MIN_LIMIT`].
+    pub max_message_chars: Option<usize>,
+    /// Cap on every string value, in UTF-8 bytes. Default 32 KiB; at least
+    /// [`MIN_LIMIT`].
+    pub max_attribute_bytes: usize,
+    /// Sensitive key names. Default [`DEFAULT_SENSITIVE_KEYS`]; entries set here
+    /// are added to the defaults unless `replace_sensitive_keys` is on.
+    pub sensitive_keys: Vec<String>,
+    /// `true`: `sensitive_keys` replaces the default list. Default `false`.
+    pub replace_sensitive_keys: bool,
+    /// Extra regular expressions (Rust `regex` syntax) scrubbed from every
+    /// string value. Default none.
+    pub scrub_patterns: Vec<String>,
+    /// Scrub the built-in secret shapes. Default `true`.
+    pub scrub_default_patterns: bool,
+}
+
+impl Default for RedactionConfig {
+    fn default() -> Self {
+        RedactionConfig {
+            redact_messages: false,
+            redact_tool_arguments: false,
+            redact_tool_results: false,
+            include_tool_definitions: true,
+            max_message_chars: None,
+            max_attribute_bytes: DEFAULT_MAX_ATTRIBUTE_BYTES,
+            sensitive_keys: DEFAULT_SENSITIVE_KEYS
+                .iter()
+                .map(|k| k.to_string())
+                .collect(),
+            replace_sensitive_keys: false,
+            scrub_patterns: Vec::new(),
+            scrub_default_patterns: true,
+        }
+    }
+}
+
+/// How many values each rule changed, by rule name (never values). Rules that
+/// never fired are absent.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RedactionStats {
+    pub by_rule: BTreeMap<String, u64>,
+}
+
+impl RedactionStats {
+    /// The count for one rule (0 when it never fired).
+    pub fn get(&self, rule: &str) -> u64 {
+        self.by_rule.get(rule).copied().unwrap_or(0)
+    }
+}
+
+// Counter slots: the fixed rules, then one per built-in pattern, then custom.
+const REDACT_MESSAGES: usize = 0;
+const REDACT_TOOL_ARGUMENTS: usize = 1;
+const REDACT_TOOL_RESULTS: usize = 2;
+const TOOL_DEFINITIONS_REMOVED: usize = 3;
+const MESSAGE_TRUNCATED: usize = 4;
+const ATTRIBUTE_TRUNCATED: usize = 5;
+const SENSITIVE_KEY: usize = 6;
+const RULE_NAMES: [&str; 7] = [
+    "redact_messages",
+    "redact_tool_arguments",
+    "redact_tool_results",
+    "tool_definitions_removed",
+    "message_truncated",
+    "attribute_truncated",
+    "sensitive_key",
+];
+const PATTERN_BASE: usize = RULE_NAMES.len();
+const CUSTOM_PATTERN: usize = PATTERN_BASE + BUILTINS.len();
+const N_COUNTERS: usize = CUSTOM_PATTERN + 1;
+
+fn counter_name(i: usize) -> String {
+    match i {
+        i if i < PATTERN_BASE => RULE_NAMES[i].to_string(),
+        i if i < CUSTOM_PATTERN => format!("pattern:{}", BUILTINS[i - PATTERN_BASE].name),
+        _ => "pattern:custom".to_string(),
+    }
+}
+
+/// A built-in secret shape. `check` gets the matched secret and returns how
+/// many of its leading bytes to redact, or `None` for a false positive.
+struct Builtin {
+    name: &'static str,
+    pattern: &'static str,
+    check: fn(&str) -> Option<usize>,
+}
+
+fn whole(s: &str) -> Option<usize> {
+    Some(s.len())
+}
+
+fn with_digit(s: &str) -> Option<usize> {
+    s.bytes().any(|b| b.is_ascii_digit()).then_some(s.len())
+}
+
+/// A bearer token, minus sentence-ending dots; rejects prose ("bearer of").
+fn bearer_token(s: &str) -> Option<usize> {
+    let t = s.trim_end_matches('.');
+    let digit = t.bytes().any(|b| b.is_ascii_digit());
+    ((t.len() >= 8 && digit) || t.len() >= 20).then_some(t.len())
+}
+
+// Applied in this order (the first to match a secret counts it).
+const BUILTINS: [Builtin; 8] = [
+    Builtin {
+        name: "private_key_block",
+        pattern: r"-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY-----(?s:.)*?(?:-----END[A-Z0-9 ]{0,40}PRIVATE KEY-----|\z)",
+        check: whole,
+    },
+    Builtin {
+        name: "bearer",
+        pattern: r"(?-u:\b)(?i-u:bearer)[ \t]+(?P<secret>[A-Za-z0-9._~+/-]+=*)",
+        check: bearer_token,
+    },
+    Builtin {
+        name: "anthropic_key",
+        pattern: r"(?-u:\b)sk-ant-[A-Za-z0-9_-]{20,}",
+        check: with_digit,
+    },
+    Builtin {
+        name: "openai_key",
+        pattern: r"(?-u:\b)sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}",
+        check: with_digit,
+    },
+    Builtin {
+        name: "github_token",
+        pattern: r"(?-u:\b)(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})",
+        check: whole,
+    },
+    Builtin {
+        name: "aws_access_key",
+        pattern: r"(?-u:\b)(?:AKIA|ASIA)[0-9A-Z]{16}(?-u:\b)",
+        check: whole,
+    },
+    Builtin {
+        name: "google_api_key",
+        pattern: r"(?-u:\b)AIza[0-9A-Za-z_-]{35}",
+        check: whole,
+    },
+    Builtin {
+        name: "jwt",
+        pattern: r"(?-u:\b)eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*",
+        check: whole,
+    },
+];
+
+/// One compiled scrub pattern.
+struct Pattern {
+    re: Regex,
+    /// Index of the capture group named `secret`, if any.
+    secret_group: Option<usize>,
+    check: fn(&str) -> Option<usize>,
+    counter: usize,
+}
+
+impl Pattern {
+    fn new(
+        pattern: &str,
+        check: fn(&str) -> Option<usize>,
+        counter: usize,
+    ) -> Result<Self, String> {
+        let re = Regex::new(pattern).map_err(|e| {
+            let mut reason = e.to_string();
+            if reason.contains("unicode-case") {
+                reason.push_str(" (write (?i-u) for ASCII case-insensitive matching)");
+            }
+            reason
+        })?;
+        let secret_group = re.capture_names().position(|n| n == Some("secret"));
+        Ok(Pattern {
+            re,
+            secret_group,
+            check,
+            counter,
+        })
+    }
+
+    /// `text` with every match (or its `secret` group) replaced, or `None` if
+    /// nothing matched.
+    fn replace(&self, text: &str, counts: &mut Counts) -> Option<String> {
+        let mut spans: Vec<(usize, usize)> = Vec::new();
+        let mut take = |m: regex::Match<'_>| {
+            if let Some(n) = (self.check)(m.as_str()).filter(|n| *n > 0) {
+                spans.push((m.start(), m.start() + n));
+            }
+        };
+        match self.secret_group {
+            Some(g) => self
+                .re
+                .captures_iter(text)
+                .filter_map(|c| c.get(g))
+                .for_each(&mut take),
+            None => self.re.find_iter(text).for_each(&mut take),
+        }
+        if spans.is_empty() {
+            return None;
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut last = 0;
+        for (start, end) in &spans {
+            out.push_str(&text[last..*start]);
+            out.push_str(REDACTED);
+            last = *end;
+        }
+        out.push_str(&text[last..]);
+        counts.0[self.counter] += spans.len() as u64;
+        Some(out)
+    }
+}
+
+/// Counts of one `apply` call, added to the shared atomics at its end.
+struct Counts([u64; N_COUNTERS]);
+
+/// A compiled [`RedactionConfig`]: build once, apply to many records. `Send +
+/// Sync`; `apply` takes `&self`.
+pub struct Redactor {
+    cfg: RedactionConfig,
+    /// Normalized sensitive keys.
+    keys: HashSet<String>,
+    /// Longest normalized key, in bytes.
+    max_key_len: usize,
+    patterns: Vec<Pattern>,
+    /// All of `patterns`, for one pass over text that has no secret (the usual
+    /// case).
+    set: Option<RegexSet>,
+    counters: [AtomicU64; N_COUNTERS],
+}
+
+impl fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Redactor")
+            .field("config", &self.cfg)
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+impl Redactor {
+    /// Compiles `cfg`. Fails, naming the setting, on a bad regex in
+    /// `scrub_patterns`, an empty sensitive key, or a limit below
+    /// [`MIN_LIMIT`].
+    pub fn new(cfg: &RedactionConfig) -> Result<Redactor, Error> {
+        if cfg.max_attribute_bytes < MIN_LIMIT {
+            return Err(Error::config(
+                "max_attribute_bytes",
+                &cfg.max_attribute_bytes.to_string(),
+                format!("must be at least {MIN_LIMIT}"),
+            ));
+        }
+        if let Some(n) = cfg.max_message_chars.filter(|n| *n < MIN_LIMIT) {
+            return Err(Error::config(
+                "max_message_chars",
+                &n.to_string(),
+                format!("must be at least {MIN_LIMIT}"),
+            ));
+        }
+        let defaults = DEFAULT_SENSITIVE_KEYS.iter().copied();
+        let defaults = defaults.filter(|_| !cfg.replace_sensitive_keys);
+        let mut keys = HashSet::new();
+        for k in defaults.chain(cfg.sensitive_keys.iter().map(String::as_str)) {
+            let n = normalize(k);
+            if n.is_empty() {
+                return Err(Error::config("sensitive_keys", k, "empty key name"));
+            }
+            keys.insert(n);
+        }
+        let max_key_len = keys.iter().map(String::len).max().unwrap_or(0);
+
+        let mut patterns = Vec::new();
+        if cfg.scrub_default_patterns {
+            for (i, b) in BUILTINS.iter().enumerate() {
+                let p = Pattern::new(b.pattern, b.check, PATTERN_BASE + i)
+                    .expect("built-in patterns compile");
+                patterns.push(p);
+            }
+        }
+        for p in &cfg.scrub_patterns {
+            let compiled = Pattern::new(p, whole, CUSTOM_PATTERN)
+                .map_err(|reason| Error::config("scrub_patterns", p, reason))?;
+            patterns.push(compiled);
+        }
+        let set = if patterns.is_empty() {
+            None
+        } else {
+            let set = RegexSet::new(patterns.iter().map(|p| p.re.as_str())).map_err(|e| {
+                Error::config(
+                    "scrub_patterns",
+                    &cfg.scrub_patterns.join("\n"),
+                    e.to_string(),
+                )
+            })?;
+            Some(set)
+        };
+        Ok(Redactor {
+            cfg: cfg.clone(),
+            keys,
+            max_key_len,
+            patterns,
+            set,
+            counters: std::array::from_fn(|_| AtomicU64::new(0)),
+        })
+    }
+
+    pub fn config(&self) -> &RedactionConfig {
+        &self.cfg
+    }
+
+    /// Applies every rule to the span's attributes, its events' and links'
+    /// attributes, and scrubs and caps its name and status description.
+    pub fn apply(&self, record: &mut SpanRecord) {
+        let mut counts = Counts([0; N_COUNTERS]);
+        if !self.cfg.include_tool_definitions {
+            let before = record.attributes.len();
+            record
+                .attributes
+                .retain(|a| a.key != crate::semconv::GEN_AI_TOOL_DEFINITIONS);
+            counts.0[TOOL_DEFINITIONS_REMOVED] += (before - record.attributes.len()) as u64;
+        }
+        for a in record.attributes.iter_mut() {
+            self.attribute(a, &mut counts);
+        }
+        for e in &mut record.events {
+            self.attribute_list(&mut e.attributes, &mut counts);
+        }
+        for l in &mut record.links {
+            self.attribute_list(&mut l.attributes, &mut counts);
+        }
+        if let Some(n) = self.plain(&record.name, &mut counts) {
+            record.name = Cow::Owned(n);
+        }
+        if let Status::Error(msg) = &mut record.status {
+            if let Some(n) = self.plain(msg, &mut counts) {
+                *msg = Cow::Owned(n);
+            }
+        }
+        for (c, n) in self.counters.iter().zip(counts.0) {
+            if n > 0 {
+                c.fetch_add(n, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Counts by rule since creation.
+    pub fn stats(&self) -> RedactionStats {
+        let by_rule = self
+            .counters
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (i, c.load(Ordering::Relaxed)))
+            .filter(|(_, n)| *n > 0)
+            .map(|(i, n)| (counter_name(i), n))
+            .collect();
+        RedactionStats { by_rule }
+    }
+
+    fn attribute_list(&self, attrs: &mut Vec<Attribute>, counts: &mut Counts) {
+        if !self.cfg.include_tool_definitions {
+            let before = attrs.len();
+            attrs.retain(|a| a.key != crate::semconv::GEN_AI_TOOL_DEFINITIONS);
+            counts.0[TOOL_DEFINITIONS_REMOVED] += (before - attrs.len()) as u64;
+        }
+        for a in attrs {
+            self.attribute(a, counts);
+        }
+    }
+
+    fn attribute(&self, a: &mut Attribute, counts: &mut Counts) {
+        use crate::semconv as sc;
+        if self.is_sensitive(&a.key) {
+            if a.value.as_str() != Some(REDACTED) {
+                a.value = Value::String(Cow::Borrowed(REDACTED));
+                counts.0[SENSITIVE_KEY] += 1;
+            }
+            return;
+        }
+        let (switch, content) = match &*a.key {
+            sc::GEN_AI_INPUT_MESSAGES
+            | sc::GEN_AI_OUTPUT_MESSAGES
+            | sc::GEN_AI_SYSTEM_INSTRUCTIONS => {
+                (self.cfg.redact_messages.then_some(REDACT_MESSAGES), true)
+            }
+            sc::GEN_AI_TOOL_CALL_ARGUMENTS => (
+                self.cfg
+                    .redact_tool_arguments
+                    .then_some(REDACT_TOOL_ARGUMENTS),
+                true,
+            ),
+            sc::GEN_AI_TOOL_CALL_RESULT => (
+                self.cfg.redact_tool_results.then_some(REDACT_TOOL_RESULTS),
+                true,
+            ),
+            _ => (None, false),
+        };
+        if let Some(rule) = switch {
+            if a.value.as_str() != Some(REDACTED) {
+                a.value = Value::String(Cow::Borrowed(REDACTED));
+                counts.0[rule] += 1;
+            }
+            return;
+        }
+        match &mut a.value {
+            Value::String(s) => {
+                if let Some(n) = self.string_value(s, content, counts) {
+                    *s = Cow::Owned(n);
+                }
+            }
+            Value::StringArray(items) => {
+                for s in items {
+                    if let Some(n) = self.string_value(s, content, counts) {
+                        *s = Cow::Owned(n);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Rules 4 to 6 for one string value; `None` when it is left as is.
+    fn string_value(&self, s: &str, content: bool, counts: &mut Counts) -> Option<String> {
+        let json = if looks_like_json(s) {
+            serde_json::from_str::<Json>(s).ok()
+        } else {
+            None
+        };
+        match json {
+            Some(mut v) => {
+                let mut changed = self.walk(&mut v, 0, counts);
+                let limits = [
+                    self.cfg
+                        .max_message_chars
+                        .filter(|_| content)
+                        .map(|n| (n, Unit::Chars, MESSAGE_TRUNCATED)),
+                    Some((
+                        self.cfg.max_attribute_bytes,
+                        Unit::Bytes,
+                        ATTRIBUTE_TRUNCATED,
+                    )),
+                ];
+                for (limit, unit, rule) in limits.into_iter().flatten() {
+                    // Unchanged, the output is `s` itself: no need to measure
+                    // the re-serialized form unless `s` is over the limit.
+                    if !changed && s.len() <= limit {
+                        continue;
+                    }
+                    match fit_json(&mut v, limit, unit) {
+                        Fit::Fits => changed |= unit.len(s) > limit,
+                        Fit::Cut => {
+                            changed = true;
+                            counts.0[rule] += 1;
+                        }
+                        Fit::TooBig(n) => {
+                            v = Json::String(format!("[truncated: {n} {}]", unit.name()));
+                            changed = true;
+                            counts.0[rule] += 1;
+                        }
+                    }
+                }
+                changed.then(|| v.to_string())
+            }
+            None => {
+                let mut text = self.scrub(s, counts);
+                if let Some(limit) = self.cfg.max_message_chars.filter(|_| content) {
+                    if let Some(t) = cut_text(&text, limit, Unit::Chars) {
+                        text = Cow::Owned(t);
+                        counts.0[MESSAGE_TRUNCATED] += 1;
+                    }
+                }
+                if let Some(t) = cut_text(&text, self.cfg.max_attribute_bytes, Unit::Bytes) {
+                    text = Cow::Owned(t);
+                    counts.0[ATTRIBUTE_TRUNCATED] += 1;
+                }
+                match text {
+                    Cow::Owned(t) => Some(t),
+                    Cow::Borrowed(_) => None,
+                }
+            }
+        }
+    }
+
+    /// Secret shapes and the byte cap only (span name, status description).
+    fn plain(&self, s: &str, counts: &mut Counts) -> Option<String> {
+        let mut text = self.scrub(s, counts);
+        if let Some(t) = cut_text(&text, self.cfg.max_attribute_bytes, Unit::Bytes) {
+            text = Cow::Owned(t);
+            counts.0[ATTRIBUTE_TRUNCATED] += 1;
+        }
+        match text {
+            Cow::Owned(t) => Some(t),
+            Cow::Borrowed(_) => None,
+        }
+    }
+
+    /// Masks sensitive keys and scrubs string leaves; true if anything changed.
+    fn walk(&self, v: &mut Json, nest: u8, counts: &mut Counts) -> bool {
+        match v {
+            Json::Object(map) => {
+                let mut changed = false;
+                for (k, val) in map.iter_mut() {
+                    if self.is_sensitive(k) {
+                        if val.as_str() != Some(REDACTED) {
+                            *val = Json::String(REDACTED.to_string());
+                            counts.0[SENSITIVE_KEY] += 1;
+                            changed = true;
+                        }
+                    } else {
+                        changed |= self.walk(val, nest, counts);
+                    }
+                }
+                changed
+            }
+            Json::Array(items) => items
+                .iter_mut()
+                .fold(false, |changed, x| self.walk(x, nest, counts) | changed),
+            Json::String(s) => match self.leaf(s, nest + 1, counts) {
+                Some(n) => {
+                    *s = n;
+                    true
+                }
+                None => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// A JSON string leaf: walked if it holds JSON itself, else scrubbed.
+    fn leaf(&self, s: &str, nest: u8, counts: &mut Counts) -> Option<String> {
+        if nest <= MAX_EMBEDDED_JSON && looks_like_json(s) {
+            if let Ok(mut v) = serde_json::from_str::<Json>(s) {
+                return self.walk(&mut v, nest, counts).then(|| v.to_string());
+            }
+        }
+        match self.scrub(s, counts) {
+            Cow::Owned(t) => Some(t),
+            Cow::Borrowed(_) => None,
+        }
+    }
+
+    /// Replaces secret shapes; one pass over the text when it has none.
+    fn scrub<'a>(&self, s: &'a str, counts: &mut Counts) -> Cow<'a, str> {
+        let Some(set) = &self.set else {
+            return Cow::Borrowed(s);
+        };
+        let hits = set.matches(s);
+        if !hits.matched_any() {
+            return Cow::Borrowed(s);
+        }
+        let mut text = Cow::Borrowed(s);
+        for i in hits.iter() {
+            if let Some(t) = self.patterns[i].replace(&text, counts) {
+                text = Cow::Owned(t);
+            }
+        }
+        text
+    }
+
+    fn is_sensitive(&self, key: &str) -> bool {
+        if self.keys.is_empty() {
+            return false;
+        }
+        let last = key.rsplit('.').next().unwrap_or(key);
+        self.key_listed(key) || (last.len() < key.len() && self.key_listed(last))
+    }
+
+    fn key_listed(&self, key: &str) -> bool {
+        const STACK: usize = 64;
+        if !key.is_ascii() || self.max_key_len > STACK {
+            return self.keys.contains(&normalize(key));
+        }
+        let mut buf = [0u8; STACK];
+        let mut n = 0;
+        for b in key.bytes().filter(|b| *b != b'-' && *b != b'_') {
+            if n == self.max_key_len {
+                return false; // longer than any listed key
+            }
+            buf[n] = b.to_ascii_lowercase();
+            n += 1;
+        }
+        std::str::from_utf8(&buf[..n]).is_ok_and(|k| self.keys.contains(k))
+    }
+}
+
+/// Lowercased, without `-` and `_`.
+fn normalize(key: &str) -> String {
+    key.chars()
+        .filter(|c| *c != '-' && *c != '_')
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// A JSON object or array, by its first and last characters (cheap; the parse
+/// decides).
+fn looks_like_json(s: &str) -> bool {
+    let b = s.trim_matches(|c: char| c.is_ascii_whitespace()).as_bytes();
+    matches!(
+        (b.first(), b.last()),
+        (Some(b'{'), Some(b'}')) | (Some(b'['), Some(b']'))
+    )
+}
+
+/// What a length limit counts.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Unit {
+    Chars,
+    Bytes,
+}
+
+impl Unit {
+    fn name(self) -> &'static str {
+        match self {
+            Unit::Chars => "chars",
+            Unit::Bytes => "bytes",
+        }
+    }
+
+    fn len(self, s: &str) -> usize {
+        match self {
+            Unit::Chars => s.chars().count(),
+            Unit::Bytes => s.len(),
+        }
+    }
+
+    fn of(self, c: char) -> usize {
+        match self {
+            Unit::Chars => 1,
+            Unit::Bytes => c.len_utf8(),
+        }
+    }
+
+    /// Length of `c` inside a JSON string as serde_json writes it.
+    fn escaped(self, c: char) -> usize {
+        match c {
+            '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
+            c if (c as u32) < 0x20 => 6,
+            c => self.of(c),
+        }
+    }
+
+    fn escaped_len(self, s: &str) -> usize {
+        s.chars().map(|c| self.escaped(c)).sum()
+    }
+}
+
+/// `…[truncated N chars]`.
+fn marker(removed: usize, unit: Unit) -> String {
+    format!("…[truncated {removed} {}]", unit.name())
+}
+
+/// Length of `marker(removed, unit)` in `unit`s, without formatting it.
+fn marker_len(removed: usize, unit: Unit) -> usize {
+    let digits = removed.checked_ilog10().unwrap_or(0) as usize + 1;
+    unit.of('…') + "[truncated  ]".len() + digits + unit.name().len()
+}
+
+/// The longest prefix of `s` with at most `budget` units (escaped as in JSON
+/// when `json`), as a byte index on a char boundary.
+fn prefix_end(s: &str, budget: usize, unit: Unit, json: bool) -> usize {
+    if !json && unit == Unit::Bytes {
+        let mut end = budget.min(s.len());
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        return end;
+    }
+    let mut used = 0;
+    for (i, c) in s.char_indices() {
+        used += if json { unit.escaped(c) } else { unit.of(c) };
+        if used > budget {
+            return i;
+        }
+    }
+    s.len()
+}
+
+/// Plain text cut to at most `limit` units, marker included; `None` if it fits.
+fn cut_text(s: &str, limit: usize, unit: Unit) -> Option<String> {
+    if s.len() <= limit {
+        return None; // bytes >= chars
+    }
+    let total = unit.len(s);
+    if total <= limit {
+        return None;
+    }
+    let end = prefix_end(
+        s,
+        limit.saturating_sub(marker_len(total, unit)),
+        unit,
+        false,
+    );
+    let removed = unit.len(&s[end..]);
+    Some(format!("{}{}", &s[..end], marker(removed, unit)))
+}
+
+enum Fit {
+    /// The compact serialization is within the limit; `v` is unchanged.
+    Fits,
+    /// String leaves were shortened; `v` now fits.
+    Cut,
+    /// Cannot fit by shortening strings; carries the compact length.
+    TooBig(usize),
+}
+
+/// Shortens the string leaves of `v` so its compact serialization has at most
+/// `limit` units (see the module docs for the algorithm).
+fn fit_json(v: &mut Json, limit: usize, unit: Unit) -> Fit {
+    let total = unit.len(&v.to_string());
+    if total <= limit {
+        return Fit::Fits;
+    }
+    // Per string leaf, in walk order: (escaped length, longest marker).
+    let mut leaves = Vec::new();
+    collect_leaves(v, unit, &mut leaves);
+    // Serialized length when every leaf longer than `c` is cut to `c` (but
+    // never below its marker, and never made longer).
+    let size_at = |c: usize| -> usize {
+        let saved: usize = leaves.iter().map(|&(e, m)| e - e.min(c.max(m))).sum();
+        total - saved
+    };
+    if size_at(0) > limit {
+        return Fit::TooBig(total);
+    }
+    let (mut lo, mut hi) = (0, leaves.iter().map(|l| l.0).max().unwrap_or(0));
+    // size_at(lo) <= limit < size_at(hi)
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if size_at(mid) <= limit {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    let mut i = 0;
+    cut_leaves(v, lo, unit, &leaves, &mut i);
+    Fit::Cut
+}
+
+fn collect_leaves(v: &Json, unit: Unit, out: &mut Vec<(usize, usize)>) {
+    match v {
+        Json::Object(map) => map.values().for_each(|x| collect_leaves(x, unit, out)),
+        Json::Array(items) => items.iter().for_each(|x| collect_leaves(x, unit, out)),
+        Json::String(s) => out.push((unit.escaped_len(s), marker_len(unit.len(s), unit))),
+        _ => {}
+    }
+}
+
+fn cut_leaves(v: &mut Json, c: usize, unit: Unit, leaves: &[(usize, usize)], i: &mut usize) {
+    match v {
+        Json::Object(map) => map
+            .values_mut()
+            .for_each(|x| cut_leaves(x, c, unit, leaves, i)),
+        Json::Array(items) => items
+            .iter_mut()
+            .for_each(|x| cut_leaves(x, c, unit, leaves, i)),
+        Json::String(s) => {
+            let (e, m) = leaves[*i];
+            *i += 1;
+            let target = c.max(m);
+            if e > target {
+                // The actual marker is at most `m` long: it counts fewer units.
+                let end = prefix_end(s, target - m, unit, true);
+                let removed = unit.len(&s[end..]);
+                let cut = format!("{}{}", &s[..end], marker(removed, unit));
+                *s = cut;
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Reads the `AGTRACE_REDACT_*` environment variables into `cfg`; only those
+/// present (and not blank) override it.
+///
+/// | variable | sets | format |
+/// |---|---|---|
+/// | `AGTRACE_REDACT_MESSAGES` | `redact_messages` | boolean |
+/// | `AGTRACE_REDACT_TOOL_ARGUMENTS` | `redact_tool_arguments` | boolean |
+/// | `AGTRACE_REDACT_TOOL_RESULTS` | `redact_tool_results` | boolean |
+/// | `AGTRACE_INCLUDE_TOOL_DEFINITIONS` | `include_tool_definitions` | boolean |
+/// | `AGTRACE_MAX_MESSAGE_CHARS` | `max_message_chars` | integer >= 64 |
+/// | `AGTRACE_MAX_ATTRIBUTE_BYTES` | `max_attribute_bytes` | integer >= 64 |
+/// | `AGTRACE_SENSITIVE_KEYS` | `sensitive_keys` (added to the defaults) | comma-separated names |
+/// | `AGTRACE_SENSITIVE_KEYS_REPLACE` | `replace_sensitive_keys` | boolean |
+/// | `AGTRACE_SCRUB_PATTERNS` | `scrub_patterns` | one regex per line (newline-separated; each line trimmed, blank lines skipped) |
+/// | `AGTRACE_SCRUB_DEFAULT_PATTERNS` | `scrub_default_patterns` | boolean |
+///
+/// Booleans: `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`, any case. A bad
+/// value fails with `Error::InvalidConfig` naming the variable.
+pub(crate) fn apply_env(
+    cfg: &mut RedactionConfig,
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), Error> {
+    let var = |name: &str| {
+        get(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let bools: [(&str, &mut bool); 6] = [
+        ("AGTRACE_REDACT_MESSAGES", &mut cfg.redact_messages),
+        (
+            "AGTRACE_REDACT_TOOL_ARGUMENTS",
+            &mut cfg.redact_tool_arguments,
+        ),
+        ("AGTRACE_REDACT_TOOL_RESULTS", &mut cfg.redact_tool_results),
+        (
+            "AGTRACE_INCLUDE_TOOL_DEFINITIONS",
+            &mut cfg.include_tool_definitions,
+        ),
+        (
+            "AGTRACE_SENSITIVE_KEYS_REPLACE",
+            &mut cfg.replace_sensitive_keys,
+        ),
+        (
+            "AGTRACE_SCRUB_DEFAULT_PATTERNS",
+            &mut cfg.scrub_default_patterns,
+        ),
+    ];
+    for (name, field) in bools {
+        if let Some(v) = var(name) {
+            *field = parse_bool(name, &v)?;
+        }
+    }
+    if let Some(v) = var("AGTRACE_MAX_MESSAGE_CHARS") {
+        cfg.max_message_chars = Some(parse_limit("AGTRACE_MAX_MESSAGE_CHARS", &v)?);
+    }
+    if let Some(v) = var("AGTRACE_MAX_ATTRIBUTE_BYTES") {
+        cfg.max_attribute_bytes = parse_limit("AGTRACE_MAX_ATTRIBUTE_BYTES", &v)?;
+    }
+    if let Some(v) = var("AGTRACE_SENSITIVE_KEYS") {
+        let keys: Vec<String> = v
+            .split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(str::to_string)
+            .collect();
+        if let Some(k) = keys.iter().find(|k| normalize(k).is_empty()) {
+            return Err(Error::config("AGTRACE_SENSITIVE_KEYS", k, "empty key name"));
+        }
+        if keys.is_empty() {
+            return Err(Error::config(
+                "AGTRACE_SENSITIVE_KEYS",
+                &v,
+                "expected comma-separated key names",
+            ));
+        }
+        cfg.sensitive_keys = keys;
+    }
+    if let Some(v) = var("AGTRACE_SCRUB_PATTERNS") {
+        let mut patterns = Vec::new();
+        for p in v.lines().map(str::trim).filter(|p| !p.is_empty()) {
+            Pattern::new(p, whole, CUSTOM_PATTERN)
+                .map_err(|reason| Error::config("AGTRACE_SCRUB_PATTERNS", p, reason))?;
+            patterns.push(p.to_string());
+        }
+        cfg.scrub_patterns = patterns;
+    }
+    Ok(())
+}
+
+/// As `config.rs` parses booleans.
+fn parse_bool(var: &str, v: &str) -> Result<bool, Error> {
+    match v.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(Error::config(var, v, "expected true or false")),
+    }
+}
+
+fn parse_limit(var: &str, v: &str) -> Result<usize, Error> {
+    match v.parse::<usize>() {
+        Ok(n) if n >= MIN_LIMIT => Ok(n),
+        _ => Err(Error::config(
+            var,
+            v,
+            format!("expected an integer of at least {MIN_LIMIT}"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::semconv as sc;
+    use crate::{Event, Link};
+    use serde_json::json;
+    use std::collections::HashMap;
+
+    fn redactor(cfg: RedactionConfig) -> Redactor {
+        Redactor::new(&cfg).expect("valid config")
+    }
+
+    fn record(attrs: Vec<Attribute>) -> SpanRecord {
+        let mut r = SpanRecord::blank();
+        r.name = "span".into();
+        r.attributes = attrs.into_iter().collect();
+        r
+    }
+
+    /// The attributes of `attrs` after `apply` with `cfg`.
+    fn run(cfg: RedactionConfig, attrs: Vec<Attribute>) -> SpanRecord {
+        let mut r = record(attrs);
+        redactor(cfg).apply(&mut r);
+        r
+    }
+
+    fn str_of<'a>(r: &'a SpanRecord, key: &str) -> &'a str {
+        r.attribute(key)
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| panic!("no string attribute {key}"))
+    }
+
+    fn json_of(r: &SpanRecord, key: &str) -> Json {
+        serde_json::from_str(str_of(r, key)).expect("valid JSON")
+    }
+
+    fn scrubbed(text: &str) -> (String, RedactionStats) {
+        let rd = redactor(RedactionConfig::default());
+        let mut r = record(vec![Attribute::new("note", text.to_string())]);
+        rd.apply(&mut r);
+        (str_of(&r, "note").to_string(), rd.stats())
+    }
+
+    fn stats_of(pairs: &[(&str, u64)]) -> RedactionStats {
+        RedactionStats {
+            by_rule: pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        }
+    }
+
+    #[test]
+    fn defaults_and_file_section() {
+        let d = RedactionConfig::default();
+        assert!(!d.redact_messages && !d.redact_tool_arguments && !d.redact_tool_results);
+        assert!(d.include_tool_definitions && d.scrub_default_patterns);
+        assert_eq!(d.max_message_chars, None);
+        assert_eq!(d.max_attribute_bytes, 32 * 1024);
+        assert_eq!(d.sensitive_keys.len(), DEFAULT_SENSITIVE_KEYS.len());
+        assert!(!d.replace_sensitive_keys && d.scrub_patterns.is_empty());
+
+        let from_json: RedactionConfig =
+            serde_json::from_value(json!({"redact_messages": true, "max_message_chars": 500}))
+                .unwrap();
+        assert!(from_json.redact_messages);
+        assert_eq!(from_json.max_message_chars, Some(500));
+        assert_eq!(
+            from_json.max_attribute_bytes,
+            32 * 1024,
+            "unset fields default"
+        );
+        let unknown = serde_json::from_value::<RedactionConfig>(json!({"redact_mesages": true}));
+        assert!(unknown.unwrap_err().to_string().contains("redact_mesages"));
+    }
+
+    #[test]
+    fn sensitive_attribute_names_mask_the_whole_value() {
+        let r = run(
+            RedactionConfig::default(),
+            vec![
+                Attribute::new("http.request.header.authorization", "Basic dXNlcjpwYXNz"),
+                Attribute::new("API-Key", "abc"),
+                Attribute::new("apiKey", "abc"),
+                Attribute::new("x-api-key", "abc"),
+                Attribute::new("db.password", 1234i64),
+                Attribute::new("Set-Cookie", vec!["a=1", "b=2"]),
+                Attribute::new("client.id", "keep-me"),
+            ],
+        );
+        for k in [
+            "http.request.header.authorization",
+            "API-Key",
+            "apiKey",
+            "x-api-key",
+            "db.password",
+            "Set-Cookie",
+        ] {
+            assert_eq!(r.attribute(k), Some(&Value::from(REDACTED)), "{k}");
+        }
+        assert_eq!(str_of(&r, "client.id"), "keep-me");
+    }
+
+    #[test]
+    fn token_usage_and_other_semconv_attributes_survive() {
+        let keys = [
+            sc::GEN_AI_USAGE_INPUT_TOKENS,
+            sc::GEN_AI_USAGE_OUTPUT_TOKENS,
+            sc::GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+            sc::GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
+            sc::GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
+            sc::GEN_AI_REQUEST_MAX_TOKENS,
+            "token_count",
+            "llm.token_count.prompt",
+            "max_tokens",
+            "tokens",
+            "author",
+            sc::USER_ID,
+            sc::SESSION_ID,
+            sc::GEN_AI_CONVERSATION_ID,
+            sc::GEN_AI_TOOL_CALL_ID,
+            sc::GEN_AI_RESPONSE_ID,
+        ];
+        let attrs: Vec<_> = keys.iter().map(|k| Attribute::new(*k, 42i64)).collect();
+        let rd = redactor(RedactionConfig::default());
+        let mut r = record(attrs.clone());
+        rd.apply(&mut r);
+        assert_eq!(r.attributes.to_vec(), attrs);
+        assert_eq!(rd.stats(), RedactionStats::default());
+        let json = r#"{"usage":{"prompt_tokens":10,"max_tokens":5,"token_count":3}}"#;
+        let r = run(RedactionConfig::default(), vec![Attribute::new("m", json)]);
+        assert_eq!(str_of(&r, "m"), json);
+    }
+
+    #[test]
+    fn user_keys_extend_or_replace_the_defaults() {
+        let extend = RedactionConfig {
+            sensitive_keys: vec!["Customer-SSN".into()],
+            ..Default::default()
+        };
+        let r = run(
+            extend,
+            vec![
+                Attribute::new("customer_ssn", "1"),
+                Attribute::new("password", "2"),
+            ],
+        );
+        assert_eq!(str_of(&r, "customer_ssn"), REDACTED);
+        assert_eq!(str_of(&r, "password"), REDACTED);
+
+        let replace = RedactionConfig {
+            sensitive_keys: vec!["customerSSN".into()],
+            replace_sensitive_keys: true,
+            ..Default::default()
+        };
+        let r = run(
+            replace,
+            vec![
+                Attribute::new("app.customer-ssn", "1"),
+                Attribute::new("password", "2"),
+            ],
+        );
+        assert_eq!(str_of(&r, "app.customer-ssn"), REDACTED);
+        assert_eq!(str_of(&r, "password"), "2");
+
+        let empty = RedactionConfig {
+            sensitive_keys: vec!["-_".into()],
+            ..Default::default()
+        };
+        assert!(matches!(
+            Redactor::new(&empty),
+            Err(Error::InvalidConfig { ref setting, .. }) if setting == "sensitive_keys"
+        ));
+    }
+
+    #[test]
+    fn json_keys_are_masked_at_any_depth() {
+        let messages = json!([
+            {"role": "user", "parts": [{"type": "text", "content": "hi"}]},
+            {"role": "tool", "parts": [{"type": "tool_call_response", "response": {
+                "headers": {"Authorization": "Basic abc", "Accept": "json"},
+                "items": [{"id": 1, "client_secret": {"nested": "x"}}, {"id": 2, "Access-Token": "t"}]
+            }}]}
+        ]);
+        let rd = redactor(RedactionConfig::default());
+        let mut r = record(vec![Attribute::new(
+            sc::GEN_AI_INPUT_MESSAGES,
+            Value::json(&messages),
+        )]);
+        rd.apply(&mut r);
+        let got = json_of(&r, sc::GEN_AI_INPUT_MESSAGES);
+        let resp = &got[1]["parts"][0]["response"];
+        assert_eq!(resp["headers"]["Authorization"], REDACTED);
+        assert_eq!(resp["headers"]["Accept"], "json");
+        assert_eq!(resp["items"][0]["client_secret"], REDACTED);
+        assert_eq!(resp["items"][0]["id"], 1);
+        assert_eq!(resp["items"][1]["Access-Token"], REDACTED);
+        assert_eq!(got[0], messages[0]);
+        assert_eq!(rd.stats(), stats_of(&[("sensitive_key", 3)]));
+    }
+
+    #[test]
+    fn json_embedded_in_json_strings_is_walked() {
+        // OpenAI-style tool calls carry their arguments as a JSON string.
+        let args = json!({"api_key": "abc", "city": "Paris"}).to_string();
+        let messages = json!([{"role": "assistant", "tool_calls": [
+            {"function": {"name": "weather", "arguments": args}}
+        ]}]);
+        let r = run(
+            RedactionConfig::default(),
+            vec![Attribute::new(
+                sc::GEN_AI_OUTPUT_MESSAGES,
+                Value::json(&messages),
+            )],
+        );
+        let got = json_of(&r, sc::GEN_AI_OUTPUT_MESSAGES);
+        let inner: Json = serde_json::from_str(
+            got[0]["tool_calls"][0]["function"]["arguments"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(inner, json!({"api_key": REDACTED, "city": "Paris"}));
+    }
+
+    #[test]
+    fn unchanged_values_keep_their_exact_bytes() {
+        let pretty = "{ \"z\": 1,\n  \"a\": [ \"x\", 2.50, {\"b\": null} ] }";
+        let text = "plain text with a trace id 4bf92f3577b34da6a3ce929d0e0e4736";
+        let r = run(
+            RedactionConfig::default(),
+            vec![
+                Attribute::new("j", pretty),
+                Attribute::new("t", text),
+                Attribute::new("broken", "{\"api_key\": "),
+            ],
+        );
+        assert_eq!(str_of(&r, "j"), pretty);
+        assert_eq!(str_of(&r, "t"), text);
+        assert_eq!(str_of(&r, "broken"), "{\"api_key\": ");
+        assert!(matches!(
+            r.attribute("j"),
+            Some(Value::String(Cow::Borrowed(_)))
+        ));
+    }
+
+    #[test]
+    fn switches_redact_by_attribute_name() {
+        let attrs = || {
+            vec![
+                Attribute::new(sc::GEN_AI_INPUT_MESSAGES, "[]"),
+                Attribute::new(sc::GEN_AI_OUTPUT_MESSAGES, "[]"),
+                Attribute::new(sc::GEN_AI_SYSTEM_INSTRUCTIONS, "be nice"),
+                Attribute::new(sc::GEN_AI_TOOL_CALL_ARGUMENTS, "{\"q\":1}"),
+                Attribute::new(sc::GEN_AI_TOOL_CALL_RESULT, "{\"r\":2}"),
+                Attribute::new(sc::GEN_AI_TOOL_DEFINITIONS, "[{\"name\":\"t\"}]"),
+            ]
+        };
+        let off = run(RedactionConfig::default(), attrs());
+        assert_eq!(off.attributes.to_vec(), attrs(), "all off by default");
+
+        let cfg = RedactionConfig {
+            redact_messages: true,
+            redact_tool_arguments: true,
+            redact_tool_results: true,
+            include_tool_definitions: false,
+            ..Default::default()
+        };
+        let rd = redactor(cfg);
+        let mut r = record(attrs());
+        r.events.push(Event {
+            name: "gen_ai.choice".into(),
+            time_unix_nanos: 0,
+            attributes: attrs(),
+        });
+        rd.apply(&mut r);
+        for k in [
+            sc::GEN_AI_INPUT_MESSAGES,
+            sc::GEN_AI_OUTPUT_MESSAGES,
+            sc::GEN_AI_SYSTEM_INSTRUCTIONS,
+            sc::GEN_AI_TOOL_CALL_ARGUMENTS,
+            sc::GEN_AI_TOOL_CALL_RESULT,
+        ] {
+            assert_eq!(str_of(&r, k), REDACTED, "{k}");
+        }
+        assert_eq!(r.attribute(sc::GEN_AI_TOOL_DEFINITIONS), None);
+        assert_eq!(r.events[0].attributes.len(), 5);
+        assert!(r.events[0]
+            .attributes
+            .iter()
+            .all(|a| a.value.as_str() == Some(REDACTED)));
+        assert_eq!(
+            rd.stats(),
+            stats_of(&[
+                ("redact_messages", 6),
+                ("redact_tool_arguments", 2),
+                ("redact_tool_results", 2),
+                ("tool_definitions_removed", 2),
+            ])
+        );
+    }
+
+    #[test]
+    fn builtin_patterns_each_redact_and_are_counted_by_name() {
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
+        let cases = [
+            (
+                "anthropic_key",
+                "key sk-ant-api03-AbCdEf0123456789_xyzXYZ-abc used",
+            ),
+            ("openai_key", "key sk-proj-Ab12Cd34Ef56Gh78Ij90KlMn used"),
+            (
+                "openai_key",
+                "key sk-1234567890abcdefghijklmnopqrstuvwxyzABCDEFGHIJKL used",
+            ),
+            (
+                "github_token",
+                "token ghp_0123456789abcdefghijABCDEFGHIJ012345 used",
+            ),
+            (
+                "github_token",
+                "token github_pat_11ABCDEFG0123456789_abcdefghijklmnop used",
+            ),
+            ("aws_access_key", "key AKIAIOSFODNN7EXAMPLE used"),
+            (
+                "google_api_key",
+                "key AIzaSyA1234567890abcdefghijklmnopqrstuv used",
+            ),
+            ("jwt", &*format!("cookie {jwt} used")),
+        ];
+        for (name, text) in cases {
+            let (out, stats) = scrubbed(text);
+            let word = text.split(' ').nth(1).unwrap();
+            assert_eq!(out, text.replace(word, REDACTED), "{name}: {text}");
+            assert_eq!(
+                stats,
+                stats_of(&[(&format!("pattern:{name}"), 1)]),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn bearer_keeps_the_scheme_and_ignores_prose() {
+        let (out, stats) =
+            scrubbed("Authorization: Bearer abc123def456. Then bearer  XyZ0987654321==");
+        assert_eq!(
+            out,
+            "Authorization: Bearer [REDACTED]. Then bearer  [REDACTED]"
+        );
+        assert_eq!(stats, stats_of(&[("pattern:bearer", 2)]));
+        for prose in [
+            "the bearer of bad news",
+            "Bearer tokens are standard.",
+            "Bearer authentication is used",
+        ] {
+            assert_eq!(scrubbed(prose).0, prose);
+        }
+    }
+
+    #[test]
+    fn ordinary_text_is_not_a_secret() {
+        for text in [
+            "task-1234",
+            "trace 4bf92f3577b34da6a3ce929d0e0e4736 span 00f067aa0ba902b7",
+            "id 123e4567-e89b-12d3-a456-426614174000",
+            "import sk-learn; use scikit-learn-for-everything-please",
+            "risk-assessment-2024-final-report-v2-approved",
+            "AKIA is a prefix; AKIAIOSFODNN7EXAMPLEXX is too long",
+            "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+            "ghp_short",
+            "eyJ alone. and a.b.c",
+            "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----",
+        ] {
+            assert_eq!(scrubbed(text).0, text);
+        }
+    }
+
+    #[test]
+    fn private_key_blocks_even_cut_short() {
+        let block = "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\nIBAAK\n-----END RSA PRIVATE KEY-----";
+        let (out, _) = scrubbed(&format!("key:\n{block}\nafter"));
+        assert_eq!(out, "key:\n[REDACTED]\nafter");
+        let (out, stats) = scrubbed("-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0B");
+        assert_eq!(out, REDACTED);
+        assert_eq!(stats, stats_of(&[("pattern:private_key_block", 1)]));
+    }
+
+    #[test]
+    fn secrets_inside_json_strings_keep_json_valid() {
+        let v = json!({"msg": "line\nsk-proj-Ab12Cd34Ef56Gh78Ij90KlMn \"quoted\"", "n": 1});
+        let r = run(
+            RedactionConfig::default(),
+            vec![Attribute::new("m", Value::json(&v))],
+        );
+        assert_eq!(
+            json_of(&r, "m"),
+            json!({"msg": "line\n[REDACTED] \"quoted\"", "n": 1})
+        );
+    }
+
+    #[test]
+    fn default_patterns_can_be_turned_off_and_user_patterns_added() {
+        let cfg = RedactionConfig {
+            scrub_default_patterns: false,
+            scrub_patterns: vec![r"ssn=(?P<secret>\d{3}-\d{2}-\d{4})".into(), r"x*".into()],
+            ..Default::default()
+        };
+        let rd = redactor(cfg);
+        let mut r = record(vec![
+            Attribute::new("a", "ssn=123-45-6789 and AKIAIOSFODNN7EXAMPLE"),
+            Attribute::new("b", vec!["xx", "yy"]),
+        ]);
+        rd.apply(&mut r);
+        assert_eq!(str_of(&r, "a"), "ssn=[REDACTED] and AKIAIOSFODNN7EXAMPLE");
+        assert_eq!(r.attribute("b"), Some(&Value::from(vec![REDACTED, "yy"])));
+        assert_eq!(rd.stats(), stats_of(&[("pattern:custom", 2)]));
+    }
+
+    #[test]
+    fn a_bad_user_regex_is_named() {
+        let cfg = RedactionConfig {
+            scrub_patterns: vec!["ok".into(), "(unclosed".into()],
+            ..Default::default()
+        };
+        match Redactor::new(&cfg) {
+            Err(Error::InvalidConfig {
+                setting,
+                value,
+                reason,
+            }) => {
+                assert_eq!(setting, "scrub_patterns");
+                assert_eq!(value, "(unclosed");
+                assert!(!reason.is_empty());
+            }
+            other => panic!("{other:?}"),
+        }
+        let cfg = RedactionConfig {
+            scrub_patterns: vec!["(?i)secret".into()],
+            ..Default::default()
+        };
+        let err = Redactor::new(&cfg).unwrap_err().to_string();
+        assert!(err.contains("(?i-u)"), "{err}");
+    }
+
+    #[test]
+    fn limits_below_the_minimum_are_rejected() {
+        let bytes = RedactionConfig {
+            max_attribute_bytes: 10,
+            ..Default::default()
+        };
+        assert!(matches!(Redactor::new(&bytes),
+            Err(Error::InvalidConfig { ref setting, .. }) if setting == "max_attribute_bytes"));
+        let chars = RedactionConfig {
+            max_message_chars: Some(0),
+            ..Default::default()
+        };
+        assert!(matches!(Redactor::new(&chars),
+            Err(Error::InvalidConfig { ref setting, .. }) if setting == "max_message_chars"));
+    }
+
+    #[test]
+    fn markers_measure_what_they_print() {
+        for n in [0, 9, 10, 99, 12345, usize::MAX] {
+            for unit in [Unit::Chars, Unit::Bytes] {
+                assert_eq!(marker_len(n, unit), unit.len(&marker(n, unit)));
+            }
+        }
+        for c in ['"', '\\', '\n', '\u{1}', '\u{7f}', 'é', '€', '😀', 'a'] {
+            let s = c.to_string();
+            let json = Json::String(s.clone()).to_string();
+            for unit in [Unit::Chars, Unit::Bytes] {
+                assert_eq!(unit.escaped_len(&s) + 2, unit.len(&json), "{c:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn message_truncation_keeps_json_valid_and_short_fields_intact() {
+        let long = "word ".repeat(400);
+        let messages = json!([
+            {"role": "system", "parts": [{"type": "text", "content": long.clone()}]},
+            {"role": "user", "parts": [{"type": "text", "content": "short question"}]},
+            {"role": "assistant", "parts": [{"type": "text", "content": long}]}
+        ]);
+        let cfg = RedactionConfig {
+            max_message_chars: Some(400),
+            ..Default::default()
+        };
+        let rd = redactor(cfg);
+        let mut r = record(vec![
+            Attribute::new(sc::GEN_AI_INPUT_MESSAGES, Value::json(&messages)),
+            Attribute::new(sc::GEN_AI_SYSTEM_INSTRUCTIONS, "é".repeat(1000)),
+            Attribute::new("not.content", "x".repeat(1000)),
+        ]);
+        rd.apply(&mut r);
+        let out = str_of(&r, sc::GEN_AI_INPUT_MESSAGES);
+        assert!(out.chars().count() <= 400, "{}", out.chars().count());
+        let got: Json = serde_json::from_str(out).unwrap();
+        assert!(same_shape(&messages, &got));
+        assert_eq!(got[1], messages[1], "short fields survive");
+        assert_eq!(got[0]["role"], "system");
+        assert!(got[0]["parts"][0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("…[truncated "));
+
+        let sys = str_of(&r, sc::GEN_AI_SYSTEM_INSTRUCTIONS);
+        assert!(sys.chars().count() <= 400);
+        assert!(sys.starts_with("éé") && sys.ends_with(" chars]"));
+        let removed: usize = sys
+            .rsplit("truncated ")
+            .next()
+            .unwrap()
+            .trim_end_matches(" chars]")
+            .parse()
+            .unwrap();
+        assert_eq!(
+            sys.chars().count() - marker_len(removed, Unit::Chars) + removed,
+            1000
+        );
+        assert_eq!(str_of(&r, "not.content").len(), 1000);
+        assert_eq!(rd.stats(), stats_of(&[("message_truncated", 2)]));
+    }
+
+    #[test]
+    fn json_that_cannot_fit_becomes_a_marker_string() {
+        let many: Vec<u32> = (0..1000).collect();
+        let cfg = RedactionConfig {
+            max_message_chars: Some(100),
+            ..Default::default()
+        };
+        let r = run(
+            cfg,
+            vec![Attribute::new(
+                sc::GEN_AI_TOOL_CALL_RESULT,
+                Value::json(&json!(many)),
+            )],
+        );
+        let n = json!(many).to_string().len();
+        assert_eq!(
+            json_of(&r, sc::GEN_AI_TOOL_CALL_RESULT),
+            json!(format!("[truncated: {n} chars]"))
+        );
+    }
+
+    /// A small deterministic generator, for property-style tests.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+        fn text(&mut self, max: usize) -> String {
+            const CHARS: [char; 12] = [
+                'a', 'b', ' ', '"', '\\', '\n', '\u{1}', 'é', '€', '😀', '…', 'Z',
+            ];
+            let n = self.below(max + 1);
+            (0..n).map(|_| CHARS[self.below(CHARS.len())]).collect()
+        }
+        fn json(&mut self, depth: u32) -> Json {
+            match self.below(if depth == 0 { 3 } else { 6 }) {
+                0 => Json::String(self.text(300)),
+                1 => json!(self.below(100_000)),
+                2 => Json::Bool(self.below(2) == 0),
+                3 | 4 => Json::Array((0..self.below(5)).map(|_| self.json(depth - 1)).collect()),
+                _ => Json::Object(
+                    (0..self.below(5))
+                        .map(|i| (format!("k{i}\"é"), self.json(depth - 1)))
+                        .collect(),
+                ),
+            }
+        }
+    }
+
+    /// `b` is `a` with some string leaves cut (prefix + marker).
+    fn same_shape(a: &Json, b: &Json) -> bool {
+        match (a, b) {
+            (Json::Object(x), Json::Object(y)) => {
+                x.len() == y.len()
+                    && x.iter()
+                        .all(|(k, v)| y.get(k).is_some_and(|w| same_shape(v, w)))
+            }
+            (Json::Array(x), Json::Array(y)) => {
+                x.len() == y.len() && x.iter().zip(y).all(|(v, w)| same_shape(v, w))
+            }
+            (Json::String(x), Json::String(y)) => {
+                x == y
+                    || y.rfind("…[truncated ")
+                        .is_some_and(|i| x.starts_with(&y[..i]) && y.ends_with("]"))
+            }
+            _ => a == b,
+        }
+    }
+
+    #[test]
+    fn truncation_always_yields_valid_json_within_the_limit() {
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let (mut cut, mut fallback) = (0, 0);
+        for _ in 0..1500 {
+            let v = Json::Array((0..1 + rng.below(4)).map(|_| rng.json(3)).collect());
+            let limit = MIN_LIMIT + rng.below(1500);
+            let unit = if rng.below(2) == 0 {
+                Unit::Chars
+            } else {
+                Unit::Bytes
+            };
+            let mut w = v.clone();
+            match fit_json(&mut w, limit, unit) {
+                Fit::Fits => {
+                    assert!(unit.len(&v.to_string()) <= limit);
+                    assert_eq!(w, v);
+                }
+                Fit::Cut => {
+                    cut += 1;
+                    let out = w.to_string();
+                    assert!(
+                        unit.len(&out) <= limit,
+                        "{} > {limit} {unit:?}",
+                        unit.len(&out)
+                    );
+                    let back: Json = serde_json::from_str(&out).expect("valid JSON");
+                    assert!(same_shape(&v, &back), "{v}\n{back}");
+                }
+                Fit::TooBig(n) => {
+                    fallback += 1;
+                    assert_eq!(n, unit.len(&v.to_string()));
+                    assert!(n > limit);
+                }
+            }
+        }
+        assert!(cut > 300 && fallback > 10, "cut {cut}, fallback {fallback}");
+    }
+
+    #[test]
+    fn attribute_cap_cuts_on_char_boundaries_and_keeps_json_valid() {
+        let cfg = RedactionConfig {
+            max_attribute_bytes: 100,
+            ..Default::default()
+        };
+        for pad in 0..4 {
+            // Multi-byte chars at every alignment relative to the cut.
+            let text = format!("{}{}", "a".repeat(pad), "€😀é".repeat(40));
+            let json = Value::json(&json!({"role": "user", "content": text.clone()}));
+            let rd = redactor(cfg.clone());
+            let mut r = record(vec![
+                Attribute::new("text", text.clone()),
+                Attribute::new("json", json),
+                Attribute::new("list", vec![text.clone(), "ok".to_string()]),
+            ]);
+            r.links.push(Link {
+                context: Default::default(),
+                attributes: vec![Attribute::new("link.note", text.clone())],
+            });
+            r.status = Status::Error(text.clone().into());
+            rd.apply(&mut r);
+            let t = str_of(&r, "text");
+            assert!(t.len() <= 100 && t.ends_with(" bytes]"), "{t}");
+            assert!(text.starts_with(t.split('…').next().unwrap()));
+            let j = str_of(&r, "json");
+            assert!(j.len() <= 100, "{j}");
+            let back: Json = serde_json::from_str(j).unwrap();
+            assert_eq!(back["role"], "user");
+            let Some(Value::StringArray(list)) = r.attribute("list") else {
+                panic!("list")
+            };
+            assert!(list[0].len() <= 100 && list[1] == "ok");
+            assert!(r.links[0].attributes[0].value.as_str().unwrap().len() <= 100);
+            let Status::Error(msg) = &r.status else {
+                panic!("status")
+            };
+            assert!(msg.len() <= 100);
+            assert_eq!(rd.stats(), stats_of(&[("attribute_truncated", 5)]));
+        }
+    }
+
+    #[test]
+    fn name_status_and_event_attributes_are_scrubbed() {
+        let rd = redactor(RedactionConfig::default());
+        let mut r = record(vec![]);
+        r.name = "call with Bearer abcdefgh12345678".into();
+        r.status = Status::Error("401 for key AKIAIOSFODNN7EXAMPLE".into());
+        r.events.push(Event {
+            name: sc::EXCEPTION_EVENT.into(),
+            time_unix_nanos: 0,
+            attributes: vec![Attribute::new(
+                sc::EXCEPTION_MESSAGE,
+                "401 for key AKIAIOSFODNN7EXAMPLE",
+            )],
+        });
+        rd.apply(&mut r);
+        assert_eq!(r.name, "call with Bearer [REDACTED]");
+        assert_eq!(r.status, Status::Error("401 for key [REDACTED]".into()));
+        assert_eq!(
+            r.events[0].attributes[0].value.as_str(),
+            Some("401 for key [REDACTED]")
+        );
+    }
+
+    #[test]
+    fn stats_count_by_rule_and_apply_is_idempotent() {
+        let rd = redactor(RedactionConfig::default());
+        let attrs = vec![
+            Attribute::new("password", "p"),
+            Attribute::new("args", "{\"token\":\"t\",\"q\":\"AKIAIOSFODNN7EXAMPLE\"}"),
+        ];
+        let mut r = record(attrs);
+        rd.apply(&mut r);
+        let once = r.attributes.clone();
+        rd.apply(&mut r);
+        assert_eq!(r.attributes, once, "a second pass changes nothing");
+        let expected = stats_of(&[("sensitive_key", 2), ("pattern:aws_access_key", 1)]);
+        assert_eq!(rd.stats(), expected);
+        assert_eq!(rd.stats().get("sensitive_key"), 2);
+        assert_eq!(rd.stats().get("redact_messages"), 0);
+        assert_eq!(rd.config(), &RedactionConfig::default());
+    }
+
+    #[test]
+    fn redactor_is_send_and_sync_and_counts_across_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Redactor>();
+        let rd = redactor(RedactionConfig::default());
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for _ in 0..50 {
+                        let mut r = record(vec![Attribute::new("token", "t")]);
+                        rd.apply(&mut r);
+                        let _ = rd.stats();
+                    }
+                });
+            }
+        });
+        assert_eq!(rd.stats().get("sensitive_key"), 200);
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| m.get(k).cloned()
+    }
+
+    #[test]
+    fn env_overrides_only_what_is_set() {
+        let mut cfg = RedactionConfig::default();
+        apply_env(&mut cfg, &env(&[])).unwrap();
+        assert_eq!(cfg, RedactionConfig::default());
+
+        apply_env(
+            &mut cfg,
+            &env(&[
+                ("AGTRACE_REDACT_MESSAGES", "TRUE"),
+                ("AGTRACE_REDACT_TOOL_ARGUMENTS", "1"),
+                ("AGTRACE_REDACT_TOOL_RESULTS", "yes"),
+                ("AGTRACE_INCLUDE_TOOL_DEFINITIONS", "off"),
+                ("AGTRACE_MAX_MESSAGE_CHARS", " 2000 "),
+                ("AGTRACE_MAX_ATTRIBUTE_BYTES", "65536"),
+                ("AGTRACE_SENSITIVE_KEYS", "ssn, customer-id,,"),
+                ("AGTRACE_SENSITIVE_KEYS_REPLACE", "On"),
+                ("AGTRACE_SCRUB_PATTERNS", "foo;;bar\n\n  ssn=\\d+  \r\n"),
+                ("AGTRACE_SCRUB_DEFAULT_PATTERNS", "no"),
+            ]),
+        )
+        .unwrap();
+        let expected = RedactionConfig {
+            redact_messages: true,
+            redact_tool_arguments: true,
+            redact_tool_results: true,
+            include_tool_definitions: false,
+            max_message_chars: Some(2000),
+            max_attribute_bytes: 65536,
+            sensitive_keys: vec!["ssn".into(), "customer-id".into()],
+            replace_sensitive_keys: true,
+            scrub_patterns: vec!["foo;;bar".into(), r"ssn=\d+".into()],
+            scrub_default_patterns: false,
+        };
+        assert_eq!(cfg, expected);
+        Redactor::new(&cfg).unwrap();
+
+        let mut cfg = RedactionConfig::default();
+        apply_env(&mut cfg, &env(&[("AGTRACE_REDACT_MESSAGES", "  ")])).unwrap();
+        assert_eq!(cfg, RedactionConfig::default(), "blank means unset");
+    }
+
+    #[test]
+    fn env_errors_name_the_variable() {
+        for (var, value, bad) in [
+            ("AGTRACE_REDACT_MESSAGES", "maybe", "maybe"),
+            ("AGTRACE_INCLUDE_TOOL_DEFINITIONS", "2", "2"),
+            ("AGTRACE_MAX_MESSAGE_CHARS", "ten", "ten"),
+            ("AGTRACE_MAX_MESSAGE_CHARS", "10", "10"),
+            ("AGTRACE_MAX_ATTRIBUTE_BYTES", "-1", "-1"),
+            ("AGTRACE_SENSITIVE_KEYS", ",,", ",,"),
+            ("AGTRACE_SENSITIVE_KEYS", "ok,-", "-"),
+            ("AGTRACE_SCRUB_PATTERNS", "fine\n[unclosed", "[unclosed"),
+            ("AGTRACE_SCRUB_DEFAULT_PATTERNS", "nope", "nope"),
+        ] {
+            let mut cfg = RedactionConfig::default();
+            match apply_env(&mut cfg, &env(&[(var, value)])) {
+                Err(Error::InvalidConfig { setting, value, .. }) => {
+                    assert_eq!(setting, var);
+                    assert_eq!(value, bad, "{var}");
+                }
+                other => panic!("{var}={value:?}: {other:?}"),
+            }
+        }
+    }
+}

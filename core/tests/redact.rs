@@ -1,0 +1,316 @@
+//! Redaction through the public API: sensitive keys and secret shapes masked
+//! before export, the content switches, truncation, environment variables,
+//! bad rules failing at build, and live updates.
+
+mod common;
+use agtrace_core::semconv as sc;
+use agtrace_core::*;
+use common::*;
+use serde_json::{json, Value as Json};
+use std::collections::HashMap;
+
+const REDACTED: &str = "[REDACTED]";
+const OPENAI_KEY: &str = "sk-proj-Ab12Cd34Ef56Gh78Ij90KlMnOp";
+
+/// A tracer exporting to memory with content capture on and these rules.
+fn tracer_with(cfg: RedactionConfig) -> (Tracer, InMemoryExporter) {
+    let mem = InMemoryExporter::new();
+    let tracer = Tracer::builder()
+        .ignore_env()
+        .service_name("test")
+        .capture_content(true)
+        .redaction(cfg)
+        .exporter(ExporterConfig::Memory(mem.clone()))
+        .build()
+        .expect("tracer");
+    (tracer, mem)
+}
+
+fn str_attr<'a>(r: &'a SpanRecord, key: &str) -> &'a str {
+    r.attribute(key)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("{}: no string attribute {key}", r.name))
+}
+
+fn json_attr(r: &SpanRecord, key: &str) -> Json {
+    serde_json::from_str(str_attr(r, key)).expect("valid JSON")
+}
+
+fn messages() -> Json {
+    json!([{"role": "user", "parts": [{"type": "text", "content": "What is the weather?"}]}])
+}
+
+fn chat_span(tracer: &Tracer, name: &'static str) {
+    let mut s = tracer.span(name).kind(SpanKind::Llm).start();
+    s.set_input_messages(&messages());
+    s.set_output_messages(
+        &json!([{"role": "assistant", "parts": [{"type": "text", "content": "Sunny"}]}]),
+    );
+    s.set_system_instructions(&json!([{"type": "text", "content": "Be brief."}]));
+    s.set_usage(Usage::new(120, 40));
+    s.end();
+}
+
+#[test]
+fn tool_arguments_are_masked_by_key_and_secret_shape() {
+    let (tracer, mem) = tracer_with(RedactionConfig::default());
+    let mut tool = tracer
+        .span("execute_tool search")
+        .kind(SpanKind::Tool)
+        .start();
+    tool.set_tool("search", Some("call-1".into()));
+    tool.set_tool_arguments(&json!({"api_key": OPENAI_KEY, "query": "x"}));
+    tool.set_tool_result(&json!({"hits": [{"note": format!("leaked {OPENAI_KEY} here")}]}));
+    tool.set_attribute("http.request.header.authorization", "Basic dXNlcjpwYXNz");
+    tool.end();
+    chat_span(&tracer, "chat");
+
+    let spans = flushed(&tracer, &mem);
+    let t = by_name(&spans, "execute_tool search");
+    assert_eq!(
+        json_attr(t, sc::GEN_AI_TOOL_CALL_ARGUMENTS),
+        json!({"api_key": REDACTED, "query": "x"})
+    );
+    assert_eq!(
+        json_attr(t, sc::GEN_AI_TOOL_CALL_RESULT),
+        json!({"hits": [{"note": "leaked [REDACTED] here"}]})
+    );
+    assert_eq!(str_attr(t, "http.request.header.authorization"), REDACTED);
+    assert_eq!(str_attr(t, sc::GEN_AI_TOOL_CALL_ID), "call-1");
+    let exported = format!("{spans:?}");
+    assert!(!exported.contains(OPENAI_KEY), "the key leaked: {exported}");
+
+    // Token usage and message content are untouched by default.
+    let chat = by_name(&spans, "chat");
+    assert_eq!(
+        chat.attribute(sc::GEN_AI_USAGE_INPUT_TOKENS),
+        Some(&Value::I64(120))
+    );
+    assert_eq!(
+        chat.attribute(sc::GEN_AI_USAGE_OUTPUT_TOKENS),
+        Some(&Value::I64(40))
+    );
+    assert_eq!(json_attr(chat, sc::GEN_AI_INPUT_MESSAGES), messages());
+
+    let stats = tracer.redaction_stats();
+    assert_eq!(stats.get("sensitive_key"), 2);
+    assert_eq!(stats.get("pattern:openai_key"), 1);
+    assert_eq!(stats.get("redact_messages"), 0);
+}
+
+#[test]
+fn content_switches_redact_messages_tools_and_definitions() {
+    let (tracer, mem) = tracer_with(RedactionConfig {
+        redact_messages: true,
+        redact_tool_results: true,
+        include_tool_definitions: false,
+        ..Default::default()
+    });
+    chat_span(&tracer, "chat");
+    let mut s = tracer.span("chat with tools").kind(SpanKind::Llm).start();
+    s.set_tool_definitions(&json!([{"name": "search", "parameters": {}}]));
+    s.end();
+    let mut tool = tracer.span("tool").kind(SpanKind::Tool).start();
+    tool.set_tool_arguments(&json!({"query": "x"}));
+    tool.set_tool_result(&json!({"hits": 3}));
+    tool.end();
+
+    let spans = flushed(&tracer, &mem);
+    let chat = by_name(&spans, "chat");
+    for k in [
+        sc::GEN_AI_INPUT_MESSAGES,
+        sc::GEN_AI_OUTPUT_MESSAGES,
+        sc::GEN_AI_SYSTEM_INSTRUCTIONS,
+    ] {
+        assert_eq!(str_attr(chat, k), REDACTED, "{k}");
+    }
+    assert_eq!(
+        chat.attribute(sc::GEN_AI_USAGE_INPUT_TOKENS),
+        Some(&Value::I64(120))
+    );
+    assert_eq!(
+        by_name(&spans, "chat with tools").attribute(sc::GEN_AI_TOOL_DEFINITIONS),
+        None
+    );
+    let tool = by_name(&spans, "tool");
+    assert_eq!(
+        json_attr(tool, sc::GEN_AI_TOOL_CALL_ARGUMENTS),
+        json!({"query": "x"})
+    );
+    assert_eq!(str_attr(tool, sc::GEN_AI_TOOL_CALL_RESULT), REDACTED);
+
+    let stats = tracer.redaction_stats();
+    assert_eq!(stats.get("redact_messages"), 3);
+    assert_eq!(stats.get("redact_tool_results"), 1);
+    assert_eq!(stats.get("tool_definitions_removed"), 1);
+    assert_eq!(stats.get("redact_tool_arguments"), 0);
+}
+
+#[test]
+fn long_messages_are_truncated_to_valid_json() {
+    let (tracer, mem) = tracer_with(RedactionConfig {
+        max_message_chars: Some(200),
+        ..Default::default()
+    });
+    let long = "Ünïcödé text ".repeat(100);
+    let mut s = tracer.span("chat").kind(SpanKind::Llm).start();
+    s.set_input_messages(&json!([
+        {"role": "system", "parts": [{"type": "text", "content": long}]},
+        {"role": "user", "parts": [{"type": "text", "content": "hi"}]}
+    ]));
+    s.end();
+
+    let spans = flushed(&tracer, &mem);
+    let raw = str_attr(by_name(&spans, "chat"), sc::GEN_AI_INPUT_MESSAGES);
+    assert!(raw.chars().count() <= 200, "{raw}");
+    let got: Json = serde_json::from_str(raw).expect("still JSON");
+    assert_eq!(got[0]["role"], "system");
+    assert_eq!(got[1]["parts"][0]["content"], "hi");
+    assert!(got[0]["parts"][0]["content"]
+        .as_str()
+        .unwrap()
+        .contains("[truncated"));
+    assert_eq!(tracer.redaction_stats().get("message_truncated"), 1);
+}
+
+#[test]
+fn errors_are_scrubbed_in_the_exception_event_and_the_status() {
+    let (tracer, mem) = tracer_with(RedactionConfig::default());
+    let mut s = tracer.span("call api").start();
+    s.record_error("AuthError", "401 for Bearer abc123def456ghi", None);
+    s.end();
+
+    let spans = flushed(&tracer, &mem);
+    let r = by_name(&spans, "call api");
+    let ex = &r.events[0];
+    let message = ex
+        .attributes
+        .iter()
+        .find(|a| a.key == sc::EXCEPTION_MESSAGE)
+        .and_then(|a| a.value.as_str());
+    assert_eq!(message, Some("401 for Bearer [REDACTED]"));
+    assert_eq!(r.status, Status::Error("401 for Bearer [REDACTED]".into()));
+    assert_eq!(tracer.redaction_stats().get("pattern:bearer"), 2);
+}
+
+#[test]
+fn live_update_applies_to_spans_exported_afterwards() {
+    let (tracer, mem) = tracer_with(RedactionConfig::default());
+    chat_span(&tracer, "before");
+    let spans = flushed(&tracer, &mem);
+    assert_eq!(
+        json_attr(by_name(&spans, "before"), sc::GEN_AI_INPUT_MESSAGES),
+        messages()
+    );
+
+    let on = RedactionConfig {
+        redact_messages: true,
+        ..Default::default()
+    };
+    tracer.update_redaction(on.clone()).expect("valid rules");
+    assert_eq!(tracer.redaction(), on);
+    chat_span(&tracer, "after");
+    let spans = flushed(&tracer, &mem);
+    assert_eq!(
+        str_attr(by_name(&spans, "after"), sc::GEN_AI_INPUT_MESSAGES),
+        REDACTED
+    );
+    assert_eq!(tracer.redaction_stats().get("redact_messages"), 3);
+
+    // A bad update is refused, naming the setting, and the rules stay.
+    let bad = RedactionConfig {
+        scrub_patterns: vec!["(unclosed".into()],
+        ..Default::default()
+    };
+    match tracer.update_redaction(bad) {
+        Err(Error::InvalidConfig { setting, value, .. }) => {
+            assert_eq!(setting, "scrub_patterns");
+            assert_eq!(value, "(unclosed");
+        }
+        other => panic!("expected InvalidConfig, got {other:?}"),
+    }
+    assert_eq!(tracer.redaction(), on);
+}
+
+#[test]
+fn bad_rules_fail_build_naming_the_setting() {
+    let build = |cfg: RedactionConfig| {
+        Tracer::builder()
+            .ignore_env()
+            .redaction(cfg)
+            .exporter(ExporterConfig::None)
+            .build()
+    };
+    let cases = [
+        (
+            RedactionConfig {
+                scrub_patterns: vec!["[a-".into()],
+                ..Default::default()
+            },
+            "scrub_patterns",
+        ),
+        (
+            RedactionConfig {
+                max_attribute_bytes: 8,
+                ..Default::default()
+            },
+            "max_attribute_bytes",
+        ),
+    ];
+    for (cfg, setting) in cases {
+        match build(cfg) {
+            Err(Error::InvalidConfig { setting: s, .. }) => assert_eq!(s, setting),
+            other => panic!(
+                "expected InvalidConfig for {setting}, got {:?}",
+                other.err()
+            ),
+        }
+    }
+}
+
+#[test]
+fn environment_variables_set_the_rules() {
+    let env = |pairs: &[(&str, &str)]| -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let mem = InMemoryExporter::new();
+    let tracer = Tracer::builder()
+        .env_map(env(&[
+            ("AGTRACE_REDACT_TOOL_ARGUMENTS", "true"),
+            ("AGTRACE_SENSITIVE_KEYS", "customer_ssn"),
+            ("AGTRACE_SCRUB_PATTERNS", r"order-(?P<secret>\d{6})"),
+        ]))
+        .exporter(ExporterConfig::Memory(mem.clone()))
+        .build()
+        .expect("tracer");
+    let mut s = tracer.span("tool").kind(SpanKind::Tool).start();
+    s.set_tool_arguments(&json!({"q": 1}));
+    s.set_attribute("app.customer-ssn", "123-45-6789");
+    s.set_attribute("app.password", "hunter2");
+    s.set_attribute("note", "see order-123456");
+    s.end();
+    let spans = flushed(&tracer, &mem);
+    let r = by_name(&spans, "tool");
+    assert_eq!(str_attr(r, sc::GEN_AI_TOOL_CALL_ARGUMENTS), REDACTED);
+    assert_eq!(str_attr(r, "app.customer-ssn"), REDACTED);
+    assert_eq!(
+        str_attr(r, "app.password"),
+        REDACTED,
+        "defaults still apply"
+    );
+    assert_eq!(str_attr(r, "note"), "see order-[REDACTED]");
+
+    for (var, value) in [
+        ("AGTRACE_REDACT_MESSAGES", "maybe"),
+        ("AGTRACE_MAX_ATTRIBUTE_BYTES", "lots"),
+        ("AGTRACE_SCRUB_PATTERNS", "(unclosed"),
+    ] {
+        match Tracer::builder().env_map(env(&[(var, value)])).build() {
+            Err(Error::InvalidConfig { setting, .. }) => assert_eq!(setting, var),
+            other => panic!("expected InvalidConfig for {var}, got {:?}", other.err()),
+        }
+    }
+}
