@@ -26,6 +26,10 @@
 //! # Ok::<(), agtrace_core::Error>(())
 //! ```
 
+// Span records stay boxed from span start through export and back to the
+// record pool: batches move pointers, never the large record itself.
+#![allow(clippy::vec_box)]
+
 mod clock;
 mod config;
 mod context;

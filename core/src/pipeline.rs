@@ -26,7 +26,8 @@ use std::time::{Duration, Instant};
 /// Queue and batch limits.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BatchConfig {
-    /// Most spans waiting in the queue (and in each exporter's queue).
+    /// Most ended spans inside the pipeline (queued, batching, or held for
+    /// rollups), and about the most each exporter's queue holds.
     pub queue_capacity: usize,
     /// Most payload bytes waiting in the queue.
     pub queue_max_bytes: usize,
@@ -152,6 +153,16 @@ impl Pipeline {
         if self.closed.load(Relaxed) {
             return Self::reject(&mut record, &c.dropped_shutdown);
         }
+        // The cap covers every span inside the pipeline (queued, being
+        // batched, or held for rollups), not only the channel: the batching
+        // thread drains the channel in one go.
+        let inside = c
+            .enqueued
+            .load(Relaxed)
+            .saturating_sub(c.dispatched.load(Relaxed));
+        if inside >= self.cfg.queue_capacity as u64 {
+            return Self::reject(&mut record, &c.dropped_queue_full);
+        }
         let bytes = record.approx_bytes as u64;
         let queued = c.queued_bytes.fetch_add(bytes, Relaxed) + bytes;
         if queued > self.cfg.queue_max_bytes as u64 {
@@ -274,13 +285,9 @@ struct Batcher {
     wake_pending: Arc<AtomicBool>,
     rollups: Rollups,
     policies: Arc<Policies>,
-    // Records stay boxed from span start to export and back to the pool:
-    // only the pointer moves, never the (large) record.
-    #[allow(clippy::vec_box)]
     batch: Vec<Box<SpanRecord>>,
     batch_bytes: usize,
     /// Spans whose rollups are final, waiting to be finished and batched.
-    #[allow(clippy::vec_box)]
     ready: Vec<Box<SpanRecord>>,
     pool: flume::Sender<Box<SpanRecord>>,
     cfg: BatchConfig,

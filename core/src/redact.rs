@@ -100,7 +100,7 @@ use crate::{Attribute, Error, SpanRecord, Status, Value};
 use regex::{Regex, RegexSet};
 use serde_json::Value as Json;
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -308,6 +308,10 @@ const BUILTINS: [Builtin; 8] = [
     },
 ];
 
+/// No built-in pattern can match (and pass its check) in fewer bytes: the
+/// shortest is a JWT, `eyJ` + 4 + `.` + 4 + `.`.
+const MIN_BUILTIN_MATCH: usize = 13;
+
 /// One compiled scrub pattern.
 struct Pattern {
     re: Regex,
@@ -379,14 +383,15 @@ struct Counts([u64; N_COUNTERS]);
 /// Sync`; `apply` takes `&self`.
 pub struct Redactor {
     cfg: RedactionConfig,
-    /// Normalized sensitive keys.
-    keys: HashSet<String>,
-    /// Longest normalized key, in bytes.
-    max_key_len: usize,
+    keys: KeySet,
+    /// Built-ins first, then user patterns: applied in this order.
     patterns: Vec<Pattern>,
-    /// All of `patterns`, for one pass over text that has no secret (the usual
-    /// case).
-    set: Option<RegexSet>,
+    /// The built-ins as one regex: one quick pass over text that holds no
+    /// secret (the usual case).
+    builtin_gate: Option<Regex>,
+    /// The same for the user patterns (kept apart: a user pattern cannot be
+    /// pasted safely into one alternation, `(?x)` comments for one).
+    user_gate: Option<RegexSet>,
     counters: [AtomicU64; N_COUNTERS],
 }
 
@@ -420,15 +425,12 @@ impl Redactor {
         }
         let defaults = DEFAULT_SENSITIVE_KEYS.iter().copied();
         let defaults = defaults.filter(|_| !cfg.replace_sensitive_keys);
-        let mut keys = HashSet::new();
+        let mut keys = KeySet::default();
         for k in defaults.chain(cfg.sensitive_keys.iter().map(String::as_str)) {
-            let n = normalize(k);
-            if n.is_empty() {
+            if !keys.insert(k) {
                 return Err(Error::config("sensitive_keys", k, "empty key name"));
             }
-            keys.insert(n);
         }
-        let max_key_len = keys.iter().map(String::len).max().unwrap_or(0);
 
         let mut patterns = Vec::new();
         if cfg.scrub_default_patterns {
@@ -443,10 +445,17 @@ impl Redactor {
                 .map_err(|reason| Error::config("scrub_patterns", p, reason))?;
             patterns.push(compiled);
         }
-        let set = if patterns.is_empty() {
+        let builtin_gate = cfg.scrub_default_patterns.then(|| {
+            let alternation: Vec<String> = BUILTINS
+                .iter()
+                .map(|b| format!("(?:{})", b.pattern.replace("?P<secret>", "?:")))
+                .collect();
+            Regex::new(&alternation.join("|")).expect("built-in patterns compile")
+        });
+        let user_gate = if cfg.scrub_patterns.is_empty() {
             None
         } else {
-            let set = RegexSet::new(patterns.iter().map(|p| p.re.as_str())).map_err(|e| {
+            let set = RegexSet::new(&cfg.scrub_patterns).map_err(|e| {
                 Error::config(
                     "scrub_patterns",
                     &cfg.scrub_patterns.join("\n"),
@@ -458,9 +467,9 @@ impl Redactor {
         Ok(Redactor {
             cfg: cfg.clone(),
             keys,
-            max_key_len,
             patterns,
-            set,
+            builtin_gate,
+            user_gate,
             counters: std::array::from_fn(|_| AtomicU64::new(0)),
         })
     }
@@ -600,26 +609,29 @@ impl Redactor {
                         ATTRIBUTE_TRUNCATED,
                     )),
                 ];
+                // The compact serialization of `v`, while still current.
+                let mut out: Option<String> = None;
                 for (limit, unit, rule) in limits.into_iter().flatten() {
                     // Unchanged, the output is `s` itself: no need to measure
                     // the re-serialized form unless `s` is over the limit.
                     if !changed && s.len() <= limit {
                         continue;
                     }
-                    match fit_json(&mut v, limit, unit) {
-                        Fit::Fits => changed |= unit.len(s) > limit,
-                        Fit::Cut => {
-                            changed = true;
-                            counts.0[rule] += 1;
-                        }
-                        Fit::TooBig(n) => {
-                            v = Json::String(format!("[truncated: {n} {}]", unit.name()));
-                            changed = true;
-                            counts.0[rule] += 1;
-                        }
+                    let current = out.take().unwrap_or_else(|| to_json(&v));
+                    let total = unit.len(&current);
+                    if total <= limit {
+                        // `s` may be over the limit only by its whitespace.
+                        changed |= unit.len(s) > limit;
+                        out = Some(current);
+                        continue;
+                    }
+                    changed = true;
+                    counts.0[rule] += 1;
+                    if !fit_json(&mut v, total, limit, unit) {
+                        v = Json::String(format!("[truncated: {total} {}]", unit.name()));
                     }
                 }
-                changed.then(|| v.to_string())
+                changed.then(|| out.unwrap_or_else(|| to_json(&v)))
             }
             None => {
                 let mut text = self.scrub(s, counts);
@@ -690,7 +702,7 @@ impl Redactor {
     fn leaf(&self, s: &str, nest: u8, counts: &mut Counts) -> Option<String> {
         if nest <= MAX_EMBEDDED_JSON && looks_like_json(s) {
             if let Ok(mut v) = serde_json::from_str::<Json>(s) {
-                return self.walk(&mut v, nest, counts).then(|| v.to_string());
+                return self.walk(&mut v, nest, counts).then(|| to_json(&v));
             }
         }
         match self.scrub(s, counts) {
@@ -701,16 +713,15 @@ impl Redactor {
 
     /// Replaces secret shapes; one pass over the text when it has none.
     fn scrub<'a>(&self, s: &'a str, counts: &mut Counts) -> Cow<'a, str> {
-        let Some(set) = &self.set else {
-            return Cow::Borrowed(s);
-        };
-        let hits = set.matches(s);
-        if !hits.matched_any() {
+        let builtin = |g: &Regex| s.len() >= MIN_BUILTIN_MATCH && g.is_match(s);
+        let hit = self.builtin_gate.as_ref().is_some_and(builtin)
+            || self.user_gate.as_ref().is_some_and(|g| g.is_match(s));
+        if !hit {
             return Cow::Borrowed(s);
         }
         let mut text = Cow::Borrowed(s);
-        for i in hits.iter() {
-            if let Some(t) = self.patterns[i].replace(&text, counts) {
+        for p in &self.patterns {
+            if let Some(t) = p.replace(&text, counts) {
                 text = Cow::Owned(t);
             }
         }
@@ -718,28 +729,62 @@ impl Redactor {
     }
 
     fn is_sensitive(&self, key: &str) -> bool {
-        if self.keys.is_empty() {
+        let last = key.rsplit('.').next().unwrap_or(key);
+        self.keys.contains(last)
+            // A dotted name can only equal a dotted entry.
+            || (last.len() < key.len() && self.keys.dotted && self.keys.contains(key))
+    }
+}
+
+/// Normalized sensitive keys, bucketed by length: a lookup is a few byte
+/// comparisons, without hashing or allocating.
+#[derive(Default)]
+struct KeySet {
+    /// Index: normalized length in bytes.
+    by_len: Vec<Vec<Box<[u8]>>>,
+    /// Some entry contains a `.`.
+    dotted: bool,
+}
+
+impl KeySet {
+    /// False for a name that normalizes to nothing.
+    fn insert(&mut self, key: &str) -> bool {
+        let n = normalize(key);
+        if n.is_empty() {
             return false;
         }
-        let last = key.rsplit('.').next().unwrap_or(key);
-        self.key_listed(key) || (last.len() < key.len() && self.key_listed(last))
+        if self.by_len.len() <= n.len() {
+            self.by_len.resize_with(n.len() + 1, Vec::new);
+        }
+        self.dotted |= n.contains('.');
+        let bucket = &mut self.by_len[n.len()];
+        if !bucket.iter().any(|k| **k == *n.as_bytes()) {
+            bucket.push(n.into_bytes().into_boxed_slice());
+        }
+        true
     }
 
-    fn key_listed(&self, key: &str) -> bool {
+    fn contains(&self, key: &str) -> bool {
         const STACK: usize = 64;
-        if !key.is_ascii() || self.max_key_len > STACK {
-            return self.keys.contains(&normalize(key));
+        let in_bucket = |n: &[u8]| {
+            self.by_len
+                .get(n.len())
+                .is_some_and(|b| b.iter().any(|k| **k == *n))
+        };
+        let longest = self.by_len.len().saturating_sub(1);
+        if !key.is_ascii() || longest > STACK {
+            return in_bucket(normalize(key).as_bytes());
         }
         let mut buf = [0u8; STACK];
         let mut n = 0;
         for b in key.bytes().filter(|b| *b != b'-' && *b != b'_') {
-            if n == self.max_key_len {
-                return false; // longer than any listed key
+            if n == longest {
+                return false; // longer than any entry
             }
             buf[n] = b.to_ascii_lowercase();
             n += 1;
         }
-        std::str::from_utf8(&buf[..n]).is_ok_and(|k| self.keys.contains(k))
+        in_bucket(&buf[..n])
     }
 }
 
@@ -799,8 +844,17 @@ impl Unit {
         }
     }
 
+    /// `escaped` summed over `s`, counted bytewise.
     fn escaped_len(self, s: &str) -> usize {
-        s.chars().map(|c| self.escaped(c)).sum()
+        let extra: usize = s
+            .bytes()
+            .map(|b| match b {
+                b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 1,
+                0..=0x1f => 5,
+                _ => 0,
+            })
+            .sum();
+        self.len(s) + extra
     }
 }
 
@@ -854,22 +908,11 @@ fn cut_text(s: &str, limit: usize, unit: Unit) -> Option<String> {
     Some(format!("{}{}", &s[..end], marker(removed, unit)))
 }
 
-enum Fit {
-    /// The compact serialization is within the limit; `v` is unchanged.
-    Fits,
-    /// String leaves were shortened; `v` now fits.
-    Cut,
-    /// Cannot fit by shortening strings; carries the compact length.
-    TooBig(usize),
-}
-
-/// Shortens the string leaves of `v` so its compact serialization has at most
-/// `limit` units (see the module docs for the algorithm).
-fn fit_json(v: &mut Json, limit: usize, unit: Unit) -> Fit {
-    let total = unit.len(&v.to_string());
-    if total <= limit {
-        return Fit::Fits;
-    }
+/// Shortens the string leaves of `v`, whose compact serialization has `total`
+/// units (more than `limit`), so that it has at most `limit` (see the module
+/// docs for the algorithm). False, with `v` untouched, when shortening strings
+/// cannot get there.
+fn fit_json(v: &mut Json, total: usize, limit: usize, unit: Unit) -> bool {
     // Per string leaf, in walk order: (escaped length, longest marker).
     let mut leaves = Vec::new();
     collect_leaves(v, unit, &mut leaves);
@@ -880,7 +923,7 @@ fn fit_json(v: &mut Json, limit: usize, unit: Unit) -> Fit {
         total - saved
     };
     if size_at(0) > limit {
-        return Fit::TooBig(total);
+        return false;
     }
     let (mut lo, mut hi) = (0, leaves.iter().map(|l| l.0).max().unwrap_or(0));
     // size_at(lo) <= limit < size_at(hi)
@@ -894,7 +937,12 @@ fn fit_json(v: &mut Json, limit: usize, unit: Unit) -> Fit {
     }
     let mut i = 0;
     cut_leaves(v, lo, unit, &leaves, &mut i);
-    Fit::Cut
+    true
+}
+
+/// Compact JSON (infallible for a `serde_json::Value`).
+fn to_json(v: &Json) -> String {
+    serde_json::to_string(v).unwrap_or_default()
 }
 
 fn collect_leaves(v: &Json, unit: Unit, out: &mut Vec<(usize, usize)>) {
@@ -1648,28 +1696,24 @@ mod tests {
             } else {
                 Unit::Bytes
             };
+            let total = unit.len(&to_json(&v));
+            if total <= limit {
+                continue;
+            }
             let mut w = v.clone();
-            match fit_json(&mut w, limit, unit) {
-                Fit::Fits => {
-                    assert!(unit.len(&v.to_string()) <= limit);
-                    assert_eq!(w, v);
-                }
-                Fit::Cut => {
-                    cut += 1;
-                    let out = w.to_string();
-                    assert!(
-                        unit.len(&out) <= limit,
-                        "{} > {limit} {unit:?}",
-                        unit.len(&out)
-                    );
-                    let back: Json = serde_json::from_str(&out).expect("valid JSON");
-                    assert!(same_shape(&v, &back), "{v}\n{back}");
-                }
-                Fit::TooBig(n) => {
-                    fallback += 1;
-                    assert_eq!(n, unit.len(&v.to_string()));
-                    assert!(n > limit);
-                }
+            if fit_json(&mut w, total, limit, unit) {
+                cut += 1;
+                let out = to_json(&w);
+                assert!(
+                    unit.len(&out) <= limit,
+                    "{} > {limit} {unit:?}",
+                    unit.len(&out)
+                );
+                let back: Json = serde_json::from_str(&out).expect("valid JSON");
+                assert!(same_shape(&v, &back), "{v}\n{back}");
+            } else {
+                fallback += 1;
+                assert_eq!(w, v, "untouched");
             }
         }
         assert!(cut > 300 && fallback > 10, "cut {cut}, fallback {fallback}");

@@ -300,7 +300,8 @@ impl Tracer {
         crate::policy::GlobalContext::clone(&self.shared.policies.global())
     }
 
-    /// Turns the export of span links on or off.
+    /// Turns the export of span links on or off (for spans exported from now
+    /// on).
     pub fn set_links_enabled(&self, on: bool) {
         self.shared.policies.set_links(on);
     }

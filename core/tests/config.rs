@@ -208,3 +208,182 @@ fn unwritable_file_fails_at_build() {
     );
     assert!(err.to_string().contains("/nonexistent-dir/x.jsonl"));
 }
+
+fn temp_file(name: &str, text: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("agtrace-cfgfile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+const TOML: &str = r#"
+service_name = "from-file"
+exporters = ["none"]
+capture_content = true
+global_tags = ["file-tag"]
+conversation_attribute = "session.thread"
+links = false
+propagators = ["b3"]
+
+[resource]
+"deployment.environment.name" = "staging"
+
+[otlp]
+endpoint = "http://127.0.0.1:9/v1/traces"
+headers = { "x-tenant" = "acme" }
+timeout_ms = 1500
+
+[sampling]
+rate = 0.5
+rules = [{ kind = "llm", rate = 1.0 }]
+
+[redaction]
+redact_tool_results = true
+
+[batch]
+batch_size = 64
+flush_interval_ms = 250
+
+[delivery]
+max_retries = 2
+breaker_threshold = 3
+
+[[prices]]
+model = "my-finetune"
+input = 3.0
+output = 12.0
+"#;
+
+#[test]
+fn config_file_toml_sets_everything_below_env_and_code() {
+    let path = temp_file("agtrace.toml", TOML);
+    let t = Tracer::builder()
+        .env_map(env(&[
+            ("AGTRACE_CONFIG", path.to_str().unwrap()),
+            ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "32"),
+        ]))
+        .capture_content(false)
+        .build()
+        .unwrap();
+    let s = t.settings();
+    assert_eq!(s.service_name, "from-file");
+    assert_eq!(s.exporter_names(), vec!["none"]);
+    assert!(!s.capture_content, "code wins over the file");
+    assert_eq!(s.batch.batch_size, 32, "environment wins over the file");
+    assert_eq!(
+        s.batch.flush_interval,
+        std::time::Duration::from_millis(250)
+    );
+    assert_eq!(s.global.tags, vec!["file-tag"]);
+    assert_eq!(s.conversation_attribute, "session.thread");
+    assert!(!s.links);
+    assert_eq!(s.sampling.rate, 0.5);
+    assert_eq!(s.sampling.rules[0].kind, Some(SpanKind::Llm));
+    assert!(s.redaction.redact_tool_results);
+    assert_eq!(
+        (s.delivery.max_retries, s.delivery.breaker_threshold),
+        (2, 3)
+    );
+    use agtrace_core::propagation::Format;
+    assert_eq!(s.propagators.formats(), &[Format::B3Single]);
+}
+
+#[test]
+fn config_file_yaml_and_otlp_section() {
+    let path = temp_file(
+        "agtrace.yaml",
+        "exporters: [otlp]\notlp:\n  endpoint: http://127.0.0.1:9/custom\n  protocol: http/json\n  compression: gzip\nsampling:\n  rate: 0.1\n",
+    );
+    let t = Tracer::builder()
+        .env_map(env(&[("AGTRACE_CONFIG", path.to_str().unwrap())]))
+        .build()
+        .unwrap();
+    assert_eq!(t.settings().exporter_names(), vec!["otlp"]);
+    assert_eq!(t.settings().sampling.rate, 0.1);
+}
+
+#[test]
+fn config_file_errors_name_the_key() {
+    let path = temp_file(
+        "bad.toml",
+        "service_name = \"x\"\nsampling = { rate = 0.5, ratee = 1 }\n",
+    );
+    let err = Tracer::builder()
+        .env_map(env(&[("AGTRACE_CONFIG", path.to_str().unwrap())]))
+        .build()
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("ratee") && text.contains("AGTRACE_CONFIG"),
+        "{text}"
+    );
+    let path = temp_file(
+        "bad2.toml",
+        "exporters = [\"console\"]\nflush_interval = 5\n",
+    );
+    let text = Tracer::builder()
+        .config_file(&path)
+        .ignore_env()
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(text.contains("flush_interval"), "{text}");
+    let path = temp_file("bad3.toml", "[batch]\nbatch_size = \"big\"\n");
+    let text = Tracer::builder()
+        .config_file(&path)
+        .ignore_env()
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(text.contains("batch_size"), "{text}");
+    let text = Tracer::builder()
+        .config_file("/nonexistent/agtrace.toml")
+        .ignore_env()
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(text.contains("/nonexistent/agtrace.toml"), "{text}");
+}
+
+#[test]
+fn presets_are_enabled_by_their_environment() {
+    let t = build(&[
+        ("LANGFUSE_PUBLIC_KEY", "pk-lf-1"),
+        ("LANGFUSE_SECRET_KEY", "sk-lf-1"),
+        ("LANGFUSE_HOST", "http://127.0.0.1:9"),
+        ("PHOENIX_COLLECTOR_ENDPOINT", "http://127.0.0.1:6006"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318"),
+    ])
+    .unwrap();
+    assert_eq!(
+        t.settings().exporter_names(),
+        vec!["console", "otlp", "langfuse", "phoenix"]
+    );
+    let err = build(&[("AGTRACE_EXPORTERS", "langfuse")]).unwrap_err();
+    assert!(err.to_string().contains("LANGFUSE_PUBLIC_KEY"), "{err}");
+    let t = Tracer::builder()
+        .ignore_env()
+        .exporter(ExporterConfig::Otlp(OtlpConfig::default()))
+        .exporter(ExporterConfig::Otlp(OtlpConfig::default()))
+        .build()
+        .unwrap();
+    assert_eq!(t.settings().exporter_names(), vec!["otlp", "otlp-2"]);
+}
+
+#[test]
+fn delivery_settings_from_environment() {
+    let t = build(&[
+        ("AGTRACE_MAX_RETRIES", "7"),
+        ("AGTRACE_BREAKER_THRESHOLD", "2"),
+        ("AGTRACE_BREAKER_RESET_MS", "1500"),
+        ("OTEL_BSP_EXPORT_TIMEOUT", "4000"),
+    ])
+    .unwrap();
+    let d = &t.settings().delivery;
+    assert_eq!((d.max_retries, d.breaker_threshold), (7, 2));
+    assert_eq!(d.breaker_reset, std::time::Duration::from_millis(1500));
+    assert_eq!(d.export_deadline, std::time::Duration::from_secs(4));
+    let err = build(&[("AGTRACE_BREAKER_THRESHOLD", "0")]).unwrap_err();
+    assert!(err.to_string().contains("breaker_threshold"), "{err}");
+}

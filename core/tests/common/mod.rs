@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod scripted;
+
 use agtrace_core::{ExportError, Exporter, ExporterConfig, InMemoryExporter, SpanRecord, Tracer};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
