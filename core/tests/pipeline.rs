@@ -91,14 +91,20 @@ fn full_queues_drop_and_count_without_blocking() {
     for _ in 0..1_000 {
         tracer.span("s").start().end();
     }
-    assert!(t.elapsed() < Duration::from_secs(5), "ending spans never waits");
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "ending spans never waits"
+    );
     let stats = settle(&tracer);
     assert_eq!(stats.ended, 1_010);
     assert_accounted(&stats);
     let e = &stats.exporters[0];
     // The exporter holds its queue (10 batches of 10) and the batch in flight.
     assert!(e.pending <= 110, "{e:?}");
-    assert!(stats.dropped.queue_full + e.dropped.queue_full >= 1_010 - 110 - stats.pending, "{stats:?}");
+    assert!(
+        stats.dropped.queue_full + e.dropped.queue_full >= 1_010 - 110 - stats.pending,
+        "{stats:?}"
+    );
     gate.open();
     tracer.shutdown(Duration::from_secs(10)).unwrap();
     let stats = tracer.stats();
@@ -125,7 +131,10 @@ fn byte_cap_bounds_the_queue() {
     }
     let stats = tracer.stats();
     assert!(stats.dropped.queue_bytes >= 13, "{stats:?}");
-    assert!(stats.pending <= 7, "at most 64 KiB of 10 KiB spans queued: {stats:?}");
+    assert!(
+        stats.pending <= 7,
+        "at most 64 KiB of 10 KiB spans queued: {stats:?}"
+    );
     assert_accounted(&stats);
     tracer.shutdown(Duration::from_secs(10)).unwrap();
     assert_accounted(&tracer.stats());

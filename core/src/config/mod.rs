@@ -35,7 +35,7 @@
 //! destination whose environment is present (OTLP endpoint, Langfuse keys,
 //! Phoenix endpoint).
 
-mod env;
+pub(crate) mod env;
 mod file;
 mod presets;
 
