@@ -391,3 +391,48 @@ fn dead_backend_with_100k_spans_never_blocks_and_stays_bounded() {
     );
     let _ = tracer.shutdown(Duration::from_millis(200));
 }
+
+#[test]
+fn presets_send_to_their_backends_with_their_auth() {
+    let langfuse = ScriptedOtlp::http(vec![]);
+    let phoenix = ScriptedOtlp::http(vec![]);
+    let base = |s: &ScriptedOtlp| format!("http://{}", s.addr());
+    let tracer = Tracer::builder()
+        .env_map(
+            [
+                ("LANGFUSE_HOST", base(&langfuse)),
+                ("LANGFUSE_PUBLIC_KEY", "pk-lf-123".to_string()),
+                ("LANGFUSE_SECRET_KEY", "sk-lf-456".to_string()),
+                ("PHOENIX_COLLECTOR_ENDPOINT", base(&phoenix)),
+                ("PHOENIX_API_KEY", "px-key".to_string()),
+                ("AGTRACE_EXPORTERS", "langfuse,phoenix".to_string()),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+        )
+        .build()
+        .unwrap();
+    spans(&tracer, 2);
+    tracer.force_flush(Duration::from_secs(10)).unwrap();
+    let l = langfuse.wait_for(1, Duration::from_secs(5));
+    assert_eq!(l[0].path, "/api/public/otel/v1/traces");
+    // base64("pk-lf-123:sk-lf-456")
+    assert_eq!(
+        l[0].header("authorization"),
+        Some("Basic cGstbGYtMTIzOnNrLWxmLTQ1Ng==")
+    );
+    let p = phoenix.wait_for(1, Duration::from_secs(5));
+    assert_eq!(p[0].path, "/v1/traces");
+    assert_eq!(p[0].header("authorization"), Some("Bearer px-key"));
+    let names: Vec<_> = tracer
+        .stats()
+        .exporters
+        .iter()
+        .map(|e| (e.name.clone(), e.exported))
+        .collect();
+    assert_eq!(
+        names,
+        vec![("langfuse".to_string(), 2), ("phoenix".to_string(), 2)]
+    );
+}

@@ -64,9 +64,19 @@ TRACE: dict[str, Expected] = {
         attributes={
             "gen_ai.operation.name": "invoke_agent",
             "gen_ai.agent.name": "travel-assistant",
+            # Rollups computed in the core: both model calls and both tools.
+            "agtrace.usage.input_tokens": 412 + 1290,
+            "agtrace.usage.output_tokens": 57 + 221,
+            "agtrace.usage.llm_calls": 2,
+            "agtrace.usage.tool_calls": 2,
         },
     ),
-    PLAN: Expected(parent=AGENT, openinference_kind="CHAIN", otel_kind="INTERNAL"),
+    PLAN: Expected(
+        parent=AGENT,
+        openinference_kind="CHAIN",
+        otel_kind="INTERNAL",
+        attributes={"agtrace.usage.input_tokens": 412, "agtrace.usage.llm_calls": 1},
+    ),
     CHAT_MINI: Expected(
         parent=PLAN,
         openinference_kind="LLM",
