@@ -5,19 +5,54 @@ CARGO_TARGET_DIR ?= $(AGTRACE_CACHE)/target
 export AGTRACE_CACHE CARGO_TARGET_DIR
 
 EXAMPLES := $(CARGO_TARGET_DIR)/release/examples
+LIB := $(CARGO_TARGET_DIR)/release
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+DIST_C := $(CURDIR)/dist/c
 
-.PHONY: demo test lint test-rust test-python bench
+.PHONY: demo test lint test-rust test-python test-c check-abi bench header sdk sdk-c
 
 ## demo: run the demo agent, traced to the console and agtrace-demo.jsonl
 demo:
 	cargo run --release --quiet -p agtrace-core --example demo
 
-## test: every test (formatting, lints, Rust, Python end-to-end)
-test: lint test-rust test-python
+## test: every test (formatting, lints, ABI drift, Rust, C/C++, Python end-to-end)
+test: lint check-abi test-rust test-c test-python
 
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --release --workspace --all-targets --quiet -- -D warnings
+
+## header: regenerate include/agtrace.h from ffi/src (commit the result)
+header:
+	cargo run --release --quiet -p agtrace-header
+
+# The committed header and the committed list of exported symbols must match
+# the code, so an ABI change is always visible in review.
+check-abi:
+	cargo run --release --quiet -p agtrace-header -- --check
+	cargo build --release --quiet -p agtrace-ffi
+	nm -D --defined-only $(LIB)/libagtrace.so | awk '{print $$3}' | sort | diff -u ffi/symbols.txt - \
+	  || (echo "exported symbols changed: update ffi/symbols.txt if intended" && exit 1)
+
+## sdk: build the library and package every language under dist/
+sdk: sdk-c
+
+sdk-c:
+	cargo build --release --quiet -p agtrace-ffi
+	rm -rf $(DIST_C) && mkdir -p $(DIST_C)/include $(DIST_C)/lib/pkgconfig $(DIST_C)/lib/cmake/agtrace
+	cp include/agtrace.h include/agtrace.hpp $(DIST_C)/include/
+	cp $(LIB)/libagtrace.so $(LIB)/libagtrace.a $(DIST_C)/lib/
+	sed 's|@VERSION@|$(VERSION)|' ffi/pkg/agtrace.pc.in > $(DIST_C)/lib/pkgconfig/agtrace.pc
+	cp ffi/pkg/agtrace-config.cmake $(DIST_C)/lib/cmake/agtrace/
+	sed 's|@VERSION@|$(VERSION)|; s|@MAJOR@|$(firstword $(subst ., ,$(VERSION)))|' ffi/pkg/agtrace-config-version.cmake.in \
+	  > $(DIST_C)/lib/cmake/agtrace/agtrace-config-version.cmake
+
+# C and C++: the GoogleTest suite (under valgrind), the header compile checks
+# and the examples, built against dist/c as users would.
+test-c: sdk-c
+	cmake -S tests/c -B $(AGTRACE_CACHE)/build-c -DCMAKE_PREFIX_PATH=$(DIST_C) -DCMAKE_BUILD_TYPE=Debug > /dev/null
+	cmake --build $(AGTRACE_CACHE)/build-c --parallel 2
+	cd $(AGTRACE_CACHE)/build-c && ctest --output-on-failure
 
 # `cargo test` also builds the examples the Python tests drive.
 test-rust:

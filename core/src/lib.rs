@@ -58,6 +58,7 @@ mod value;
 
 pub use config::{
     ExporterConfig, LangfuseConfig, PhoenixConfig, Settings, TracerBuilder, DEFAULT_FILE_PATH,
+    SETTING_NAMES,
 };
 pub use context::{current_span, enter, EnterGuard};
 pub use delivery::DeliveryConfig;

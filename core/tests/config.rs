@@ -387,3 +387,37 @@ fn delivery_settings_from_environment() {
     let err = build(&[("AGTRACE_BREAKER_THRESHOLD", "0")]).unwrap_err();
     assert!(err.to_string().contains("breaker_threshold"), "{err}");
 }
+
+#[test]
+fn settings_by_name_win_over_env_and_lose_to_typed_code() {
+    let t = Tracer::builder()
+        .env_map(env(&[
+            ("OTEL_SERVICE_NAME", "env"),
+            ("AGTRACE_EXPORTERS", "console"),
+        ]))
+        .set("OTEL_SERVICE_NAME", "by-name")
+        .unwrap()
+        .set("AGTRACE_EXPORTERS", "none")
+        .unwrap()
+        .set("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "9")
+        .unwrap()
+        .batch_size(7)
+        .build()
+        .unwrap();
+    assert_eq!(t.settings().service_name, "by-name");
+    assert_eq!(t.settings().exporter_names(), vec!["none"]);
+    assert_eq!(t.settings().batch.batch_size, 7);
+    let err = Tracer::builder()
+        .set("OTEL_SERVICE", "x")
+        .err()
+        .expect("an unknown name fails");
+    assert!(err.to_string().contains("OTEL_SERVICE"), "{err}");
+    let err = Tracer::builder()
+        .ignore_env()
+        .set("AGTRACE_LINKS", "sometimes")
+        .unwrap()
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("AGTRACE_LINKS"), "{err}");
+    assert!(SETTING_NAMES.contains(&"OTEL_SERVICE_NAME"));
+}

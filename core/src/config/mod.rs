@@ -55,9 +55,10 @@ use crate::redact::RedactionConfig;
 use crate::sample::SamplingConfig;
 use crate::semconv;
 use crate::value::Attribute;
+pub use env::SETTING_NAMES;
 use env::{
     parse_bool, parse_count, parse_json_object, parse_list, parse_millis, parse_pairs, parse_u32,
-    pick, EnvSource,
+    pick, EnvBase, EnvSource,
 };
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -258,14 +259,31 @@ impl TracerBuilder {
 
     /// Do not read environment variables.
     pub fn ignore_env(mut self) -> Self {
-        self.env = EnvSource::Ignore;
+        self.env.base = EnvBase::Ignore;
         self
     }
 
     /// Read settings from this map instead of the process environment.
     pub fn env_map(mut self, vars: HashMap<String, String>) -> Self {
-        self.env = EnvSource::Map(vars);
+        self.env.base = EnvBase::Map(vars);
         self
+    }
+
+    /// Sets a setting by its variable name (see [`SETTING_NAMES`] and the
+    /// README's table), winning over the environment and the config file;
+    /// the typed builder methods still win over it. Values are parsed and
+    /// checked at `build`, like environment variables. This is how the
+    /// language bindings pass settings, so every language uses the same
+    /// names. Fails at once for a name that is not a setting.
+    pub fn set(mut self, name: &str, value: &str) -> Result<Self, Error> {
+        if !SETTING_NAMES.contains(&name) {
+            return Err(Error::InvalidArgument {
+                argument: name.to_string(),
+                reason: "not a setting name (see SETTING_NAMES)".into(),
+            });
+        }
+        self.env.overlay.insert(name.to_string(), value.to_string());
+        Ok(self)
     }
 
     /// Validates every setting, creates the exporters and starts the export

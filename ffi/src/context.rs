@@ -1,0 +1,201 @@
+//! Span contexts as values (for parents, links and propagation), and the
+//! calling thread's current span.
+
+use crate::error::{agtrace_error_t, agtrace_status_t, guard, FfiError, FfiResult};
+use crate::span::agtrace_span_t;
+use agtrace_core::propagation::Extracted;
+use agtrace_core::{current_span, EnterGuard, Parent, SpanContext, SpanRef};
+use std::cell::RefCell;
+
+/// A span's identity (and its trace's baggage), usable after the span is
+/// freed: as a parent, a link target, or for `agtrace_inject`. Opaque;
+/// immutable, so thread-safe. Free with `agtrace_context_free`.
+#[allow(non_camel_case_types)]
+pub struct agtrace_context_t {
+    inner: Inner,
+}
+
+enum Inner {
+    Local(SpanRef),
+    Remote(Extracted),
+}
+
+impl agtrace_context_t {
+    pub(crate) fn local(r: SpanRef) -> Self {
+        agtrace_context_t {
+            inner: Inner::Local(r),
+        }
+    }
+
+    pub(crate) fn remote(e: Extracted) -> Self {
+        agtrace_context_t {
+            inner: Inner::Remote(e),
+        }
+    }
+
+    pub(crate) fn parent(&self) -> Parent {
+        match &self.inner {
+            Inner::Local(r) => Parent::Span(r.clone()),
+            Inner::Remote(e) => Parent::from(e.clone()),
+        }
+    }
+
+    pub(crate) fn span_context(&self) -> SpanContext {
+        match &self.inner {
+            Inner::Local(r) => r.context().clone(),
+            Inner::Remote(e) => e.span_context.clone().unwrap_or_default(),
+        }
+    }
+
+    pub(crate) fn span_ref(&self) -> SpanRef {
+        match &self.inner {
+            Inner::Local(r) => r.clone(),
+            Inner::Remote(e) => SpanRef::from_context(e.span_context.clone().unwrap_or_default()),
+        }
+    }
+
+    pub(crate) fn baggage(&self) -> agtrace_core::propagation::Baggage {
+        match &self.inner {
+            Inner::Local(r) => r.baggage().cloned().unwrap_or_default(),
+            Inner::Remote(e) => e.baggage.clone(),
+        }
+    }
+}
+
+pub(crate) fn context<'a>(c: *const agtrace_context_t) -> FfiResult<&'a agtrace_context_t> {
+    // SAFETY: NULL or a live context from this library (documented).
+    unsafe { c.as_ref() }.ok_or_else(|| FfiError::null("context"))
+}
+
+fn write_out(out: *mut *mut agtrace_context_t, ctx: Option<agtrace_context_t>) -> FfiResult {
+    if out.is_null() {
+        return Err(FfiError::null("out_context"));
+    }
+    let ptr = ctx.map_or(std::ptr::null_mut(), |c| Box::into_raw(Box::new(c)));
+    // SAFETY: checked non-NULL; writable (documented).
+    unsafe { *out = ptr };
+    Ok(())
+}
+
+/// The span's context, valid after the span is ended or freed. The caller
+/// frees it with `agtrace_context_free`. Thread-safe.
+#[no_mangle]
+pub extern "C" fn agtrace_span_context(
+    span: *const agtrace_span_t,
+    out_context: *mut *mut agtrace_context_t,
+    out_error: *mut *mut agtrace_error_t,
+) -> agtrace_status_t {
+    guard(out_error, || {
+        let s = crate::span::span(span)?;
+        let r = s.span.lock().unwrap_or_else(|e| e.into_inner()).to_ref();
+        write_out(out_context, Some(agtrace_context_t::local(r)))
+    })
+}
+
+/// Copies the ids out: `trace_id` (16 bytes) and `span_id` (8 bytes), and
+/// whether the context is sampled. Any output may be NULL. An extracted
+/// context without ids gives zeros. Thread-safe.
+#[no_mangle]
+pub extern "C" fn agtrace_context_ids(
+    context: *const agtrace_context_t,
+    trace_id: *mut u8,
+    span_id: *mut u8,
+    sampled: *mut bool,
+    out_error: *mut *mut agtrace_error_t,
+) -> agtrace_status_t {
+    guard(out_error, || {
+        let c = crate::context::context(context)?.span_context();
+        // SAFETY: each output is NULL or points to enough writable bytes
+        // (16, 8, one bool; documented).
+        unsafe {
+            if !trace_id.is_null() {
+                std::ptr::copy_nonoverlapping(c.trace_id.0.as_ptr(), trace_id, 16);
+            }
+            if !span_id.is_null() {
+                std::ptr::copy_nonoverlapping(c.span_id.0.as_ptr(), span_id, 8);
+            }
+            if !sampled.is_null() {
+                *sampled = c.is_sampled();
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Frees a context. NULL is ignored.
+///
+/// # Safety
+/// `context` must be NULL or a context from this library, not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn agtrace_context_free(context: *mut agtrace_context_t) {
+    if !context.is_null() {
+        // SAFETY: ownership comes back from the caller (documented).
+        drop(unsafe { Box::from_raw(context) });
+    }
+}
+
+thread_local! {
+    /// Spans entered on this thread, innermost last, with their guards.
+    static ENTERED: RefCell<Vec<(usize, EnterGuard)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Makes `span` the calling thread's current span (the default parent of
+/// spans started with `AGTRACE_PARENT_CURRENT`) until `agtrace_span_exit`.
+/// Enter and exit on the same thread, innermost first. Does not block.
+#[no_mangle]
+pub extern "C" fn agtrace_span_enter(
+    span: *const agtrace_span_t,
+    out_error: *mut *mut agtrace_error_t,
+) -> agtrace_status_t {
+    guard(out_error, || {
+        let s = crate::span::span(span)?;
+        let g = s.span.lock().unwrap_or_else(|e| e.into_inner()).enter();
+        ENTERED.with(|e| e.borrow_mut().push((span as usize, g)));
+        Ok(())
+    })
+}
+
+/// Undoes the matching `agtrace_span_enter`. Fails with
+/// `AGTRACE_ERR_INVALID_ARGUMENT` (changing nothing) when `span` is not the
+/// innermost span entered on this thread.
+#[no_mangle]
+pub extern "C" fn agtrace_span_exit(
+    span: *const agtrace_span_t,
+    out_error: *mut *mut agtrace_error_t,
+) -> agtrace_status_t {
+    guard(out_error, || {
+        crate::span::span(span)?;
+        ENTERED.with(|e| {
+            let mut e = e.borrow_mut();
+            match e.last() {
+                Some((top, _)) if *top == span as usize => {
+                    e.pop();
+                    Ok(())
+                }
+                _ => Err(FfiError::invalid(
+                    "span",
+                    "not the innermost span entered on this thread",
+                )),
+            }
+        })
+    })
+}
+
+/// The calling thread's current span's context, or NULL in `*out_context`
+/// when there is none. Free a non-NULL result with `agtrace_context_free`.
+#[no_mangle]
+pub extern "C" fn agtrace_current_context(
+    out_context: *mut *mut agtrace_context_t,
+    out_error: *mut *mut agtrace_error_t,
+) -> agtrace_status_t {
+    guard(out_error, || {
+        write_out(out_context, current_span().map(agtrace_context_t::local))
+    })
+}
+
+pub(crate) fn write_context(
+    out: *mut *mut agtrace_context_t,
+    ctx: Option<agtrace_context_t>,
+) -> FfiResult {
+    write_out(out, ctx)
+}

@@ -1,0 +1,177 @@
+//! The one error convention of the C ABI: every fallible function returns an
+//! `agtrace_status_t` and, when the caller passes a non-NULL
+//! `agtrace_error_t **out_error`, a detailed error object the caller frees
+//! with `agtrace_error_free`. Every body runs under `guard`, so a Rust panic
+//! becomes `AGTRACE_ERR_PANIC` instead of unwinding into C.
+
+use agtrace_core::Error;
+use std::ffi::{c_char, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// Result of a fallible call. `AGTRACE_OK` is zero.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum agtrace_status_t {
+    AGTRACE_OK = 0,
+    /// A required pointer or string was NULL.
+    AGTRACE_ERR_NULL_ARGUMENT = 1,
+    /// An argument had a bad value (unknown kind, bad JSON, ...).
+    AGTRACE_ERR_INVALID_ARGUMENT = 2,
+    /// A string was not valid UTF-8.
+    AGTRACE_ERR_INVALID_UTF8 = 3,
+    /// A setting had a bad value; the message names it.
+    AGTRACE_ERR_INVALID_CONFIG = 4,
+    /// The span was already ended (nothing was changed).
+    AGTRACE_ERR_ALREADY_ENDED = 5,
+    /// The tracer was shut down (the call was safe but did nothing).
+    AGTRACE_ERR_SHUT_DOWN = 6,
+    /// A flush or shutdown did not finish within its timeout.
+    AGTRACE_ERR_TIMEOUT = 7,
+    /// An exporter could not be created.
+    AGTRACE_ERR_EXPORTER = 8,
+    /// An internal error (a caught panic); the library stays usable.
+    AGTRACE_ERR_PANIC = 9,
+}
+
+use agtrace_status_t::*;
+
+/// A detailed error: a status code and a message. Opaque; free with
+/// `agtrace_error_free`.
+#[allow(non_camel_case_types)]
+pub struct agtrace_error_t {
+    code: agtrace_status_t,
+    message: CString,
+}
+
+/// An error on its way to the caller.
+#[derive(Debug)]
+pub(crate) struct FfiError {
+    pub(crate) code: agtrace_status_t,
+    pub(crate) message: String,
+}
+
+impl FfiError {
+    pub(crate) fn new(code: agtrace_status_t, message: impl Into<String>) -> Self {
+        FfiError {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn null(what: &str) -> Self {
+        FfiError::new(AGTRACE_ERR_NULL_ARGUMENT, format!("`{what}` is NULL"))
+    }
+
+    pub(crate) fn invalid(what: &str, reason: impl std::fmt::Display) -> Self {
+        FfiError::new(
+            AGTRACE_ERR_INVALID_ARGUMENT,
+            format!("invalid `{what}`: {reason}"),
+        )
+    }
+}
+
+/// The one conversion from the core's error to the C ABI's.
+impl From<Error> for FfiError {
+    fn from(e: Error) -> Self {
+        let code = match &e {
+            Error::InvalidConfig { .. } => AGTRACE_ERR_INVALID_CONFIG,
+            Error::InvalidArgument { .. } => AGTRACE_ERR_INVALID_ARGUMENT,
+            Error::Timeout { .. } => AGTRACE_ERR_TIMEOUT,
+            Error::ShutDown => AGTRACE_ERR_SHUT_DOWN,
+            Error::Exporter { .. } => AGTRACE_ERR_EXPORTER,
+        };
+        FfiError::new(code, e.to_string())
+    }
+}
+
+pub(crate) type FfiResult<T = ()> = Result<T, FfiError>;
+
+/// Runs an ABI function body: catches panics, reports errors through
+/// `out_error` (which may be NULL), returns the status.
+pub(crate) fn guard(
+    out_error: *mut *mut agtrace_error_t,
+    body: impl FnOnce() -> FfiResult,
+) -> agtrace_status_t {
+    let result = catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown".into());
+        Err(FfiError::new(
+            AGTRACE_ERR_PANIC,
+            format!("internal error in libagtrace (caught panic: {what})"),
+        ))
+    });
+    match result {
+        Ok(()) => {
+            if !out_error.is_null() {
+                // SAFETY: the caller passed a writable pointer (documented).
+                unsafe { *out_error = std::ptr::null_mut() };
+            }
+            AGTRACE_OK
+        }
+        Err(e) => {
+            if !out_error.is_null() {
+                let message = CString::new(e.message.replace('\0', "\\0"))
+                    .unwrap_or_else(|_| CString::from(c"error"));
+                let boxed = Box::new(agtrace_error_t {
+                    code: e.code,
+                    message,
+                });
+                // SAFETY: as above.
+                unsafe { *out_error = Box::into_raw(boxed) };
+            }
+            e.code
+        }
+    }
+}
+
+/// Runs a body that cannot report an error (getters, free functions): a
+/// panic is swallowed and `fallback` returned.
+pub(crate) fn guard_value<T>(fallback: T, body: impl FnOnce() -> T) -> T {
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or(fallback)
+}
+
+/// The error's status code. `error` may be NULL (returns `AGTRACE_OK`).
+///
+/// Thread-safe; does not block.
+#[no_mangle]
+pub extern "C" fn agtrace_error_code(error: *const agtrace_error_t) -> agtrace_status_t {
+    // SAFETY: NULL or a live error from this library (documented).
+    unsafe { error.as_ref() }.map_or(AGTRACE_OK, |e| e.code)
+}
+
+/// The error's message: NUL-terminated UTF-8, owned by the error and valid
+/// until `agtrace_error_free`. `error` may be NULL (returns "").
+///
+/// Thread-safe; does not block.
+#[no_mangle]
+pub extern "C" fn agtrace_error_message(error: *const agtrace_error_t) -> *const c_char {
+    // SAFETY: NULL or a live error from this library (documented).
+    match unsafe { error.as_ref() } {
+        Some(e) => e.message.as_ptr(),
+        None => c"".as_ptr(),
+    }
+}
+
+/// Frees an error. NULL is accepted and ignored.
+///
+/// # Safety
+/// `error` must be NULL or an error returned by this library and not yet
+/// freed; it must not be used afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn agtrace_error_free(error: *mut agtrace_error_t) {
+    if !error.is_null() {
+        // SAFETY: ownership comes back from the caller (documented).
+        drop(unsafe { Box::from_raw(error) });
+    }
+}
+
+/// Always panics inside the panic guard, for testing it: returns
+/// `AGTRACE_ERR_PANIC` with a message, and the library stays usable.
+#[no_mangle]
+pub extern "C" fn agtrace_debug_panic(out_error: *mut *mut agtrace_error_t) -> agtrace_status_t {
+    guard(out_error, || panic!("agtrace_debug_panic was called"))
+}

@@ -1,0 +1,587 @@
+#ifndef AGTRACE_H
+#define AGTRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * libagtrace: the C ABI of the agtrace tracing core.
+ *
+ * Conventions (every function follows them):
+ * - Opaque handles (agtrace_*_t *) are created by *_new / *_start and
+ *   released by their *_free. Passing NULL is checked and reported; passing a
+ *   freed handle, or freeing twice, is undefined behaviour.
+ * - Fallible functions return agtrace_status_t (AGTRACE_OK is 0) and take a
+ *   last `agtrace_error_t **out_error`, which may be NULL; on failure it
+ *   receives an error with a message, freed with agtrace_error_free.
+ * - Strings are agtrace_str_t: a pointer and a length, no terminator needed,
+ *   validated as UTF-8, copied when kept. {NULL, 0} means "absent".
+ * - Thread-safety is stated per function. Nothing blocks except
+ *   agtrace_tracer_flush and agtrace_tracer_shutdown, which take a timeout.
+ * - A Rust panic inside the library never unwinds into C: the call returns
+ *   AGTRACE_ERR_PANIC and the library stays usable.
+ * - ABI policy: within a major version, functions, constants and struct
+ *   layouts are only added, never changed or removed.
+ */
+
+
+#define AGTRACE_VERSION_MAJOR 0
+
+#define AGTRACE_VERSION_MINOR 1
+
+#define AGTRACE_VERSION_PATCH 0
+
+// Result of a fallible call. `AGTRACE_OK` is zero.
+typedef enum {
+  AGTRACE_OK = 0,
+  // A required pointer or string was NULL.
+  AGTRACE_ERR_NULL_ARGUMENT = 1,
+  // An argument had a bad value (unknown kind, bad JSON, ...).
+  AGTRACE_ERR_INVALID_ARGUMENT = 2,
+  // A string was not valid UTF-8.
+  AGTRACE_ERR_INVALID_UTF8 = 3,
+  // A setting had a bad value; the message names it.
+  AGTRACE_ERR_INVALID_CONFIG = 4,
+  // The span was already ended (nothing was changed).
+  AGTRACE_ERR_ALREADY_ENDED = 5,
+  // The tracer was shut down (the call was safe but did nothing).
+  AGTRACE_ERR_SHUT_DOWN = 6,
+  // A flush or shutdown did not finish within its timeout.
+  AGTRACE_ERR_TIMEOUT = 7,
+  // An exporter could not be created.
+  AGTRACE_ERR_EXPORTER = 8,
+  // An internal error (a caught panic); the library stays usable.
+  AGTRACE_ERR_PANIC = 9,
+} agtrace_status_t;
+
+// Settings for a tracer, by name. Opaque; create with
+// `agtrace_config_new`, free with `agtrace_config_free`. Not thread-safe:
+// use from one thread at a time.
+typedef struct agtrace_config_t agtrace_config_t;
+
+// A span's identity (and its trace's baggage), usable after the span is
+// freed: as a parent, a link target, or for `agtrace_inject`. Opaque;
+// immutable, so thread-safe. Free with `agtrace_context_free`.
+typedef struct agtrace_context_t agtrace_context_t;
+
+// A detailed error: a status code and a message. Opaque; free with
+// `agtrace_error_free`.
+typedef struct agtrace_error_t agtrace_error_t;
+
+// A list of header names and values (HTTP headers, gRPC metadata). Opaque;
+// not thread-safe. Lookups by name ignore case. Free with
+// `agtrace_headers_free`.
+typedef struct agtrace_headers_t agtrace_headers_t;
+
+// A span. Opaque; thread-safe (calls on one span are serialized). Create
+// with `agtrace_span_start`; end with `agtrace_span_end`; release with
+// `agtrace_span_free` (which ends it, marked abandoned, if needed).
+typedef struct agtrace_span_t agtrace_span_t;
+
+// A tracer. Opaque; thread-safe: any thread may use it at the same time.
+// Create with `agtrace_tracer_new`, release with `agtrace_tracer_free`.
+typedef struct agtrace_tracer_t agtrace_tracer_t;
+
+// A borrowed UTF-8 string: `ptr` to `len` bytes, no terminator needed.
+// `{NULL, 0}` means "absent": an error where a string is required, "not
+// set" where it is optional. The bytes are only read during the call.
+typedef struct {
+  const char *ptr;
+  size_t len;
+} agtrace_str_t;
+
+// What a span is in an agent's run (`agtrace_span_options_t.kind`).
+typedef uint32_t agtrace_kind_t;
+
+// Where a new span sits (`agtrace_parent_t.kind`).
+typedef uint32_t agtrace_parent_kind_t;
+
+// The parent of a new span.
+typedef struct {
+  agtrace_parent_kind_t kind;
+  const agtrace_span_t *span;
+  const agtrace_context_t *context;
+} agtrace_parent_t;
+
+// Which field of `agtrace_value_t` holds the value.
+typedef uint32_t agtrace_value_type_t;
+
+// A typed value. Only the field named by `type` is read.
+typedef struct {
+  agtrace_value_type_t type;
+  bool boolean;
+  int64_t integer;
+  double number;
+  agtrace_str_t string;
+  const void *array;
+  size_t array_len;
+} agtrace_value_t;
+
+// A key and its value.
+typedef struct {
+  agtrace_str_t key;
+  agtrace_value_t value;
+} agtrace_attribute_t;
+
+// Everything a span starts with. Zero-initialize, then set what you need:
+// the zero value is a plain span under the thread's current span.
+typedef struct {
+  // Required.
+  agtrace_str_t name;
+  agtrace_kind_t kind;
+  agtrace_parent_t parent;
+  const agtrace_attribute_t *attributes;
+  size_t attributes_len;
+} agtrace_span_options_t;
+
+// Status codes for `agtrace_span_set_status`.
+typedef uint32_t agtrace_status_code_t;
+
+// A model call's identity; absent strings (`{NULL, 0}`) are not set.
+typedef struct {
+  agtrace_str_t provider;
+  agtrace_str_t request_model;
+  agtrace_str_t response_model;
+  agtrace_str_t response_id;
+  const agtrace_str_t *finish_reasons;
+  size_t finish_reasons_len;
+} agtrace_llm_t;
+
+// Token usage of a model call; zero means not reported.
+typedef struct {
+  uint64_t input_tokens;
+  uint64_t output_tokens;
+  uint64_t cache_read_input_tokens;
+  uint64_t cache_creation_input_tokens;
+  uint64_t reasoning_output_tokens;
+} agtrace_usage_t;
+
+// Trace-level context, applied to every span of the span's trace. Absent
+// strings are left unchanged; `tags` (when `tags_len` > 0) replace the tags.
+typedef struct {
+  agtrace_str_t user_id;
+  agtrace_str_t session_id;
+  agtrace_str_t conversation_id;
+  agtrace_str_t environment;
+  agtrace_str_t release;
+  const agtrace_str_t *tags;
+  size_t tags_len;
+  // A JSON object merged into the trace's metadata.
+  agtrace_str_t metadata_json;
+} agtrace_trace_meta_t;
+
+// Counters of one tracer; see `agtrace_tracer_stats`. The invariant
+// `ended == dispatched + dropped_queue_full + dropped_queue_bytes +
+// dropped_shutdown + pending` always holds.
+typedef struct {
+  uint64_t started;
+  uint64_t ended;
+  uint64_t unsampled;
+  uint64_t dispatched;
+  uint64_t pending;
+  uint64_t dropped_queue_full;
+  uint64_t dropped_queue_bytes;
+  uint64_t dropped_shutdown;
+  // Summed over exporters.
+  uint64_t exported;
+  // Summed over exporters: every reason an exporter did not deliver.
+  uint64_t export_dropped;
+} agtrace_stats_t;
+
+#define AGTRACE_KIND_PLAIN 0
+
+#define AGTRACE_KIND_AGENT 1
+
+#define AGTRACE_KIND_WORKFLOW 2
+
+#define AGTRACE_KIND_TASK 3
+
+#define AGTRACE_KIND_LLM 4
+
+#define AGTRACE_KIND_EMBEDDING 5
+
+#define AGTRACE_KIND_RETRIEVER 6
+
+#define AGTRACE_KIND_RERANKER 7
+
+#define AGTRACE_KIND_TOOL 8
+
+#define AGTRACE_KIND_GUARDRAIL 9
+
+#define AGTRACE_KIND_EVALUATOR 10
+
+// The calling thread's current span (see `agtrace_span_enter`), or a new
+// trace when there is none. The zero value.
+#define AGTRACE_PARENT_CURRENT 0
+
+// A new trace.
+#define AGTRACE_PARENT_ROOT 1
+
+// A child of `span`.
+#define AGTRACE_PARENT_SPAN 2
+
+// A child of `context` (from `agtrace_extract` or `agtrace_span_context`).
+#define AGTRACE_PARENT_CONTEXT 3
+
+#define AGTRACE_STATUS_UNSET 0
+
+#define AGTRACE_STATUS_OK 1
+
+#define AGTRACE_STATUS_ERROR 2
+
+#define AGTRACE_VALUE_STRING 1
+
+#define AGTRACE_VALUE_BOOL 2
+
+#define AGTRACE_VALUE_INT 3
+
+#define AGTRACE_VALUE_DOUBLE 4
+
+// `array` points to `array_len` `agtrace_str_t`.
+#define AGTRACE_VALUE_STRING_ARRAY 5
+
+// `array` points to `array_len` `bool`.
+#define AGTRACE_VALUE_BOOL_ARRAY 6
+
+// `array` points to `array_len` `int64_t`.
+#define AGTRACE_VALUE_INT_ARRAY 7
+
+// `array` points to `array_len` `double`.
+#define AGTRACE_VALUE_DOUBLE_ARRAY 8
+
+// `string` holds JSON text (messages, tool arguments); it is checked and
+// stored as a JSON string attribute.
+#define AGTRACE_VALUE_JSON 9
+
+#ifdef __cplusplus
+extern "C" {
+#endif // __cplusplus
+
+// The library's version, `"MAJOR.MINOR.PATCH"` (static; do not free).
+// Compare with `AGTRACE_VERSION_*` to detect a header/library mismatch.
+const char *agtrace_version(void);
+
+// The span's context, valid after the span is ended or freed. The caller
+// frees it with `agtrace_context_free`. Thread-safe.
+agtrace_status_t agtrace_span_context(const agtrace_span_t *span,
+                                      agtrace_context_t **out_context,
+                                      agtrace_error_t **out_error);
+
+// Copies the ids out: `trace_id` (16 bytes) and `span_id` (8 bytes), and
+// whether the context is sampled. Any output may be NULL. An extracted
+// context without ids gives zeros. Thread-safe.
+agtrace_status_t agtrace_context_ids(const agtrace_context_t *context,
+                                     uint8_t *trace_id,
+                                     uint8_t *span_id,
+                                     bool *sampled,
+                                     agtrace_error_t **out_error);
+
+// Frees a context. NULL is ignored.
+//
+// # Safety
+// `context` must be NULL or a context from this library, not yet freed.
+void agtrace_context_free(agtrace_context_t *context);
+
+// Makes `span` the calling thread's current span (the default parent of
+// spans started with `AGTRACE_PARENT_CURRENT`) until `agtrace_span_exit`.
+// Enter and exit on the same thread, innermost first. Does not block.
+agtrace_status_t agtrace_span_enter(const agtrace_span_t *span,
+                                    agtrace_error_t **out_error);
+
+// Undoes the matching `agtrace_span_enter`. Fails with
+// `AGTRACE_ERR_INVALID_ARGUMENT` (changing nothing) when `span` is not the
+// innermost span entered on this thread.
+agtrace_status_t agtrace_span_exit(const agtrace_span_t *span,
+                                   agtrace_error_t **out_error);
+
+// The calling thread's current span's context, or NULL in `*out_context`
+// when there is none. Free a non-NULL result with `agtrace_context_free`.
+agtrace_status_t agtrace_current_context(agtrace_context_t **out_context,
+                                         agtrace_error_t **out_error);
+
+// The error's status code. `error` may be NULL (returns `AGTRACE_OK`).
+//
+// Thread-safe; does not block.
+agtrace_status_t agtrace_error_code(const agtrace_error_t *error);
+
+// The error's message: NUL-terminated UTF-8, owned by the error and valid
+// until `agtrace_error_free`. `error` may be NULL (returns "").
+//
+// Thread-safe; does not block.
+const char *agtrace_error_message(const agtrace_error_t *error);
+
+// Frees an error. NULL is accepted and ignored.
+//
+// # Safety
+// `error` must be NULL or an error returned by this library and not yet
+// freed; it must not be used afterwards.
+void agtrace_error_free(agtrace_error_t *error);
+
+// Always panics inside the panic guard, for testing it: returns
+// `AGTRACE_ERR_PANIC` with a message, and the library stays usable.
+agtrace_status_t agtrace_debug_panic(agtrace_error_t **out_error);
+
+// A new, empty header list. Never NULL.
+agtrace_headers_t *agtrace_headers_new(void);
+
+// Sets a header, replacing any of the same name (ignoring case). Both
+// strings are copied.
+agtrace_status_t agtrace_headers_set(agtrace_headers_t *headers,
+                                     agtrace_str_t name,
+                                     agtrace_str_t value,
+                                     agtrace_error_t **out_error);
+
+// The number of headers. NULL gives 0.
+size_t agtrace_headers_count(const agtrace_headers_t *headers);
+
+// Header `index` (0-based): its name and value, borrowed from the list and
+// valid until it is changed or freed (not NUL-terminated).
+agtrace_status_t agtrace_headers_get(const agtrace_headers_t *headers,
+                                     size_t index,
+                                     agtrace_str_t *out_name,
+                                     agtrace_str_t *out_value,
+                                     agtrace_error_t **out_error);
+
+// Frees a header list. NULL is ignored.
+//
+// # Safety
+// `headers` must be NULL or from `agtrace_headers_new`, not yet freed.
+void agtrace_headers_free(agtrace_headers_t *headers);
+
+// Writes propagation headers for `context` (its ids, trace state and
+// baggage) in the tracer's formats. Thread-safe for distinct `headers`.
+agtrace_status_t agtrace_inject(const agtrace_tracer_t *tracer,
+                                const agtrace_context_t *context,
+                                agtrace_headers_t *headers,
+                                agtrace_error_t **out_error);
+
+// Reads a remote parent from `headers`. `*out_context` is the extracted
+// context (use it as `AGTRACE_PARENT_CONTEXT`), or NULL when the headers
+// carry neither a valid context nor baggage. Malformed headers are ignored.
+agtrace_status_t agtrace_extract(const agtrace_tracer_t *tracer,
+                                 const agtrace_headers_t *headers,
+                                 agtrace_context_t **out_context,
+                                 agtrace_error_t **out_error);
+
+// Starts a span. On success `*out_span` is a new span the caller frees with
+// `agtrace_span_free`; on failure it is NULL. After shutdown this fails with
+// `AGTRACE_ERR_SHUT_DOWN`. Thread-safe; never blocks.
+agtrace_status_t agtrace_span_start(const agtrace_tracer_t *tracer,
+                                    const agtrace_span_options_t *options,
+                                    agtrace_span_t **out_span,
+                                    agtrace_error_t **out_error);
+
+// Ends the span and hands it to the export pipeline; never blocks. Ending
+// twice returns `AGTRACE_ERR_ALREADY_ENDED` and changes nothing. The handle
+// stays valid until `agtrace_span_free`. Thread-safe.
+agtrace_status_t agtrace_span_end(const agtrace_span_t *span,
+                                  agtrace_error_t **out_error);
+
+// Frees the handle. A span not ended is ended now, marked abandoned
+// (`agtrace.abandoned = true`). NULL is ignored.
+//
+// # Safety
+// `span` must be NULL or from `agtrace_span_start`, not yet freed, and not
+// in use by another thread. Using it afterwards is undefined behaviour.
+void agtrace_span_free(agtrace_span_t *span);
+
+// True while the span records: false once ended, and for spans not sampled.
+// NULL gives false. Thread-safe.
+bool agtrace_span_is_recording(const agtrace_span_t *span);
+
+// Sets `len` attributes in one call, all or nothing. Strings are copied.
+// Thread-safe; never blocks.
+agtrace_status_t agtrace_span_set_attributes(const agtrace_span_t *span,
+                                             const agtrace_attribute_t *attributes_ptr,
+                                             size_t len,
+                                             agtrace_error_t **out_error);
+
+// Adds an event with attributes, timestamped now. Thread-safe.
+agtrace_status_t agtrace_span_add_event(const agtrace_span_t *span,
+                                        agtrace_str_t name,
+                                        const agtrace_attribute_t *attributes_ptr,
+                                        size_t len,
+                                        agtrace_error_t **out_error);
+
+// Records an error as an OpenTelemetry `exception` event (type, message,
+// optional stack trace) and sets the status to error. Thread-safe.
+agtrace_status_t agtrace_span_record_error(const agtrace_span_t *span,
+                                           agtrace_str_t error_type,
+                                           agtrace_str_t message,
+                                           agtrace_str_t stacktrace,
+                                           agtrace_error_t **out_error);
+
+// Sets the status (`AGTRACE_STATUS_*`); the description is used for
+// errors. `OK` is final. Thread-safe.
+agtrace_status_t agtrace_span_set_status(const agtrace_span_t *span,
+                                         agtrace_status_code_t code,
+                                         agtrace_str_t description,
+                                         agtrace_error_t **out_error);
+
+// Links the span to another span's context, with attributes. Thread-safe.
+agtrace_status_t agtrace_span_add_link(const agtrace_span_t *span,
+                                       const agtrace_context_t *target,
+                                       const agtrace_attribute_t *attributes_ptr,
+                                       size_t len,
+                                       agtrace_error_t **out_error);
+
+// Sets the GenAI attributes of a model call (provider, models, response id,
+// finish reasons). Thread-safe.
+agtrace_status_t agtrace_span_set_llm(const agtrace_span_t *span,
+                                      const agtrace_llm_t *llm,
+                                      agtrace_error_t **out_error);
+
+// Sets token usage (rolled up to every ancestor when the span is
+// exported). Thread-safe.
+agtrace_status_t agtrace_span_set_usage(const agtrace_span_t *span,
+                                        const agtrace_usage_t *usage,
+                                        agtrace_error_t **out_error);
+
+// Sets `gen_ai.tool.name` and, when given, `gen_ai.tool.call.id`.
+// Thread-safe.
+agtrace_status_t agtrace_span_set_tool(const agtrace_span_t *span,
+                                       agtrace_str_t name,
+                                       agtrace_str_t call_id,
+                                       agtrace_error_t **out_error);
+
+// Sets `gen_ai.agent.name` and, when given, `gen_ai.agent.id`. Thread-safe.
+agtrace_status_t agtrace_span_set_agent(const agtrace_span_t *span,
+                                        agtrace_str_t name,
+                                        agtrace_str_t id,
+                                        agtrace_error_t **out_error);
+
+// Sets input and output messages (JSON arrays, either may be absent).
+// Recorded only when content capture is on (`AGTRACE_CAPTURE_CONTENT`),
+// then redacted by the tracer's rules. Thread-safe.
+agtrace_status_t agtrace_span_set_messages(const agtrace_span_t *span,
+                                           agtrace_str_t input_json,
+                                           agtrace_str_t output_json,
+                                           agtrace_error_t **out_error);
+
+// Sets trace-level context (user, session, conversation, tags, metadata,
+// environment, release) for every span of this span's trace. Thread-safe.
+agtrace_status_t agtrace_span_set_trace_meta(const agtrace_span_t *span,
+                                             const agtrace_trace_meta_t *meta,
+                                             agtrace_error_t **out_error);
+
+// A view of a NUL-terminated string (length from `strlen`), for callers
+// holding C strings. NULL gives `{NULL, 0}`. Validation happens where the
+// string is used.
+//
+// # Safety
+// `s` must be NULL or point to a NUL-terminated string.
+agtrace_str_t agtrace_cstr(const char *s);
+
+// Frees a string returned by this library. NULL is ignored.
+//
+// # Safety
+// `s` must be NULL or a string this library returned for freeing, not yet
+// freed.
+void agtrace_string_free(char *s);
+
+// A new, empty configuration. Never NULL. Free with `agtrace_config_free`.
+agtrace_config_t *agtrace_config_new(void);
+
+// Sets a setting by name: the names are the environment variables of the
+// README's table (`OTEL_SERVICE_NAME`, `AGTRACE_EXPORTERS`,
+// `OTEL_EXPORTER_OTLP_ENDPOINT`, ...). A setting given here wins over the
+// environment and the config file. An unknown name fails here
+// (`AGTRACE_ERR_INVALID_ARGUMENT`); a bad value fails `agtrace_tracer_new`.
+// Both strings are copied.
+//
+// Not thread-safe for the same `config`; does not block.
+agtrace_status_t agtrace_config_set(agtrace_config_t *config,
+                                    agtrace_str_t name,
+                                    agtrace_str_t value,
+                                    agtrace_error_t **out_error);
+
+// Ignore the process environment (only settings given with
+// `agtrace_config_set` and defaults apply).
+agtrace_status_t agtrace_config_ignore_env(agtrace_config_t *config,
+                                           agtrace_error_t **out_error);
+
+// Frees a configuration. NULL is ignored.
+//
+// # Safety
+// `config` must be NULL or from `agtrace_config_new`, not yet freed.
+void agtrace_config_free(agtrace_config_t *config);
+
+// Creates a tracer from `config` (NULL: environment and defaults only).
+// The config is only read; the caller still frees it. On success
+// `*out_tracer` is a new tracer; on failure it is set to NULL and the error
+// names the bad setting. Starts the export threads; does no network I/O on
+// the calling thread.
+agtrace_status_t agtrace_tracer_new(const agtrace_config_t *config,
+                                    agtrace_tracer_t **out_tracer,
+                                    agtrace_error_t **out_error);
+
+// Releases this handle. Spans keep the tracer alive until they are freed;
+// when the last handle and span are gone the tracer shuts down, waiting up
+// to 5 s for the final export. Call `agtrace_tracer_shutdown` first to
+// choose the timeout. NULL is ignored.
+//
+// # Safety
+// `tracer` must be NULL or from `agtrace_tracer_new`, not yet freed, and not
+// in use by another thread.
+void agtrace_tracer_free(agtrace_tracer_t *tracer);
+
+// Blocks until every span ended before the call has been delivered (or given
+// up on) by the exporters, or `timeout_ms` passes: then returns
+// `AGTRACE_ERR_TIMEOUT` and, if `out_undelivered` is not NULL, how many
+// spans were not delivered yet. Thread-safe.
+agtrace_status_t agtrace_tracer_flush(const agtrace_tracer_t *tracer,
+                                      uint32_t timeout_ms,
+                                      uint64_t *out_undelivered,
+                                      agtrace_error_t **out_error);
+
+// Flushes, shuts the exporters down and stops the export threads; returns
+// within `timeout_ms` even if an exporter hangs (`AGTRACE_ERR_TIMEOUT`,
+// with the undelivered count as for flush). Idempotent. Afterwards spans
+// can still be used safely but are not exported, and span calls return
+// `AGTRACE_ERR_SHUT_DOWN`. Thread-safe.
+agtrace_status_t agtrace_tracer_shutdown(const agtrace_tracer_t *tracer,
+                                         uint32_t timeout_ms,
+                                         uint64_t *out_undelivered,
+                                         agtrace_error_t **out_error);
+
+// Fills `*out_stats` with the tracer's counters. Thread-safe; does not
+// block.
+agtrace_status_t agtrace_tracer_stats(const agtrace_tracer_t *tracer,
+                                      agtrace_stats_t *out_stats,
+                                      agtrace_error_t **out_error);
+
+// Every counter, per exporter included, as a JSON object (NUL-terminated,
+// free with `agtrace_string_free`). Thread-safe; does not block.
+agtrace_status_t agtrace_tracer_stats_json(const agtrace_tracer_t *tracer,
+                                           char **out_json,
+                                           agtrace_error_t **out_error);
+
+// Changes the default sampling rate of a live tracer (0.0 to 1.0).
+// Thread-safe.
+agtrace_status_t agtrace_tracer_set_sampling_rate(const agtrace_tracer_t *tracer,
+                                                  double rate,
+                                                  agtrace_error_t **out_error);
+
+// Adds a tag to every span exported from now on. Thread-safe.
+agtrace_status_t agtrace_tracer_add_tag(const agtrace_tracer_t *tracer,
+                                        agtrace_str_t tag,
+                                        agtrace_error_t **out_error);
+
+#ifdef __cplusplus
+}  // extern "C"
+#endif  // __cplusplus
+
+#endif  /* AGTRACE_H */
+
+/* Convenience for C callers: string literals and C strings as agtrace_str_t. */
+#ifndef __cplusplus
+#define AGTRACE_STR(literal) ((agtrace_str_t){ (literal), sizeof(literal) - 1 })
+#endif
+
+static inline agtrace_str_t agtrace_str_n(const char *ptr, size_t len) {
+  agtrace_str_t s;
+  s.ptr = ptr;
+  s.len = len;
+  return s;
+}
