@@ -260,10 +260,14 @@ extern "C" {
 
 // The library's version, `"MAJOR.MINOR.PATCH"` (static; do not free).
 // Compare with `AGTRACE_VERSION_*` to detect a header/library mismatch.
+//
+// Thread-safe; does not block.
 const char *agtrace_version(void);
 
 // The span's context, valid after the span is ended or freed. The caller
 // frees it with `agtrace_context_free`. Thread-safe.
+//
+// Does not block.
 agtrace_status_t agtrace_span_context(const agtrace_span_t *span,
                                       agtrace_context_t **out_context,
                                       agtrace_error_t **out_error);
@@ -271,6 +275,8 @@ agtrace_status_t agtrace_span_context(const agtrace_span_t *span,
 // Copies the ids out: `trace_id` (16 bytes) and `span_id` (8 bytes), and
 // whether the context is sampled. Any output may be NULL. An extracted
 // context without ids gives zeros. Thread-safe.
+//
+// Does not block.
 agtrace_status_t agtrace_context_ids(const agtrace_context_t *context,
                                      uint8_t *trace_id,
                                      uint8_t *span_id,
@@ -281,6 +287,8 @@ agtrace_status_t agtrace_context_ids(const agtrace_context_t *context,
 //
 // # Safety
 // `context` must be NULL or a context from this library, not yet freed.
+//
+// Not thread-safe for the same context (no other thread may use it); does not block.
 void agtrace_context_free(agtrace_context_t *context);
 
 // Makes `span` the calling thread's current span (the default parent of
@@ -292,11 +300,15 @@ agtrace_status_t agtrace_span_enter(const agtrace_span_t *span,
 // Undoes the matching `agtrace_span_enter`. Fails with
 // `AGTRACE_ERR_INVALID_ARGUMENT` (changing nothing) when `span` is not the
 // innermost span entered on this thread.
+//
+// Affects the calling thread only; does not block.
 agtrace_status_t agtrace_span_exit(const agtrace_span_t *span,
                                    agtrace_error_t **out_error);
 
 // The calling thread's current span's context, or NULL in `*out_context`
 // when there is none. Free a non-NULL result with `agtrace_context_free`.
+//
+// Reads the calling thread only; does not block.
 agtrace_status_t agtrace_current_context(agtrace_context_t **out_context,
                                          agtrace_error_t **out_error);
 
@@ -316,27 +328,39 @@ const char *agtrace_error_message(const agtrace_error_t *error);
 // # Safety
 // `error` must be NULL or an error returned by this library and not yet
 // freed; it must not be used afterwards.
+//
+// Not thread-safe for the same error; does not block.
 void agtrace_error_free(agtrace_error_t *error);
 
 // Always panics inside the panic guard, for testing it: returns
 // `AGTRACE_ERR_PANIC` with a message, and the library stays usable.
+//
+// Thread-safe; does not block.
 agtrace_status_t agtrace_debug_panic(agtrace_error_t **out_error);
 
 // A new, empty header list. Never NULL.
+//
+// Thread-safe; does not block.
 agtrace_headers_t *agtrace_headers_new(void);
 
 // Sets a header, replacing any of the same name (ignoring case). Both
 // strings are copied.
+//
+// Not thread-safe for the same headers; does not block.
 agtrace_status_t agtrace_headers_set(agtrace_headers_t *headers,
                                      agtrace_str_t name,
                                      agtrace_str_t value,
                                      agtrace_error_t **out_error);
 
 // The number of headers. NULL gives 0.
+//
+// Not thread-safe with a concurrent change to the same headers; does not block.
 size_t agtrace_headers_count(const agtrace_headers_t *headers);
 
 // Header `index` (0-based): its name and value, borrowed from the list and
 // valid until it is changed or freed (not NUL-terminated).
+//
+// Not thread-safe with a concurrent change to the same headers; does not block.
 agtrace_status_t agtrace_headers_get(const agtrace_headers_t *headers,
                                      size_t index,
                                      agtrace_str_t *out_name,
@@ -347,10 +371,14 @@ agtrace_status_t agtrace_headers_get(const agtrace_headers_t *headers,
 //
 // # Safety
 // `headers` must be NULL or from `agtrace_headers_new`, not yet freed.
+//
+// Not thread-safe for the same headers; does not block.
 void agtrace_headers_free(agtrace_headers_t *headers);
 
 // Writes propagation headers for `context` (its ids, trace state and
 // baggage) in the tracer's formats. Thread-safe for distinct `headers`.
+//
+// Does not block.
 agtrace_status_t agtrace_inject(const agtrace_tracer_t *tracer,
                                 const agtrace_context_t *context,
                                 agtrace_headers_t *headers,
@@ -359,6 +387,8 @@ agtrace_status_t agtrace_inject(const agtrace_tracer_t *tracer,
 // Reads a remote parent from `headers`. `*out_context` is the extracted
 // context (use it as `AGTRACE_PARENT_CONTEXT`), or NULL when the headers
 // carry neither a valid context nor baggage. Malformed headers are ignored.
+//
+// Thread-safe for headers no other thread changes; does not block.
 agtrace_status_t agtrace_extract(const agtrace_tracer_t *tracer,
                                  const agtrace_headers_t *headers,
                                  agtrace_context_t **out_context,
@@ -384,10 +414,14 @@ agtrace_status_t agtrace_span_end(const agtrace_span_t *span,
 // # Safety
 // `span` must be NULL or from `agtrace_span_start`, not yet freed, and not
 // in use by another thread. Using it afterwards is undefined behaviour.
+//
+// Not thread-safe for the same span; does not block (ending only queues the span).
 void agtrace_span_free(agtrace_span_t *span);
 
 // True while the span records: false once ended, and for spans not sampled.
 // NULL gives false. Thread-safe.
+//
+// Does not block.
 bool agtrace_span_is_recording(const agtrace_span_t *span);
 
 // Sets `len` attributes in one call, all or nothing. Strings are copied.
@@ -398,6 +432,8 @@ agtrace_status_t agtrace_span_set_attributes(const agtrace_span_t *span,
                                              agtrace_error_t **out_error);
 
 // Adds an event with attributes, timestamped now. Thread-safe.
+//
+// Never blocks.
 agtrace_status_t agtrace_span_add_event(const agtrace_span_t *span,
                                         agtrace_str_t name,
                                         const agtrace_attribute_t *attributes_ptr,
@@ -406,6 +442,8 @@ agtrace_status_t agtrace_span_add_event(const agtrace_span_t *span,
 
 // Records an error as an OpenTelemetry `exception` event (type, message,
 // optional stack trace) and sets the status to error. Thread-safe.
+//
+// Never blocks.
 agtrace_status_t agtrace_span_record_error(const agtrace_span_t *span,
                                            agtrace_str_t error_type,
                                            agtrace_str_t message,
@@ -414,12 +452,16 @@ agtrace_status_t agtrace_span_record_error(const agtrace_span_t *span,
 
 // Sets the status (`AGTRACE_STATUS_*`); the description is used for
 // errors. `OK` is final. Thread-safe.
+//
+// Never blocks.
 agtrace_status_t agtrace_span_set_status(const agtrace_span_t *span,
                                          agtrace_status_code_t code,
                                          agtrace_str_t description,
                                          agtrace_error_t **out_error);
 
 // Links the span to another span's context, with attributes. Thread-safe.
+//
+// Never blocks.
 agtrace_status_t agtrace_span_add_link(const agtrace_span_t *span,
                                        const agtrace_context_t *target,
                                        const agtrace_attribute_t *attributes_ptr,
@@ -428,24 +470,32 @@ agtrace_status_t agtrace_span_add_link(const agtrace_span_t *span,
 
 // Sets the GenAI attributes of a model call (provider, models, response id,
 // finish reasons). Thread-safe.
+//
+// Never blocks.
 agtrace_status_t agtrace_span_set_llm(const agtrace_span_t *span,
                                       const agtrace_llm_t *llm,
                                       agtrace_error_t **out_error);
 
 // Sets token usage (rolled up to every ancestor when the span is
 // exported). Thread-safe.
+//
+// Never blocks.
 agtrace_status_t agtrace_span_set_usage(const agtrace_span_t *span,
                                         const agtrace_usage_t *usage,
                                         agtrace_error_t **out_error);
 
 // Sets `gen_ai.tool.name` and, when given, `gen_ai.tool.call.id`.
 // Thread-safe.
+//
+// Never blocks.
 agtrace_status_t agtrace_span_set_tool(const agtrace_span_t *span,
                                        agtrace_str_t name,
                                        agtrace_str_t call_id,
                                        agtrace_error_t **out_error);
 
 // Sets `gen_ai.agent.name` and, when given, `gen_ai.agent.id`. Thread-safe.
+//
+// Never blocks.
 agtrace_status_t agtrace_span_set_agent(const agtrace_span_t *span,
                                         agtrace_str_t name,
                                         agtrace_str_t id,
@@ -454,6 +504,8 @@ agtrace_status_t agtrace_span_set_agent(const agtrace_span_t *span,
 // Sets input and output messages (JSON arrays, either may be absent).
 // Recorded only when content capture is on (`AGTRACE_CAPTURE_CONTENT`),
 // then redacted by the tracer's rules. Thread-safe.
+//
+// Never blocks.
 agtrace_status_t agtrace_span_set_messages(const agtrace_span_t *span,
                                            agtrace_str_t input_json,
                                            agtrace_str_t output_json,
@@ -461,6 +513,8 @@ agtrace_status_t agtrace_span_set_messages(const agtrace_span_t *span,
 
 // Sets trace-level context (user, session, conversation, tags, metadata,
 // environment, release) for every span of this span's trace. Thread-safe.
+//
+// Never blocks.
 agtrace_status_t agtrace_span_set_trace_meta(const agtrace_span_t *span,
                                              const agtrace_trace_meta_t *meta,
                                              agtrace_error_t **out_error);
@@ -471,6 +525,8 @@ agtrace_status_t agtrace_span_set_trace_meta(const agtrace_span_t *span,
 //
 // # Safety
 // `s` must be NULL or point to a NUL-terminated string.
+//
+// Thread-safe; does not block (reads up to the NUL).
 agtrace_str_t agtrace_cstr(const char *s);
 
 // Frees a string returned by this library. NULL is ignored.
@@ -478,9 +534,13 @@ agtrace_str_t agtrace_cstr(const char *s);
 // # Safety
 // `s` must be NULL or a string this library returned for freeing, not yet
 // freed.
+//
+// Not thread-safe for the same string; does not block.
 void agtrace_string_free(char *s);
 
 // A new, empty configuration. Never NULL. Free with `agtrace_config_free`.
+//
+// Thread-safe; does not block.
 agtrace_config_t *agtrace_config_new(void);
 
 // Sets a setting by name: the names are the environment variables of the
@@ -498,6 +558,8 @@ agtrace_status_t agtrace_config_set(agtrace_config_t *config,
 
 // Ignore the process environment (only settings given with
 // `agtrace_config_set` and defaults apply).
+//
+// Not thread-safe for the same config; does not block.
 agtrace_status_t agtrace_config_ignore_env(agtrace_config_t *config,
                                            agtrace_error_t **out_error);
 
@@ -505,6 +567,8 @@ agtrace_status_t agtrace_config_ignore_env(agtrace_config_t *config,
 //
 // # Safety
 // `config` must be NULL or from `agtrace_config_new`, not yet freed.
+//
+// Not thread-safe for the same config; does not block.
 void agtrace_config_free(agtrace_config_t *config);
 
 // Creates a tracer from `config` (NULL: environment and defaults only).
@@ -512,6 +576,8 @@ void agtrace_config_free(agtrace_config_t *config);
 // `*out_tracer` is a new tracer; on failure it is set to NULL and the error
 // names the bad setting. Starts the export threads; does no network I/O on
 // the calling thread.
+//
+// Thread-safe; does not block (it starts threads, no network I/O).
 agtrace_status_t agtrace_tracer_new(const agtrace_config_t *config,
                                     agtrace_tracer_t **out_tracer,
                                     agtrace_error_t **out_error);
@@ -524,6 +590,8 @@ agtrace_status_t agtrace_tracer_new(const agtrace_config_t *config,
 // # Safety
 // `tracer` must be NULL or from `agtrace_tracer_new`, not yet freed, and not
 // in use by another thread.
+//
+// Not thread-safe for the same handle. Blocks only when this is the last handle and no span remains: then up to 5 s for the final export.
 void agtrace_tracer_free(agtrace_tracer_t *tracer);
 
 // Blocks until every span ended before the call has been delivered (or given
@@ -540,6 +608,8 @@ agtrace_status_t agtrace_tracer_flush(const agtrace_tracer_t *tracer,
 // with the undelivered count as for flush). Idempotent. Afterwards spans
 // can still be used safely but are not exported, and span calls return
 // `AGTRACE_ERR_SHUT_DOWN`. Thread-safe.
+//
+// Blocks for at most `timeout_ms`.
 agtrace_status_t agtrace_tracer_shutdown(const agtrace_tracer_t *tracer,
                                          uint32_t timeout_ms,
                                          uint64_t *out_undelivered,
@@ -559,11 +629,15 @@ agtrace_status_t agtrace_tracer_stats_json(const agtrace_tracer_t *tracer,
 
 // Changes the default sampling rate of a live tracer (0.0 to 1.0).
 // Thread-safe.
+//
+// Does not block.
 agtrace_status_t agtrace_tracer_set_sampling_rate(const agtrace_tracer_t *tracer,
                                                   double rate,
                                                   agtrace_error_t **out_error);
 
 // Adds a tag to every span exported from now on. Thread-safe.
+//
+// Does not block.
 agtrace_status_t agtrace_tracer_add_tag(const agtrace_tracer_t *tracer,
                                         agtrace_str_t tag,
                                         agtrace_error_t **out_error);
@@ -579,6 +653,7 @@ agtrace_status_t agtrace_tracer_add_tag(const agtrace_tracer_t *tracer,
 #define AGTRACE_STR(literal) ((agtrace_str_t){ (literal), sizeof(literal) - 1 })
 #endif
 
+/* An agtrace_str_t from a pointer and a length (no copy). Thread-safe; does not block. */
 static inline agtrace_str_t agtrace_str_n(const char *ptr, size_t len) {
   agtrace_str_t s;
   s.ptr = ptr;

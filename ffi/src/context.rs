@@ -79,6 +79,8 @@ fn write_out(out: *mut *mut agtrace_context_t, ctx: Option<agtrace_context_t>) -
 
 /// The span's context, valid after the span is ended or freed. The caller
 /// frees it with `agtrace_context_free`. Thread-safe.
+///
+/// Does not block.
 #[no_mangle]
 pub extern "C" fn agtrace_span_context(
     span: *const agtrace_span_t,
@@ -95,6 +97,8 @@ pub extern "C" fn agtrace_span_context(
 /// Copies the ids out: `trace_id` (16 bytes) and `span_id` (8 bytes), and
 /// whether the context is sampled. Any output may be NULL. An extracted
 /// context without ids gives zeros. Thread-safe.
+///
+/// Does not block.
 #[no_mangle]
 pub extern "C" fn agtrace_context_ids(
     context: *const agtrace_context_t,
@@ -126,6 +130,8 @@ pub extern "C" fn agtrace_context_ids(
 ///
 /// # Safety
 /// `context` must be NULL or a context from this library, not yet freed.
+///
+/// Not thread-safe for the same context (no other thread may use it); does not block.
 #[no_mangle]
 pub unsafe extern "C" fn agtrace_context_free(context: *mut agtrace_context_t) {
     if !context.is_null() {
@@ -158,6 +164,8 @@ pub extern "C" fn agtrace_span_enter(
 /// Undoes the matching `agtrace_span_enter`. Fails with
 /// `AGTRACE_ERR_INVALID_ARGUMENT` (changing nothing) when `span` is not the
 /// innermost span entered on this thread.
+///
+/// Affects the calling thread only; does not block.
 #[no_mangle]
 pub extern "C" fn agtrace_span_exit(
     span: *const agtrace_span_t,
@@ -183,6 +191,8 @@ pub extern "C" fn agtrace_span_exit(
 
 /// The calling thread's current span's context, or NULL in `*out_context`
 /// when there is none. Free a non-NULL result with `agtrace_context_free`.
+///
+/// Reads the calling thread only; does not block.
 #[no_mangle]
 pub extern "C" fn agtrace_current_context(
     out_context: *mut *mut agtrace_context_t,

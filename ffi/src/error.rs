@@ -161,6 +161,8 @@ pub extern "C" fn agtrace_error_message(error: *const agtrace_error_t) -> *const
 /// # Safety
 /// `error` must be NULL or an error returned by this library and not yet
 /// freed; it must not be used afterwards.
+///
+/// Not thread-safe for the same error; does not block.
 #[no_mangle]
 pub unsafe extern "C" fn agtrace_error_free(error: *mut agtrace_error_t) {
     if !error.is_null() {
@@ -171,6 +173,8 @@ pub unsafe extern "C" fn agtrace_error_free(error: *mut agtrace_error_t) {
 
 /// Always panics inside the panic guard, for testing it: returns
 /// `AGTRACE_ERR_PANIC` with a message, and the library stays usable.
+///
+/// Thread-safe; does not block.
 #[no_mangle]
 pub extern "C" fn agtrace_debug_panic(out_error: *mut *mut agtrace_error_t) -> agtrace_status_t {
     guard(out_error, || panic!("agtrace_debug_panic was called"))

@@ -39,6 +39,8 @@ fn headers<'a>(h: *mut agtrace_headers_t) -> Result<&'a mut agtrace_headers_t, F
 }
 
 /// A new, empty header list. Never NULL.
+///
+/// Thread-safe; does not block.
 #[no_mangle]
 pub extern "C" fn agtrace_headers_new() -> *mut agtrace_headers_t {
     Box::into_raw(Box::default())
@@ -46,6 +48,8 @@ pub extern "C" fn agtrace_headers_new() -> *mut agtrace_headers_t {
 
 /// Sets a header, replacing any of the same name (ignoring case). Both
 /// strings are copied.
+///
+/// Not thread-safe for the same headers; does not block.
 #[no_mangle]
 pub extern "C" fn agtrace_headers_set(
     headers: *mut agtrace_headers_t,
@@ -63,6 +67,8 @@ pub extern "C" fn agtrace_headers_set(
 }
 
 /// The number of headers. NULL gives 0.
+///
+/// Not thread-safe with a concurrent change to the same headers; does not block.
 #[no_mangle]
 pub extern "C" fn agtrace_headers_count(headers: *const agtrace_headers_t) -> usize {
     // SAFETY: NULL or live headers (documented).
@@ -71,6 +77,8 @@ pub extern "C" fn agtrace_headers_count(headers: *const agtrace_headers_t) -> us
 
 /// Header `index` (0-based): its name and value, borrowed from the list and
 /// valid until it is changed or freed (not NUL-terminated).
+///
+/// Not thread-safe with a concurrent change to the same headers; does not block.
 #[no_mangle]
 pub extern "C" fn agtrace_headers_get(
     headers: *const agtrace_headers_t,
@@ -104,6 +112,8 @@ pub extern "C" fn agtrace_headers_get(
 ///
 /// # Safety
 /// `headers` must be NULL or from `agtrace_headers_new`, not yet freed.
+///
+/// Not thread-safe for the same headers; does not block.
 #[no_mangle]
 pub unsafe extern "C" fn agtrace_headers_free(headers: *mut agtrace_headers_t) {
     if !headers.is_null() {
@@ -114,6 +124,8 @@ pub unsafe extern "C" fn agtrace_headers_free(headers: *mut agtrace_headers_t) {
 
 /// Writes propagation headers for `context` (its ids, trace state and
 /// baggage) in the tracer's formats. Thread-safe for distinct `headers`.
+///
+/// Does not block.
 #[no_mangle]
 pub extern "C" fn agtrace_inject(
     tracer: *const agtrace_tracer_t,
@@ -135,6 +147,8 @@ pub extern "C" fn agtrace_inject(
 /// Reads a remote parent from `headers`. `*out_context` is the extracted
 /// context (use it as `AGTRACE_PARENT_CONTEXT`), or NULL when the headers
 /// carry neither a valid context nor baggage. Malformed headers are ignored.
+///
+/// Thread-safe for headers no other thread changes; does not block.
 #[no_mangle]
 pub extern "C" fn agtrace_extract(
     tracer: *const agtrace_tracer_t,

@@ -28,6 +28,8 @@ pub const AGTRACE_VERSION_PATCH: u32 = 0;
 
 /// The library's version, `"MAJOR.MINOR.PATCH"` (static; do not free).
 /// Compare with `AGTRACE_VERSION_*` to detect a header/library mismatch.
+///
+/// Thread-safe; does not block.
 #[no_mangle]
 pub extern "C" fn agtrace_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()

@@ -257,6 +257,8 @@ pub extern "C" fn agtrace_span_end(
 /// # Safety
 /// `span` must be NULL or from `agtrace_span_start`, not yet freed, and not
 /// in use by another thread. Using it afterwards is undefined behaviour.
+///
+/// Not thread-safe for the same span; does not block (ending only queues the span).
 #[no_mangle]
 pub unsafe extern "C" fn agtrace_span_free(span: *mut agtrace_span_t) {
     if !span.is_null() {
@@ -267,6 +269,8 @@ pub unsafe extern "C" fn agtrace_span_free(span: *mut agtrace_span_t) {
 
 /// True while the span records: false once ended, and for spans not sampled.
 /// NULL gives false. Thread-safe.
+///
+/// Does not block.
 #[no_mangle]
 pub extern "C" fn agtrace_span_is_recording(span: *const agtrace_span_t) -> bool {
     guard_value(false, || {
@@ -298,6 +302,8 @@ pub extern "C" fn agtrace_span_set_attributes(
 }
 
 /// Adds an event with attributes, timestamped now. Thread-safe.
+///
+/// Never blocks.
 #[no_mangle]
 pub extern "C" fn agtrace_span_add_event(
     span: *const agtrace_span_t,
@@ -318,6 +324,8 @@ pub extern "C" fn agtrace_span_add_event(
 
 /// Records an error as an OpenTelemetry `exception` event (type, message,
 /// optional stack trace) and sets the status to error. Thread-safe.
+///
+/// Never blocks.
 #[no_mangle]
 pub extern "C" fn agtrace_span_record_error(
     span: *const agtrace_span_t,
@@ -339,6 +347,8 @@ pub extern "C" fn agtrace_span_record_error(
 
 /// Sets the status (`AGTRACE_STATUS_*`); the description is used for
 /// errors. `OK` is final. Thread-safe.
+///
+/// Never blocks.
 #[no_mangle]
 pub extern "C" fn agtrace_span_set_status(
     span: *const agtrace_span_t,
@@ -372,6 +382,8 @@ pub extern "C" fn agtrace_span_set_status(
 }
 
 /// Links the span to another span's context, with attributes. Thread-safe.
+///
+/// Never blocks.
 #[no_mangle]
 pub extern "C" fn agtrace_span_add_link(
     span: *const agtrace_span_t,
@@ -392,6 +404,8 @@ pub extern "C" fn agtrace_span_add_link(
 
 /// Sets the GenAI attributes of a model call (provider, models, response id,
 /// finish reasons). Thread-safe.
+///
+/// Never blocks.
 #[no_mangle]
 pub extern "C" fn agtrace_span_set_llm(
     span: *const agtrace_span_t,
@@ -430,6 +444,8 @@ pub extern "C" fn agtrace_span_set_llm(
 
 /// Sets token usage (rolled up to every ancestor when the span is
 /// exported). Thread-safe.
+///
+/// Never blocks.
 #[no_mangle]
 pub extern "C" fn agtrace_span_set_usage(
     span: *const agtrace_span_t,
@@ -454,6 +470,8 @@ pub extern "C" fn agtrace_span_set_usage(
 
 /// Sets `gen_ai.tool.name` and, when given, `gen_ai.tool.call.id`.
 /// Thread-safe.
+///
+/// Never blocks.
 #[no_mangle]
 pub extern "C" fn agtrace_span_set_tool(
     span: *const agtrace_span_t,
@@ -472,6 +490,8 @@ pub extern "C" fn agtrace_span_set_tool(
 }
 
 /// Sets `gen_ai.agent.name` and, when given, `gen_ai.agent.id`. Thread-safe.
+///
+/// Never blocks.
 #[no_mangle]
 pub extern "C" fn agtrace_span_set_agent(
     span: *const agtrace_span_t,
@@ -492,6 +512,8 @@ pub extern "C" fn agtrace_span_set_agent(
 /// Sets input and output messages (JSON arrays, either may be absent).
 /// Recorded only when content capture is on (`AGTRACE_CAPTURE_CONTENT`),
 /// then redacted by the tracer's rules. Thread-safe.
+///
+/// Never blocks.
 #[no_mangle]
 pub extern "C" fn agtrace_span_set_messages(
     span: *const agtrace_span_t,
@@ -524,6 +546,8 @@ pub extern "C" fn agtrace_span_set_messages(
 
 /// Sets trace-level context (user, session, conversation, tags, metadata,
 /// environment, release) for every span of this span's trace. Thread-safe.
+///
+/// Never blocks.
 #[no_mangle]
 pub extern "C" fn agtrace_span_set_trace_meta(
     span: *const agtrace_span_t,

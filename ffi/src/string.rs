@@ -60,6 +60,8 @@ impl agtrace_str_t {
 ///
 /// # Safety
 /// `s` must be NULL or point to a NUL-terminated string.
+///
+/// Thread-safe; does not block (reads up to the NUL).
 #[no_mangle]
 pub unsafe extern "C" fn agtrace_cstr(s: *const c_char) -> agtrace_str_t {
     if s.is_null() {
@@ -83,6 +85,8 @@ pub(crate) fn owned_c_string(s: String) -> *mut c_char {
 /// # Safety
 /// `s` must be NULL or a string this library returned for freeing, not yet
 /// freed.
+///
+/// Not thread-safe for the same string; does not block.
 #[no_mangle]
 pub unsafe extern "C" fn agtrace_string_free(s: *mut c_char) {
     if !s.is_null() {

@@ -52,6 +52,8 @@ pub(crate) fn tracer<'a>(t: *const agtrace_tracer_t) -> Result<&'a Tracer, FfiEr
 }
 
 /// A new, empty configuration. Never NULL. Free with `agtrace_config_free`.
+///
+/// Thread-safe; does not block.
 #[no_mangle]
 pub extern "C" fn agtrace_config_new() -> *mut agtrace_config_t {
     Box::into_raw(Box::default())
@@ -90,6 +92,8 @@ pub extern "C" fn agtrace_config_set(
 
 /// Ignore the process environment (only settings given with
 /// `agtrace_config_set` and defaults apply).
+///
+/// Not thread-safe for the same config; does not block.
 #[no_mangle]
 pub extern "C" fn agtrace_config_ignore_env(
     config: *mut agtrace_config_t,
@@ -107,6 +111,8 @@ pub extern "C" fn agtrace_config_ignore_env(
 ///
 /// # Safety
 /// `config` must be NULL or from `agtrace_config_new`, not yet freed.
+///
+/// Not thread-safe for the same config; does not block.
 #[no_mangle]
 pub unsafe extern "C" fn agtrace_config_free(config: *mut agtrace_config_t) {
     if !config.is_null() {
@@ -120,6 +126,8 @@ pub unsafe extern "C" fn agtrace_config_free(config: *mut agtrace_config_t) {
 /// `*out_tracer` is a new tracer; on failure it is set to NULL and the error
 /// names the bad setting. Starts the export threads; does no network I/O on
 /// the calling thread.
+///
+/// Thread-safe; does not block (it starts threads, no network I/O).
 #[no_mangle]
 pub extern "C" fn agtrace_tracer_new(
     config: *const agtrace_config_t,
@@ -158,6 +166,8 @@ pub extern "C" fn agtrace_tracer_new(
 /// # Safety
 /// `tracer` must be NULL or from `agtrace_tracer_new`, not yet freed, and not
 /// in use by another thread.
+///
+/// Not thread-safe for the same handle. Blocks only when this is the last handle and no span remains: then up to 5 s for the final export.
 #[no_mangle]
 pub unsafe extern "C" fn agtrace_tracer_free(tracer: *mut agtrace_tracer_t) {
     if !tracer.is_null() {
@@ -208,6 +218,8 @@ pub extern "C" fn agtrace_tracer_flush(
 /// with the undelivered count as for flush). Idempotent. Afterwards spans
 /// can still be used safely but are not exported, and span calls return
 /// `AGTRACE_ERR_SHUT_DOWN`. Thread-safe.
+///
+/// Blocks for at most `timeout_ms`.
 #[no_mangle]
 pub extern "C" fn agtrace_tracer_shutdown(
     tracer: *const agtrace_tracer_t,
@@ -303,6 +315,8 @@ pub extern "C" fn agtrace_tracer_stats_json(
 
 /// Changes the default sampling rate of a live tracer (0.0 to 1.0).
 /// Thread-safe.
+///
+/// Does not block.
 #[no_mangle]
 pub extern "C" fn agtrace_tracer_set_sampling_rate(
     tracer: *const agtrace_tracer_t,
@@ -315,6 +329,8 @@ pub extern "C" fn agtrace_tracer_set_sampling_rate(
 }
 
 /// Adds a tag to every span exported from now on. Thread-safe.
+///
+/// Does not block.
 #[no_mangle]
 pub extern "C" fn agtrace_tracer_add_tag(
     tracer: *const agtrace_tracer_t,
