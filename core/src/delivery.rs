@@ -62,16 +62,12 @@ impl Default for DeliveryConfig {
 /// all exporters; when the last one is done the records go back to the pool.
 pub(crate) struct Batch {
     pub(crate) records: Vec<Box<SpanRecord>>,
-    pub(crate) pool: flume::Sender<Box<SpanRecord>>,
+    pub(crate) pool: Arc<crate::pool::RecordPool>,
 }
 
 impl Drop for Batch {
     fn drop(&mut self) {
-        for mut rec in self.records.drain(..) {
-            rec.reset();
-            // A full pool has enough spare records: free this one.
-            let _ = self.pool.try_send(rec);
-        }
+        self.pool.give_back(&mut self.records);
     }
 }
 

@@ -15,6 +15,7 @@ use crate::delivery::{Batch, DeliveryConfig, Worker};
 use crate::error::Error;
 use crate::exporter::Exporter;
 use crate::policy::Policies;
+use crate::pool::RecordPool;
 use crate::record::SpanRecord;
 use crate::rollup::Rollups;
 use crate::stats::{Counters, ExporterCounters, Stats};
@@ -68,9 +69,7 @@ enum Control {
 
 pub(crate) struct Pipeline {
     tx: flume::Sender<Box<SpanRecord>>,
-    /// Exported records, cleared, for reuse by new spans: spans are then
-    /// allocated and freed on the same thread only when the pool runs dry.
-    pool: flume::Receiver<Box<SpanRecord>>,
+    pool: Arc<RecordPool>,
     ctl: flume::Sender<Control>,
     counters: Arc<Counters>,
     exporters: Vec<(String, Arc<ExporterCounters>)>,
@@ -96,7 +95,7 @@ impl Pipeline {
         };
         let (tx, rx) = flume::bounded(cfg.queue_capacity);
         let (ctl, ctl_rx) = flume::unbounded();
-        let (pool_tx, pool) = flume::bounded(cfg.queue_capacity.min(POOL_CAPACITY));
+        let pool = Arc::new(RecordPool::new(cfg.queue_capacity.min(POOL_CAPACITY)));
         // Each exporter may hold about a queue's worth of spans.
         let per_exporter = cfg.queue_capacity.div_ceil(cfg.batch_size).max(2);
         let workers = exporters
@@ -120,7 +119,7 @@ impl Pipeline {
             batch: Vec::with_capacity(cfg.batch_size),
             batch_bytes: 0,
             ready: Vec::new(),
-            pool: pool_tx,
+            pool: pool.clone(),
             cfg: cfg.clone(),
         };
         let handle = std::thread::Builder::new()
@@ -142,9 +141,7 @@ impl Pipeline {
 
     /// A cleared record from the pool, or a new one.
     pub(crate) fn take_record(&self) -> Box<SpanRecord> {
-        self.pool
-            .try_recv()
-            .unwrap_or_else(|_| Box::new(SpanRecord::blank()))
+        self.pool.take()
     }
 
     /// Queues an ended span. Never blocks.
@@ -289,7 +286,7 @@ struct Batcher {
     batch_bytes: usize,
     /// Spans whose rollups are final, waiting to be finished and batched.
     ready: Vec<Box<SpanRecord>>,
-    pool: flume::Sender<Box<SpanRecord>>,
+    pool: Arc<RecordPool>,
     cfg: BatchConfig,
 }
 

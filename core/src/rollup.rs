@@ -15,6 +15,7 @@
 //! reported usage (a framework LLM span wrapping a provider LLM span counts
 //! once, the innermost).
 
+use crate::fasthash::FxHashMap;
 use crate::id::SpanId;
 use crate::kind::SpanKind;
 use crate::price::PriceTable;
@@ -22,7 +23,6 @@ use crate::record::{SpanRecord, Status};
 use crate::semconv as sc;
 use crate::usage::Usage;
 use crate::value::{Attribute, Value};
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -132,16 +132,16 @@ struct Acc {
 
 /// The batching thread's rollup state. Not shared.
 pub(crate) struct Rollups {
-    acc: HashMap<SpanId, Acc>,
-    held: HashMap<SpanId, Held>,
+    acc: FxHashMap<SpanId, Acc>,
+    held: FxHashMap<SpanId, Held>,
     hold_limit: Duration,
 }
 
 impl Rollups {
     pub(crate) fn new(hold_limit: Duration) -> Self {
         Rollups {
-            acc: HashMap::new(),
-            held: HashMap::new(),
+            acc: FxHashMap::default(),
+            held: FxHashMap::default(),
             hold_limit,
         }
     }
@@ -173,11 +173,15 @@ impl Rollups {
         prices: &PriceTable,
         out: &mut dyn FnMut(Box<SpanRecord>),
     ) {
-        let children = self
-            .acc
-            .remove(&rec.span_id)
-            .map(|a| a.totals)
-            .unwrap_or_default();
+        // Only a span that became a parent can have children's totals.
+        let children = if rec.node.get().is_some() {
+            self.acc
+                .remove(&rec.span_id)
+                .map(|a| a.totals)
+                .unwrap_or_default()
+        } else {
+            Totals::default()
+        };
         let mut totals = children;
         totals.add(&own_contribution(&mut rec, &children, prices));
         if !totals.is_empty() {

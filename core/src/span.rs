@@ -251,6 +251,12 @@ impl Span {
         &self.context
     }
 
+    /// True when the span records and its tracer was shut down: ending it
+    /// will drop it (counted).
+    pub fn tracer_is_shut_down(&self) -> bool {
+        self.live.as_ref().is_some_and(|l| l.tracer.is_shut_down())
+    }
+
     /// False for unsampled spans, spans of a disabled tracer, and ended spans.
     pub fn is_recording(&self) -> bool {
         self.live.is_some()

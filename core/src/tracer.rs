@@ -49,6 +49,10 @@ impl TracerShared {
         }
     }
 
+    pub(crate) fn is_shut_down(&self) -> bool {
+        self.pipeline.as_ref().is_none_or(Pipeline::is_shut_down)
+    }
+
     pub(crate) fn submit(&self, record: Box<SpanRecord>) {
         if let Some(p) = &self.pipeline {
             p.submit(record);

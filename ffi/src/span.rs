@@ -5,7 +5,7 @@ use crate::error::{agtrace_error_t, agtrace_status_t, guard, guard_value, FfiErr
 use crate::string::agtrace_str_t;
 use crate::tracer::agtrace_tracer_t;
 use crate::value::{agtrace_attribute_t, attributes};
-use agtrace_core::{Parent, Span, SpanKind, Status, Tracer, Usage};
+use agtrace_core::{Parent, Span, SpanKind, Status, Usage};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
@@ -115,7 +115,6 @@ pub struct agtrace_trace_meta_t {
 /// `agtrace_span_free` (which ends it, marked abandoned, if needed).
 #[allow(non_camel_case_types)]
 pub struct agtrace_span_t {
-    pub(crate) tracer: Tracer,
     pub(crate) span: Mutex<Span>,
     ended: AtomicBool,
 }
@@ -134,13 +133,13 @@ impl agtrace_span_t {
                 "the span was already ended",
             ));
         }
-        if self.tracer.is_shut_down() {
+        let mut s = self.span.lock().unwrap_or_else(|e| e.into_inner());
+        if s.tracer_is_shut_down() {
             return Err(FfiError::new(
                 agtrace_status_t::AGTRACE_ERR_SHUT_DOWN,
                 "the tracer was shut down; the span will not be exported",
             ));
         }
-        let mut s = self.span.lock().unwrap_or_else(|e| e.into_inner());
         f(&mut s)
     }
 }
@@ -214,13 +213,12 @@ pub extern "C" fn agtrace_span_start(
         let parent = parent(&o.parent)?;
         let attrs = attributes(o.attributes, o.attributes_len)?;
         let s = t
-            .span(name.to_string())
+            .span(agtrace_core::intern(name))
             .kind(kind)
             .parent(parent)
             .attributes(attrs)
             .start();
         let boxed = Box::new(agtrace_span_t {
-            tracer: t.clone(),
             span: Mutex::new(s),
             ended: AtomicBool::new(false),
         });
@@ -313,7 +311,7 @@ pub extern "C" fn agtrace_span_add_event(
     out_error: *mut *mut agtrace_error_t,
 ) -> agtrace_status_t {
     guard(out_error, || {
-        let name = name.get("name")?.to_string();
+        let name = agtrace_core::intern(name.get("name")?);
         let attrs = attributes(attributes_ptr, len)?;
         crate::span::span(span)?.with(|s| {
             s.add_event(name, attrs);

@@ -115,7 +115,10 @@ pub(crate) fn attributes(
             if key.is_empty() {
                 return Err(FfiError::invalid("attribute key", "empty"));
             }
-            Ok(Attribute::new(key.to_string(), value(&a.value, key)?))
+            Ok(Attribute::new(
+                agtrace_core::intern(key),
+                value(&a.value, key)?,
+            ))
         })
         .collect()
 }
