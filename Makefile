@@ -64,6 +64,7 @@ test-python: test-rust
 	  AGTRACE_SAMPLE_DECISIONS_BIN=$(EXAMPLES)/sample_decisions \
 	  "$$venv/bin/python" -m pytest -q tests
 
-## bench: span start+end beside opentelemetry_sdk, same run
+## bench: span start+end beside opentelemetry_sdk, and the C ABI beside the core
 bench:
 	cargo bench -p agtrace-core --bench span
+	cargo bench -p agtrace-ffi --bench abi
