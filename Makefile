@@ -7,6 +7,7 @@ export AGTRACE_CACHE CARGO_TARGET_DIR
 EXAMPLES := $(CARGO_TARGET_DIR)/release/examples
 LIB := $(CARGO_TARGET_DIR)/release
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+MAJOR := $(firstword $(subst ., ,$(VERSION)))
 DIST_C := $(CURDIR)/dist/c
 
 .PHONY: demo test lint test-rust test-python test-c check-abi bench header sdk sdk-c
@@ -41,10 +42,12 @@ sdk-c:
 	cargo build --release --quiet -p agtrace-ffi
 	rm -rf $(DIST_C) && mkdir -p $(DIST_C)/include $(DIST_C)/lib/pkgconfig $(DIST_C)/lib/cmake/agtrace
 	cp include/agtrace.h include/agtrace.hpp $(DIST_C)/include/
-	cp $(LIB)/libagtrace.so $(LIB)/libagtrace.a $(DIST_C)/lib/
+	cp $(LIB)/libagtrace.a $(DIST_C)/lib/
+	cp $(LIB)/libagtrace.so $(DIST_C)/lib/libagtrace.so.$(MAJOR)
+	ln -s libagtrace.so.$(MAJOR) $(DIST_C)/lib/libagtrace.so
 	sed 's|@VERSION@|$(VERSION)|' ffi/pkg/agtrace.pc.in > $(DIST_C)/lib/pkgconfig/agtrace.pc
-	cp ffi/pkg/agtrace-config.cmake $(DIST_C)/lib/cmake/agtrace/
-	sed 's|@VERSION@|$(VERSION)|; s|@MAJOR@|$(firstword $(subst ., ,$(VERSION)))|' ffi/pkg/agtrace-config-version.cmake.in \
+	sed 's|@MAJOR@|$(MAJOR)|g' ffi/pkg/agtrace-config.cmake.in > $(DIST_C)/lib/cmake/agtrace/agtrace-config.cmake
+	sed 's|@VERSION@|$(VERSION)|; s|@MAJOR@|$(MAJOR)|' ffi/pkg/agtrace-config-version.cmake.in \
 	  > $(DIST_C)/lib/cmake/agtrace/agtrace-config-version.cmake
 
 # C and C++: the GoogleTest suite (under valgrind), the header compile checks

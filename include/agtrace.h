@@ -14,7 +14,8 @@
  *   freed handle, or freeing twice, is undefined behaviour.
  * - Fallible functions return agtrace_status_t (AGTRACE_OK is 0) and take a
  *   last `agtrace_error_t **out_error`, which may be NULL; on failure it
- *   receives an error with a message, freed with agtrace_error_free.
+ *   receives an error with a message, freed with agtrace_error_free, and on
+ *   success it is set to NULL.
  * - Strings are agtrace_str_t: a pointer and a length, no terminator needed,
  *   validated as UTF-8, copied when kept. {NULL, 0} means "absent".
  * - Thread-safety is stated per function. Nothing blocks except
@@ -293,7 +294,10 @@ void agtrace_context_free(agtrace_context_t *context);
 
 // Makes `span` the calling thread's current span (the default parent of
 // spans started with `AGTRACE_PARENT_CURRENT`) until `agtrace_span_exit`.
-// Enter and exit on the same thread, innermost first. Does not block.
+// Enter and exit on the same thread, innermost first. Freeing an entered
+// span on the thread that entered it exits it (and any span entered after
+// it); freed on another thread, it stays that thread's current parent until
+// the spans entered before it exit. Does not block.
 agtrace_status_t agtrace_span_enter(const agtrace_span_t *span,
                                     agtrace_error_t **out_error);
 
@@ -367,6 +371,14 @@ agtrace_status_t agtrace_headers_get(const agtrace_headers_t *headers,
                                      agtrace_str_t *out_value,
                                      agtrace_error_t **out_error);
 
+// Looks a header up by name, ignoring case. Returns true and sets
+// `*out_value` (borrowed, valid until the list changes or is freed) when
+// found; false otherwise, and for NULL arguments or a name that is not
+// UTF-8. Not thread-safe with a concurrent change; does not block.
+bool agtrace_headers_lookup(const agtrace_headers_t *headers,
+                            agtrace_str_t name,
+                            agtrace_str_t *out_value);
+
 // Frees a header list. NULL is ignored.
 //
 // # Safety
@@ -403,13 +415,16 @@ agtrace_status_t agtrace_span_start(const agtrace_tracer_t *tracer,
                                     agtrace_error_t **out_error);
 
 // Ends the span and hands it to the export pipeline; never blocks. Ending
-// twice returns `AGTRACE_ERR_ALREADY_ENDED` and changes nothing. The handle
+// twice returns `AGTRACE_ERR_ALREADY_ENDED` and changes nothing. After the
+// tracer's shutdown the span is ended, counted as dropped, and the call
+// returns `AGTRACE_ERR_SHUT_DOWN`. The handle
 // stays valid until `agtrace_span_free`. Thread-safe.
 agtrace_status_t agtrace_span_end(const agtrace_span_t *span,
                                   agtrace_error_t **out_error);
 
 // Frees the handle. A span not ended is ended now, marked abandoned
-// (`agtrace.abandoned = true`). NULL is ignored.
+// (`agtrace.abandoned = true`); a span entered on this thread is exited.
+// NULL is ignored.
 //
 // # Safety
 // `span` must be NULL or from `agtrace_span_start`, not yet freed, and not
@@ -518,6 +533,11 @@ agtrace_status_t agtrace_span_set_messages(const agtrace_span_t *span,
 agtrace_status_t agtrace_span_set_trace_meta(const agtrace_span_t *span,
                                              const agtrace_trace_meta_t *meta,
                                              agtrace_error_t **out_error);
+
+// Records that the first chunk of a streamed response arrived now
+// (`gen_ai.response.time_to_first_chunk`). Thread-safe; never blocks.
+agtrace_status_t agtrace_span_mark_first_chunk(const agtrace_span_t *span,
+                                               agtrace_error_t **out_error);
 
 // A view of a NUL-terminated string (length from `strlen`), for callers
 // holding C strings. NULL gives `{NULL, 0}`. Validation happens where the
@@ -648,7 +668,10 @@ agtrace_status_t agtrace_tracer_add_tag(const agtrace_tracer_t *tracer,
 
 #endif  /* AGTRACE_H */
 
-/* Convenience for C callers: string literals and C strings as agtrace_str_t. */
+/* Convenience for C callers: string literals and C strings as agtrace_str_t.
+   cbindgen places this after the include guard, hence its own guard. */
+#ifndef AGTRACE_H_INLINE
+#define AGTRACE_H_INLINE
 #ifndef __cplusplus
 #define AGTRACE_STR(literal) ((agtrace_str_t){ (literal), sizeof(literal) - 1 })
 #endif
@@ -660,3 +683,4 @@ static inline agtrace_str_t agtrace_str_n(const char *ptr, size_t len) {
   s.len = len;
   return s;
 }
+#endif /* AGTRACE_H_INLINE */

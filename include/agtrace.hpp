@@ -12,6 +12,10 @@
 // - ScopedSpan: a span that is the thread's current span for a C++ scope and
 //   records an error when the scope is left by an exception.
 //
+// Strings are std::string_view (no terminator needed; copied by the library).
+// Optional ones (a tool call id, a status description, Llm and TraceMeta
+// fields, ...) are "not set" when empty.
+//
 // Lifetimes: agtrace::Value, agtrace::Attribute and agtrace::Parent are views.
 // They borrow the strings, vectors, spans and contexts they were built from,
 // so build them in the call that uses them (as in the examples); the library
@@ -111,11 +115,19 @@ struct Usage {
 
 namespace detail {
 
-// An empty string_view with a NULL data() is "absent" ({NULL, 0}); any other
-// (including "") is a string.
+// A required string. A default-constructed string_view (NULL data) stays
+// NULL, which the library rejects with AGTRACE_ERR_NULL_ARGUMENT.
 inline agtrace_str_t str(std::string_view s) noexcept {
   agtrace_str_t r;
   r.ptr = s.data();
+  r.len = s.size();
+  return r;
+}
+
+// An optional string: empty means absent ({NULL, 0}: "not set").
+inline agtrace_str_t opt(std::string_view s) noexcept {
+  agtrace_str_t r;
+  r.ptr = s.empty() ? nullptr : s.data();
   r.len = s.size();
   return r;
 }
@@ -168,7 +180,7 @@ struct Json {
 // A typed attribute value. A view: it borrows strings and vectors.
 class Value {
  public:
-  Value(std::string_view v) noexcept : Value(Type{AGTRACE_VALUE_STRING}) { v_.string = detail::str(v); }
+  Value(std::string_view v) noexcept : Value(Type{AGTRACE_VALUE_STRING}) { v_.string = detail::str(v.data() ? v : ""); }
   Value(const char* v) noexcept : Value(Type{AGTRACE_VALUE_STRING}) { v_.string = agtrace_cstr(v); }
   Value(const std::string& v) noexcept : Value(std::string_view(v)) {}
   Value(bool v) noexcept : Value(Type{AGTRACE_VALUE_BOOL}) { v_.boolean = v; }
@@ -242,11 +254,16 @@ class AttributeBuffer {
   AttributeBuffer(const AttributeBuffer&) = delete;
   AttributeBuffer& operator=(const AttributeBuffer&) = delete;
 
-  const agtrace_attribute_t* data() const noexcept { return len_ ? (len_ > kInline ? heap_.data() : inline_) : nullptr; }
+  const agtrace_attribute_t* data() const noexcept {
+    return len_ == 0 ? nullptr : len_ > kInline ? heap_.data() : inline_;
+  }
   std::size_t size() const noexcept { return len_; }
 
-  static agtrace_value_t convert(const Value& value, std::vector<std::vector<agtrace_str_t>>& strings,
-                                 std::vector<std::unique_ptr<bool[]>>& bools) {
+ private:
+  static constexpr std::size_t kInline = 8;
+  agtrace_attribute_t* data_mut() noexcept { return len_ > kInline ? heap_.data() : inline_; }
+
+  agtrace_value_t convert(const Value& value) {
     agtrace_value_t v = value.v_;
     switch (value.source_) {
       case Value::Source::Direct:
@@ -257,7 +274,7 @@ class AttributeBuffer {
         for (std::size_t i = 0; i < src.size(); ++i) b[i] = src[i];
         v.array = b.get();
         v.array_len = src.size();
-        bools.push_back(std::move(b));
+        bools_.push_back(std::move(b));
         break;
       }
       case Value::Source::Strings: {
@@ -265,26 +282,21 @@ class AttributeBuffer {
         std::vector<agtrace_str_t> s;
         s.reserve(src.size());
         for (const std::string& e : src) s.push_back(str(e));
-        v.array = s.data();  // the buffer survives the move below
+        v.array = s.data();  // the heap buffer survives the move below
         v.array_len = s.size();
-        strings.push_back(std::move(s));
+        strings_.push_back(std::move(s));
         break;
       }
       case Value::Source::Views: {
         std::vector<agtrace_str_t> s = strs(*static_cast<const std::vector<std::string_view>*>(value.from_));
         v.array = s.data();
         v.array_len = s.size();
-        strings.push_back(std::move(s));
+        strings_.push_back(std::move(s));
         break;
       }
     }
     return v;
   }
-
- private:
-  static constexpr std::size_t kInline = 8;
-  agtrace_attribute_t* data_mut() noexcept { return len_ > kInline ? heap_.data() : inline_; }
-  agtrace_value_t convert(const Value& value) { return convert(value, strings_, bools_); }
 
   std::size_t len_;
   agtrace_attribute_t inline_[kInline] = {};
@@ -510,7 +522,7 @@ class Span {
   // An OpenTelemetry `exception` event; sets the status to error.
   Span& record_error(std::string_view type, std::string_view message, std::string_view stacktrace = {}) {
     detail::call([&](agtrace_error_t** e) {
-      return agtrace_span_record_error(h_, detail::str(type), detail::str(message), detail::str(stacktrace), e);
+      return agtrace_span_record_error(h_, detail::str(type), detail::str(message), detail::opt(stacktrace), e);
     });
     return *this;
   }
@@ -531,17 +543,17 @@ class Span {
   }
   Span& set_status(StatusCode code, std::string_view description = {}) {
     detail::call([&](agtrace_error_t** e) {
-      return agtrace_span_set_status(h_, static_cast<agtrace_status_code_t>(code), detail::str(description), e);
+      return agtrace_span_set_status(h_, static_cast<agtrace_status_code_t>(code), detail::opt(description), e);
     });
     return *this;
   }
   Span& set_llm(const Llm& llm) {
     std::vector<agtrace_str_t> reasons = detail::strs(llm.finish_reasons);
     agtrace_llm_t l{};
-    l.provider = detail::str(llm.provider);
-    l.request_model = detail::str(llm.request_model);
-    l.response_model = detail::str(llm.response_model);
-    l.response_id = detail::str(llm.response_id);
+    l.provider = detail::opt(llm.provider);
+    l.request_model = detail::opt(llm.request_model);
+    l.response_model = detail::opt(llm.response_model);
+    l.response_id = detail::opt(llm.response_id);
     l.finish_reasons = reasons.data();
     l.finish_reasons_len = reasons.size();
     detail::call([&](agtrace_error_t** e) { return agtrace_span_set_llm(h_, &l, e); });
@@ -559,32 +571,34 @@ class Span {
   }
   Span& set_tool(std::string_view name, std::string_view call_id = {}) {
     detail::call([&](agtrace_error_t** e) {
-      return agtrace_span_set_tool(h_, detail::str(name), detail::str(call_id), e);
+      return agtrace_span_set_tool(h_, detail::str(name), detail::opt(call_id), e);
     });
     return *this;
   }
   Span& set_agent(std::string_view name, std::string_view id = {}) {
-    detail::call([&](agtrace_error_t** e) { return agtrace_span_set_agent(h_, detail::str(name), detail::str(id), e); });
+    detail::call([&](agtrace_error_t** e) {
+      return agtrace_span_set_agent(h_, detail::str(name), detail::opt(id), e);
+    });
     return *this;
   }
   // JSON arrays; recorded only with content capture on (AGTRACE_CAPTURE_CONTENT).
   Span& set_messages(std::string_view input_json, std::string_view output_json = {}) {
     detail::call([&](agtrace_error_t** e) {
-      return agtrace_span_set_messages(h_, detail::str(input_json), detail::str(output_json), e);
+      return agtrace_span_set_messages(h_, detail::opt(input_json), detail::opt(output_json), e);
     });
     return *this;
   }
   Span& set_trace_meta(const TraceMeta& meta) {
     std::vector<agtrace_str_t> tags = detail::strs(meta.tags);
     agtrace_trace_meta_t m{};
-    m.user_id = detail::str(meta.user_id);
-    m.session_id = detail::str(meta.session_id);
-    m.conversation_id = detail::str(meta.conversation_id);
-    m.environment = detail::str(meta.environment);
-    m.release = detail::str(meta.release);
+    m.user_id = detail::opt(meta.user_id);
+    m.session_id = detail::opt(meta.session_id);
+    m.conversation_id = detail::opt(meta.conversation_id);
+    m.environment = detail::opt(meta.environment);
+    m.release = detail::opt(meta.release);
     m.tags = tags.data();
     m.tags_len = tags.size();
-    m.metadata_json = detail::str(meta.metadata_json);
+    m.metadata_json = detail::opt(meta.metadata_json);
     detail::call([&](agtrace_error_t** e) { return agtrace_span_set_trace_meta(h_, &m, e); });
     return *this;
   }
@@ -665,7 +679,9 @@ class Headers {
 
   // Replaces any header of the same name (ignoring case).
   Headers& set(std::string_view name, std::string_view value) {
-    detail::call([&](agtrace_error_t** e) { return agtrace_headers_set(h_, detail::str(name), detail::str(value), e); });
+    detail::call([&](agtrace_error_t** e) {
+      return agtrace_headers_set(h_, detail::str(name), detail::str(value), e);
+    });
     return *this;
   }
   std::size_t size() const noexcept { return agtrace_headers_count(h_); }

@@ -142,12 +142,15 @@ pub unsafe extern "C" fn agtrace_context_free(context: *mut agtrace_context_t) {
 
 thread_local! {
     /// Spans entered on this thread, innermost last, with their guards.
-    static ENTERED: RefCell<Vec<(usize, EnterGuard)>> = const { RefCell::new(Vec::new()) };
+    static ENTERED: RefCell<Vec<(u64, EnterGuard)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Makes `span` the calling thread's current span (the default parent of
 /// spans started with `AGTRACE_PARENT_CURRENT`) until `agtrace_span_exit`.
-/// Enter and exit on the same thread, innermost first. Does not block.
+/// Enter and exit on the same thread, innermost first. Freeing an entered
+/// span on the thread that entered it exits it (and any span entered after
+/// it); freed on another thread, it stays that thread's current parent until
+/// the spans entered before it exit. Does not block.
 #[no_mangle]
 pub extern "C" fn agtrace_span_enter(
     span: *const agtrace_span_t,
@@ -156,7 +159,7 @@ pub extern "C" fn agtrace_span_enter(
     guard(out_error, || {
         let s = crate::span::span(span)?;
         let g = s.span.lock().unwrap_or_else(|e| e.into_inner()).enter();
-        ENTERED.with(|e| e.borrow_mut().push((span as usize, g)));
+        ENTERED.with(|e| e.borrow_mut().push((s.id, g)));
         Ok(())
     })
 }
@@ -172,11 +175,11 @@ pub extern "C" fn agtrace_span_exit(
     out_error: *mut *mut agtrace_error_t,
 ) -> agtrace_status_t {
     guard(out_error, || {
-        crate::span::span(span)?;
+        let id = crate::span::span(span)?.id;
         ENTERED.with(|e| {
             let mut e = e.borrow_mut();
             match e.last() {
-                Some((top, _)) if *top == span as usize => {
+                Some((top, _)) if *top == id => {
                     e.pop();
                     Ok(())
                 }
@@ -187,6 +190,20 @@ pub extern "C" fn agtrace_span_exit(
             }
         })
     })
+}
+
+/// Called when a span handle is freed: exits it on this thread (with every
+/// span entered after it) if it is entered here.
+pub(crate) fn forget_entered(id: u64) {
+    let _ = ENTERED.try_with(|e| {
+        let mut e = e.borrow_mut();
+        if let Some(pos) = e.iter().position(|(i, _)| *i == id) {
+            // Innermost first, so each guard restores the stack below it.
+            while e.len() > pos {
+                e.pop();
+            }
+        }
+    });
 }
 
 /// The calling thread's current span's context, or NULL in `*out_context`

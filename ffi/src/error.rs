@@ -59,11 +59,11 @@ impl FfiError {
         }
     }
 
-    pub(crate) fn null(what: &str) -> Self {
+    pub(crate) fn null(what: impl std::fmt::Display) -> Self {
         FfiError::new(AGTRACE_ERR_NULL_ARGUMENT, format!("`{what}` is NULL"))
     }
 
-    pub(crate) fn invalid(what: &str, reason: impl std::fmt::Display) -> Self {
+    pub(crate) fn invalid(what: impl std::fmt::Display, reason: impl std::fmt::Display) -> Self {
         FfiError::new(
             AGTRACE_ERR_INVALID_ARGUMENT,
             format!("invalid `{what}`: {reason}"),

@@ -108,6 +108,35 @@ pub extern "C" fn agtrace_headers_get(
     })
 }
 
+/// Looks a header up by name, ignoring case. Returns true and sets
+/// `*out_value` (borrowed, valid until the list changes or is freed) when
+/// found; false otherwise, and for NULL arguments or a name that is not
+/// UTF-8. Not thread-safe with a concurrent change; does not block.
+#[no_mangle]
+pub extern "C" fn agtrace_headers_lookup(
+    headers: *const agtrace_headers_t,
+    name: agtrace_str_t,
+    out_value: *mut agtrace_str_t,
+) -> bool {
+    crate::error::guard_value(false, || {
+        // SAFETY: NULL or live headers (documented).
+        let Some(h) = (unsafe { headers.as_ref() }) else {
+            return false;
+        };
+        let (Ok(name), false) = (name.get("name"), out_value.is_null()) else {
+            return false;
+        };
+        match Extractor::get(h, name) {
+            Some(v) => {
+                // SAFETY: checked non-NULL; writable (documented).
+                unsafe { *out_value = agtrace_str_t::from_str(v) };
+                true
+            }
+            None => false,
+        }
+    })
+}
+
 /// Frees a header list. NULL is ignored.
 ///
 /// # Safety

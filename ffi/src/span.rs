@@ -115,6 +115,8 @@ pub struct agtrace_trace_meta_t {
 /// `agtrace_span_free` (which ends it, marked abandoned, if needed).
 #[allow(non_camel_case_types)]
 pub struct agtrace_span_t {
+    /// Unique for the life of the process (addresses are reused after free).
+    pub(crate) id: u64,
     pub(crate) span: Mutex<Span>,
     ended: AtomicBool,
 }
@@ -218,7 +220,9 @@ pub extern "C" fn agtrace_span_start(
             .parent(parent)
             .attributes(attrs)
             .start();
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let boxed = Box::new(agtrace_span_t {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             span: Mutex::new(s),
             ended: AtomicBool::new(false),
         });
@@ -229,7 +233,9 @@ pub extern "C" fn agtrace_span_start(
 }
 
 /// Ends the span and hands it to the export pipeline; never blocks. Ending
-/// twice returns `AGTRACE_ERR_ALREADY_ENDED` and changes nothing. The handle
+/// twice returns `AGTRACE_ERR_ALREADY_ENDED` and changes nothing. After the
+/// tracer's shutdown the span is ended, counted as dropped, and the call
+/// returns `AGTRACE_ERR_SHUT_DOWN`. The handle
 /// stays valid until `agtrace_span_free`. Thread-safe.
 #[no_mangle]
 pub extern "C" fn agtrace_span_end(
@@ -244,13 +250,22 @@ pub extern "C" fn agtrace_span_end(
                 "the span was already ended",
             ));
         }
-        s.span.lock().unwrap_or_else(|e| e.into_inner()).end();
+        let mut inner = s.span.lock().unwrap_or_else(|e| e.into_inner());
+        let shut_down = inner.tracer_is_shut_down();
+        inner.end();
+        if shut_down {
+            return Err(FfiError::new(
+                agtrace_status_t::AGTRACE_ERR_SHUT_DOWN,
+                "the tracer was shut down; the span was ended but will not be exported",
+            ));
+        }
         Ok(())
     })
 }
 
 /// Frees the handle. A span not ended is ended now, marked abandoned
-/// (`agtrace.abandoned = true`). NULL is ignored.
+/// (`agtrace.abandoned = true`); a span entered on this thread is exited.
+/// NULL is ignored.
 ///
 /// # Safety
 /// `span` must be NULL or from `agtrace_span_start`, not yet freed, and not
@@ -260,8 +275,11 @@ pub extern "C" fn agtrace_span_end(
 #[no_mangle]
 pub unsafe extern "C" fn agtrace_span_free(span: *mut agtrace_span_t) {
     if !span.is_null() {
-        // SAFETY: ownership comes back from the caller (documented).
-        guard_value((), || drop(unsafe { Box::from_raw(span) }));
+        guard_value((), || {
+            // SAFETY: ownership comes back from the caller (documented).
+            let s = unsafe { Box::from_raw(span) };
+            crate::context::forget_entered(s.id);
+        });
     }
 }
 
@@ -600,4 +618,19 @@ fn strings(ptr: *const agtrace_str_t, len: usize, what: &str) -> FfiResult<Vec<S
         .iter()
         .map(|s| s.get(what).map(str::to_string))
         .collect()
+}
+
+/// Records that the first chunk of a streamed response arrived now
+/// (`gen_ai.response.time_to_first_chunk`). Thread-safe; never blocks.
+#[no_mangle]
+pub extern "C" fn agtrace_span_mark_first_chunk(
+    span: *const agtrace_span_t,
+    out_error: *mut *mut agtrace_error_t,
+) -> agtrace_status_t {
+    guard(out_error, || {
+        crate::span::span(span)?.with(|s| {
+            s.mark_first_chunk();
+            Ok(())
+        })
+    })
 }

@@ -3,6 +3,7 @@
 
 use crate::error::{agtrace_status_t, FfiError, FfiResult};
 use std::ffi::{c_char, CString};
+use std::fmt::Display;
 
 /// A borrowed UTF-8 string: `ptr` to `len` bytes, no terminator needed.
 /// `{NULL, 0}` means "absent": an error where a string is required, "not
@@ -29,12 +30,12 @@ impl agtrace_str_t {
     }
 
     /// A required string; `what` names the argument in errors.
-    pub(crate) fn get<'a>(self, what: &str) -> FfiResult<&'a str> {
+    pub(crate) fn get<'a>(self, what: impl Display + Copy) -> FfiResult<&'a str> {
         self.opt(what)?.ok_or_else(|| FfiError::null(what))
     }
 
     /// An optional string: `None` for `{NULL, 0}`.
-    pub(crate) fn opt<'a>(self, what: &str) -> FfiResult<Option<&'a str>> {
+    pub(crate) fn opt<'a>(self, what: impl Display + Copy) -> FfiResult<Option<&'a str>> {
         if self.ptr.is_null() {
             return if self.len == 0 {
                 Ok(None)

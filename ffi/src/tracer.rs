@@ -324,7 +324,9 @@ pub extern "C" fn agtrace_tracer_set_sampling_rate(
     out_error: *mut *mut agtrace_error_t,
 ) -> agtrace_status_t {
     guard(out_error, || {
-        Ok(crate::tracer::tracer(tracer)?.set_sampling_rate(rate)?)
+        crate::tracer::tracer(tracer)?
+            .set_sampling_rate(rate)
+            .map_err(|e| FfiError::invalid("rate", e))
     })
 }
 

@@ -48,7 +48,21 @@ pub struct agtrace_attribute_t {
     pub value: agtrace_value_t,
 }
 
-fn slice<'a, T>(ptr: *const c_void, len: usize, what: &str) -> FfiResult<&'a [T]> {
+/// "value of KEY", formatted only when an error needs it.
+#[derive(Clone, Copy)]
+struct ValueOf<'a>(&'a str);
+
+impl std::fmt::Display for ValueOf<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "value of {}", self.0)
+    }
+}
+
+fn slice<'a, T>(
+    ptr: *const c_void,
+    len: usize,
+    what: impl std::fmt::Display + Copy,
+) -> FfiResult<&'a [T]> {
     if len == 0 {
         return Ok(&[]);
     }
@@ -60,7 +74,8 @@ fn slice<'a, T>(ptr: *const c_void, len: usize, what: &str) -> FfiResult<&'a [T]
 }
 
 fn value(v: &agtrace_value_t, key: &str) -> FfiResult<Value> {
-    let what = format!("value of {key}");
+    // Named only when something is wrong, so success allocates nothing here.
+    let what = &ValueOf(key);
     Ok(match v.r#type {
         AGTRACE_VALUE_STRING => Value::from(v.string.get(&what)?.to_string()),
         AGTRACE_VALUE_BOOL => Value::Bool(v.boolean),
