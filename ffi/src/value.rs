@@ -77,39 +77,39 @@ fn value(v: &agtrace_value_t, key: &str) -> FfiResult<Value> {
     // Named only when something is wrong, so success allocates nothing here.
     let what = &ValueOf(key);
     Ok(match v.r#type {
-        AGTRACE_VALUE_STRING => Value::from(v.string.get(&what)?.to_string()),
+        AGTRACE_VALUE_STRING => Value::from(v.string.get(what)?.to_string()),
         AGTRACE_VALUE_BOOL => Value::Bool(v.boolean),
         AGTRACE_VALUE_INT => Value::I64(v.integer),
         AGTRACE_VALUE_DOUBLE => Value::F64(v.number),
         AGTRACE_VALUE_STRING_ARRAY => Value::from(
-            slice::<agtrace_str_t>(v.array, v.array_len, &what)?
+            slice::<agtrace_str_t>(v.array, v.array_len, what)?
                 .iter()
-                .map(|s| s.get(&what).map(str::to_string))
+                .map(|s| s.get(what).map(str::to_string))
                 .collect::<FfiResult<Vec<String>>>()?,
         ),
         // Read as bytes: a C `bool` other than 0/1 must not become an
         // invalid Rust bool.
         AGTRACE_VALUE_BOOL_ARRAY => Value::BoolArray(
-            slice::<u8>(v.array, v.array_len, &what)?
+            slice::<u8>(v.array, v.array_len, what)?
                 .iter()
                 .map(|b| *b != 0)
                 .collect(),
         ),
         AGTRACE_VALUE_INT_ARRAY => {
-            Value::I64Array(slice::<i64>(v.array, v.array_len, &what)?.to_vec())
+            Value::I64Array(slice::<i64>(v.array, v.array_len, what)?.to_vec())
         }
         AGTRACE_VALUE_DOUBLE_ARRAY => {
-            Value::F64Array(slice::<f64>(v.array, v.array_len, &what)?.to_vec())
+            Value::F64Array(slice::<f64>(v.array, v.array_len, what)?.to_vec())
         }
         AGTRACE_VALUE_JSON => {
-            let text = v.string.get(&what)?;
+            let text = v.string.get(what)?;
             serde_json::from_str::<serde_json::Value>(text)
-                .map_err(|e| FfiError::invalid(&what, format!("not JSON ({e})")))?;
+                .map_err(|e| FfiError::invalid(what, format!("not JSON ({e})")))?;
             Value::from(text.to_string())
         }
         other => {
             return Err(FfiError::invalid(
-                &what,
+                what,
                 format!("unknown value type {other}"),
             ))
         }
