@@ -71,3 +71,6 @@ test-python: test-rust
 bench:
 	cargo bench -p agtrace-core --bench span
 	cargo bench -p agtrace-ffi --bench abi
+	$(MAKE) --no-print-directory sdk-c
+	gcc -std=c99 -O2 bench/c/bench.c -I$(DIST_C)/include -L$(DIST_C)/lib -lagtrace -Wl,-rpath,$(DIST_C)/lib \
+	  -o $(AGTRACE_CACHE)/bench-c && $(AGTRACE_CACHE)/bench-c
