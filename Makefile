@@ -53,9 +53,9 @@ sdk-c:
 # C and C++: the GoogleTest suite (under valgrind), the header compile checks
 # and the examples, built against dist/c as users would.
 test-c: sdk-c
-	cmake -S tests/c -B $(AGTRACE_CACHE)/build-c -DCMAKE_PREFIX_PATH=$(DIST_C) -DCMAKE_BUILD_TYPE=Debug > /dev/null
-	cmake --build $(AGTRACE_CACHE)/build-c --parallel 2
-	cd $(AGTRACE_CACHE)/build-c && ctest --output-on-failure
+	cmake -S tests/c -B $(CURDIR)/build/c -DCMAKE_PREFIX_PATH=$(DIST_C) -DCMAKE_BUILD_TYPE=Debug > /dev/null
+	cmake --build $(CURDIR)/build/c --parallel 2
+	cd $(CURDIR)/build/c && ctest --output-on-failure
 
 # `cargo test` also builds the examples the Python tests drive.
 test-rust:
