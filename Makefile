@@ -10,7 +10,7 @@ VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 MAJOR := $(firstword $(subst ., ,$(VERSION)))
 DIST_C := $(CURDIR)/dist/c
 
-.PHONY: demo test lint test-rust test-python test-c check-abi bench header sdk sdk-c
+.PHONY: demo test lint test-rust test-python test-c check-abi bench header sdk sdk-c bindings-python
 
 ## demo: run the demo agent, traced to the console and agtrace-demo.jsonl
 demo:
@@ -61,8 +61,19 @@ test-c: sdk-c
 test-rust:
 	cargo test --release --workspace
 
-test-python: test-rust
+# Python bindings generated from the library by the workspace uniffi-bindgen.
+UNIFFI_PY := $(CURDIR)/build/uniffi-python
+
+bindings-python:
+	cargo build --release --quiet -p agtrace-ffi -p uniffi-bindgen
+	rm -rf $(UNIFFI_PY) && mkdir -p $(UNIFFI_PY)
+	$(LIB)/uniffi-bindgen generate --library $(LIB)/libagtrace.so --language python \
+	  --config uniffi.toml --out-dir $(UNIFFI_PY) > /dev/null
+	cp $(LIB)/libagtrace.so $(UNIFFI_PY)/
+
+test-python: test-rust bindings-python
 	venv=$$(tests/python-env.sh | tail -n 1) && \
+	AGTRACE_UNIFFI_PYTHON_DIR=$(UNIFFI_PY) \
 	AGTRACE_DEMO_BIN=$(EXAMPLES)/demo AGTRACE_PROPAGATE_BIN=$(EXAMPLES)/propagate \
 	  AGTRACE_SAMPLE_DECISIONS_BIN=$(EXAMPLES)/sample_decisions \
 	  "$$venv/bin/python" -m pytest -q tests

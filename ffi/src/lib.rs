@@ -24,7 +24,10 @@ mod headers;
 mod span;
 mod string;
 mod tracer;
+mod uniffi_api;
 mod value;
+
+uniffi::setup_scaffolding!("agtrace_ffi");
 
 // The ABI is also usable from Rust (the benchmark calls it as C does).
 pub use context::*;

@@ -128,7 +128,37 @@ pub(crate) fn span<'a>(s: *const agtrace_span_t) -> FfiResult<&'a agtrace_span_t
 
 impl agtrace_span_t {
     /// Runs `f` on a live span of a running tracer.
-    fn with(&self, f: impl FnOnce(&mut Span) -> FfiResult) -> FfiResult {
+    pub(crate) fn new(span: Span) -> Self {
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        agtrace_span_t {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            span: Mutex::new(span),
+            ended: AtomicBool::new(false),
+        }
+    }
+
+    /// Ends the span once; after shutdown it is ended (and counted as
+    /// dropped) but reported.
+    pub(crate) fn end(&self) -> FfiResult {
+        if self.ended.swap(true, Ordering::AcqRel) {
+            return Err(FfiError::new(
+                agtrace_status_t::AGTRACE_ERR_ALREADY_ENDED,
+                "the span was already ended",
+            ));
+        }
+        let mut inner = self.span.lock().unwrap_or_else(|e| e.into_inner());
+        let shut_down = inner.tracer_is_shut_down();
+        inner.end();
+        if shut_down {
+            return Err(FfiError::new(
+                agtrace_status_t::AGTRACE_ERR_SHUT_DOWN,
+                "the tracer was shut down; the span was ended but will not be exported",
+            ));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn with(&self, f: impl FnOnce(&mut Span) -> FfiResult) -> FfiResult {
         if self.ended.load(Ordering::Acquire) {
             return Err(FfiError::new(
                 agtrace_status_t::AGTRACE_ERR_ALREADY_ENDED,
@@ -220,12 +250,7 @@ pub extern "C" fn agtrace_span_start(
             .parent(parent)
             .attributes(attrs)
             .start();
-        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-        let boxed = Box::new(agtrace_span_t {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            span: Mutex::new(s),
-            ended: AtomicBool::new(false),
-        });
+        let boxed = Box::new(agtrace_span_t::new(s));
         // SAFETY: as above.
         unsafe { *out_span = Box::into_raw(boxed) };
         Ok(())
@@ -242,25 +267,7 @@ pub extern "C" fn agtrace_span_end(
     span: *const agtrace_span_t,
     out_error: *mut *mut agtrace_error_t,
 ) -> agtrace_status_t {
-    guard(out_error, || {
-        let s = crate::span::span(span)?;
-        if s.ended.swap(true, Ordering::AcqRel) {
-            return Err(FfiError::new(
-                agtrace_status_t::AGTRACE_ERR_ALREADY_ENDED,
-                "the span was already ended",
-            ));
-        }
-        let mut inner = s.span.lock().unwrap_or_else(|e| e.into_inner());
-        let shut_down = inner.tracer_is_shut_down();
-        inner.end();
-        if shut_down {
-            return Err(FfiError::new(
-                agtrace_status_t::AGTRACE_ERR_SHUT_DOWN,
-                "the tracer was shut down; the span was ended but will not be exported",
-            ));
-        }
-        Ok(())
-    })
+    guard(out_error, || crate::span::span(span)?.end())
 }
 
 /// Frees the handle. A span not ended is ended now, marked abandoned
