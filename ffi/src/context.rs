@@ -47,14 +47,27 @@ impl agtrace_context_t {
         }
     }
 
-    pub(crate) fn span_ref(&self) -> SpanRef {
+    /// Writes this context's propagation headers in `tracer`'s formats.
+    pub(crate) fn inject(
+        &self,
+        tracer: &agtrace_core::Tracer,
+        carrier: &mut dyn agtrace_core::propagation::Injector,
+    ) {
+        let r = self.span_ref();
+        tracer
+            .settings()
+            .propagators
+            .inject(r.context(), &self.baggage(), carrier);
+    }
+
+    fn span_ref(&self) -> SpanRef {
         match &self.inner {
             Inner::Local(r) => r.clone(),
             Inner::Remote(e) => SpanRef::from_context(e.span_context.clone().unwrap_or_default()),
         }
     }
 
-    pub(crate) fn baggage(&self) -> agtrace_core::propagation::Baggage {
+    fn baggage(&self) -> agtrace_core::propagation::Baggage {
         match &self.inner {
             Inner::Local(r) => r.baggage().cloned().unwrap_or_default(),
             Inner::Remote(e) => e.baggage.clone(),

@@ -166,9 +166,7 @@ pub extern "C" fn agtrace_inject(
         let t = crate::tracer::tracer(tracer)?;
         let c = crate::context::context(context)?;
         let h = crate::headers::headers(headers)?;
-        let r = c.span_ref();
-        let baggage = c.baggage();
-        t.settings().propagators.inject(r.context(), &baggage, h);
+        c.inject(t, h);
         Ok(())
     })
 }

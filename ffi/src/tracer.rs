@@ -281,35 +281,40 @@ pub extern "C" fn agtrace_tracer_stats_json(
         if out_json.is_null() {
             return Err(FfiError::null("out_json"));
         }
-        let s = t.stats();
-        let exporters: Vec<_> = s
-            .exporters
-            .iter()
-            .map(|e| {
-                serde_json::json!({
-                    "name": e.name, "received": e.received, "exported": e.exported,
-                    "retried": e.retried, "pending": e.pending,
-                    "breaker_open": e.breaker == agtrace_core::BreakerState::Open,
-                    "dropped": {
-                        "queue_full": e.dropped.queue_full, "breaker_open": e.dropped.breaker_open,
-                        "oversize": e.dropped.oversize, "rejected": e.dropped.rejected,
-                        "failed": e.dropped.failed, "shutdown": e.dropped.shutdown,
-                    },
-                })
-            })
-            .collect();
-        let json = serde_json::json!({
-            "started": s.started, "ended": s.ended, "unsampled": s.unsampled,
-            "dispatched": s.dispatched, "pending": s.pending,
-            "dropped": {
-                "queue_full": s.dropped.queue_full, "queue_bytes": s.dropped.queue_bytes,
-                "shutdown": s.dropped.shutdown,
-            },
-            "exporters": exporters,
-        });
+        let json = stats_json(&t.stats());
         // SAFETY: non-NULL and writable (documented).
         unsafe { *out_json = owned_c_string(json.to_string()) };
         Ok(())
+    })
+}
+
+/// Every counter, per exporter included, as a JSON object: the one encoding
+/// both boundaries (C and uniffi) hand out.
+pub(crate) fn stats_json(s: &agtrace_core::Stats) -> serde_json::Value {
+    let exporters: Vec<_> = s
+        .exporters
+        .iter()
+        .map(|e| {
+            serde_json::json!({
+                "name": e.name, "received": e.received, "exported": e.exported,
+                "retried": e.retried, "pending": e.pending,
+                "breaker_open": e.breaker == agtrace_core::BreakerState::Open,
+                "dropped": {
+                    "queue_full": e.dropped.queue_full, "breaker_open": e.dropped.breaker_open,
+                    "oversize": e.dropped.oversize, "rejected": e.dropped.rejected,
+                    "failed": e.dropped.failed, "shutdown": e.dropped.shutdown,
+                },
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "started": s.started, "ended": s.ended, "unsampled": s.unsampled,
+        "dispatched": s.dispatched, "pending": s.pending,
+        "dropped": {
+            "queue_full": s.dropped.queue_full, "queue_bytes": s.dropped.queue_bytes,
+            "shutdown": s.dropped.shutdown,
+        },
+        "exporters": exporters,
     })
 }
 

@@ -80,3 +80,16 @@ def test_propagation_round_trip(ffi, tmp_path):
     assert t.extract({}) is None
     child.end()
     t.shutdown(5000)
+
+
+def test_stats_json_is_json_with_every_exporter(ffi, tmp_path):
+    import json
+
+    t = tracer(ffi, tmp_path)
+    t.start_span("s", ffi.SpanKind.PLAIN, None, {}).end()
+    t.flush(5000)
+    stats = json.loads(t.stats().json)
+    assert stats["ended"] == 1
+    assert [e["name"] for e in stats["exporters"]] == ["file"]
+    assert stats["exporters"][0]["exported"] == 1
+    t.shutdown(5000)

@@ -97,19 +97,14 @@ impl Tracer {
             dropped: s.dropped.total(),
             pending: s.pending,
             exported: s.exporters.iter().map(|e| e.exported).sum(),
-            json: format!("{s:?}"),
+            json: crate::tracer::stats_json(&s).to_string(),
         }
     }
 
     /// Propagation headers for `context` in the tracer's formats.
     pub fn inject(&self, context: Arc<SpanContext>) -> HashMap<String, String> {
         let mut out = HashMap::new();
-        let r = context.inner.span_ref();
-        let baggage = context.inner.baggage();
-        self.inner
-            .settings()
-            .propagators
-            .inject(r.context(), &baggage, &mut out);
+        context.inner.inject(&self.inner, &mut out);
         out
     }
 
