@@ -273,13 +273,17 @@ impl Pipeline {
         self.closed.load(Acquire)
     }
 
+    /// Pipeline counters are read before the exporters': a batch is counted
+    /// as received by the exporters before it is counted as dispatched, so
+    /// in one snapshot no exporter can look behind the pipeline.
     pub(crate) fn stats(&self) -> Stats {
-        let exporters = self
+        let mut stats = self.counters.snapshot(Vec::new(), self.is_shut_down());
+        stats.exporters = self
             .exporters
             .iter()
             .map(|(name, c)| c.snapshot(name))
             .collect();
-        self.counters.snapshot(exporters, self.is_shut_down())
+        stats
     }
 }
 
