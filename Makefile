@@ -9,8 +9,10 @@ LIB := $(CARGO_TARGET_DIR)/release
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 MAJOR := $(firstword $(subst ., ,$(VERSION)))
 DIST_C := $(CURDIR)/dist/c
+DIST_PY := $(CURDIR)/dist/python
 
-.PHONY: demo test lint test-rust test-python test-c check-abi bench header sdk sdk-c bindings-python
+.PHONY: demo test lint test-rust test-python test-c check-abi bench header sdk sdk-c sdk-python bindings-python \
+  python-installed
 
 ## demo: run the demo agent, traced to the console and agtrace-demo.jsonl
 demo:
@@ -36,7 +38,7 @@ check-abi:
 	  || (echo "exported symbols changed: update ffi/symbols.txt if intended" && exit 1)
 
 ## sdk: build the library and package every language under dist/
-sdk: sdk-c
+sdk: sdk-c sdk-python
 
 sdk-c:
 	cargo build --release --quiet -p agtrace-ffi
@@ -58,30 +60,60 @@ test-c: sdk-c
 	cd $(CURDIR)/build/c && ctest --output-on-failure
 
 # `cargo test` also builds the examples the Python tests drive.
+# uniffi-bindgen (uniffi with its `cli` feature) has no tests and is left out:
+# built with the library, it would change uniffi's features and recompile
+# agtrace-ffi apart from the `-p agtrace-ffi` builds.
 test-rust:
-	cargo test --release --workspace
+	cargo test --release --workspace --exclude uniffi-bindgen
 
-# Python bindings generated from the library by the workspace uniffi-bindgen.
+# Python: the wheel maturin builds from bindings/python (pyproject.toml), with
+# the hand-written package and, in agtrace/_uniffi/, the uniffi-generated
+# module and libagtrace.so. Through bindings/python/maturin-cargo/, maturin's
+# build of the library is the same Cargo unit as sdk-c's (fresh after it: the
+# wheel carries the same libagtrace.so), and it generates with the workspace's
+# release uniffi-bindgen and uniffi.toml.
+sdk-python:
+	cargo build --release --quiet -p uniffi-bindgen
+	venv=$$(tests/python-env.sh | tail -n 1) && rm -rf $(DIST_PY) && cd bindings/python && \
+	  PATH=$(CURDIR)/bindings/python/maturin-cargo:$$PATH \
+	  "$$venv/bin/maturin" build --release --quiet --out $(DIST_PY)
+
+# Python bindings generated from the library by the workspace uniffi-bindgen,
+# for working on the Python package without a wheel:
+# AGTRACE_PYTHON_NATIVE_DIR=build/uniffi-python (see agtrace/_native.py).
 UNIFFI_PY := $(CURDIR)/build/uniffi-python
 
 bindings-python:
-	cargo build --release --quiet -p agtrace-ffi -p uniffi-bindgen
+	cargo build --release --quiet -p agtrace-ffi
+	cargo build --release --quiet -p uniffi-bindgen
 	rm -rf $(UNIFFI_PY) && mkdir -p $(UNIFFI_PY)
 	$(LIB)/uniffi-bindgen generate --library $(LIB)/libagtrace.so --language python \
 	  --config uniffi.toml --out-dir $(UNIFFI_PY) > /dev/null
 	cp $(LIB)/libagtrace.so $(UNIFFI_PY)/
 
-test-python: test-rust bindings-python
+# The wheel installed into the test venv, as users install it.
+python-installed: sdk-python
+	PIP_DISABLE_PIP_VERSION_CHECK=1 "$$(tests/python-env.sh | tail -n 1)/bin/python" -m pip install \
+	  --quiet --no-index --no-deps --force-reinstall $(DIST_PY)/agtrace-*.whl
+
+# The Python tests run against the installed wheel; the uniffi-layer tests
+# load the generated module from the installed package too, so the process
+# has one libagtrace. Then mypy --strict checks the package.
+test-python: test-rust python-installed
 	venv=$$(tests/python-env.sh | tail -n 1) && \
-	AGTRACE_UNIFFI_PYTHON_DIR=$(UNIFFI_PY) \
+	site=$$("$$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["platlib"])') && \
+	AGTRACE_UNIFFI_PYTHON_DIR=$$site/agtrace/_uniffi \
 	AGTRACE_DEMO_BIN=$(EXAMPLES)/demo AGTRACE_PROPAGATE_BIN=$(EXAMPLES)/propagate \
 	  AGTRACE_SAMPLE_DECISIONS_BIN=$(EXAMPLES)/sample_decisions \
-	  "$$venv/bin/python" -m pytest -q tests
+	  "$$venv/bin/python" -m pytest -q tests && \
+	cd bindings/python/python && "$$venv/bin/mypy" --strict --no-incremental agtrace
 
-## bench: span start+end beside opentelemetry_sdk, and the C ABI beside the core
+## bench: span start+end beside opentelemetry_sdk (Rust, Python), and the C ABI beside the core
 bench:
 	cargo bench -p agtrace-core --bench span
 	cargo bench -p agtrace-ffi --bench abi
 	$(MAKE) --no-print-directory sdk-c
 	gcc -std=c99 -O2 bench/c/bench.c -I$(DIST_C)/include -L$(DIST_C)/lib -lagtrace -Wl,-rpath,$(DIST_C)/lib \
 	  -o $(AGTRACE_CACHE)/bench-c && $(AGTRACE_CACHE)/bench-c
+	$(MAKE) --no-print-directory python-installed
+	"$$(tests/python-env.sh | tail -n 1)/bin/python" bench/python/bench_span.py

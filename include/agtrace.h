@@ -19,7 +19,8 @@
  * - Strings are agtrace_str_t: a pointer and a length, no terminator needed,
  *   validated as UTF-8, copied when kept. {NULL, 0} means "absent".
  * - Thread-safety is stated per function. Nothing blocks except
- *   agtrace_tracer_flush and agtrace_tracer_shutdown, which take a timeout.
+ *   agtrace_tracer_flush and agtrace_tracer_shutdown, which take a timeout,
+ *   and agtrace_tracer_fork_prepare (at most 1 s).
  * - A Rust panic inside the library never unwinds into C: the call returns
  *   AGTRACE_ERR_PANIC and the library stays usable.
  * - ABI policy: within a major version, functions, constants and struct
@@ -406,6 +407,57 @@ agtrace_status_t agtrace_extract(const agtrace_tracer_t *tracer,
                                  agtrace_context_t **out_context,
                                  agtrace_error_t **out_error);
 
+// Starts a span from a packed record (name, then attribute and op pairs)
+// under `parent` when not NULL, else under `remote_parent` when not NULL,
+// else as a new trace (the thread's current span is not consulted: bindings
+// keep their own). Returns the new span, released with `agtrace_span_free`
+// or `agtrace_span_free_many`; on failure returns NULL and, when `out_error`
+// is not NULL, an error naming the offending field (a failed call has no
+// effect, so a binding may pass NULL and repeat the call to get the error).
+// Meant for language bindings; C code is better served by
+// `agtrace_span_start`.
+//
+// Thread-safe; never blocks.
+agtrace_span_t *agtrace_span_start_packed(const agtrace_tracer_t *tracer,
+                                          const agtrace_span_t *parent,
+                                          const agtrace_context_t *remote_parent,
+                                          agtrace_kind_t kind_code,
+                                          const uint8_t *record,
+                                          size_t record_len,
+                                          agtrace_error_t **out_error);
+
+// Applies a packed record of attribute and op pairs (may be empty) to a
+// live span, without ending it. Events and first-chunk marks go through
+// here, since they carry the time of the call. Errors name the offending
+// field; pairs before it are applied. Thread-safe; never blocks.
+agtrace_status_t agtrace_span_record_packed(const agtrace_span_t *span,
+                                            const uint8_t *record,
+                                            size_t record_len,
+                                            agtrace_error_t **out_error);
+
+// Applies a packed record like `agtrace_span_record_packed`, then ends the
+// span. The span is ended even when the record is invalid (the error then
+// names the offending field), so a bad value never loses a span. Ending
+// twice gives `AGTRACE_ERR_ALREADY_ENDED`; after shutdown,
+// `AGTRACE_ERR_SHUT_DOWN`. The handle stays valid until freed, so the span
+// can still parent later spans. Thread-safe; never blocks.
+agtrace_status_t agtrace_span_finish_packed(const agtrace_span_t *span,
+                                            const uint8_t *record,
+                                            size_t record_len,
+                                            agtrace_error_t **out_error);
+
+// Frees `len` span handles (NULL entries are skipped), as
+// `agtrace_span_free` does for each; one call for many lets a garbage
+// collected binding release handles in batches.
+//
+// # Safety
+// `spans` must point to `len` handles, each NULL or from this library, not
+// freed and not in use by another thread.
+//
+// Does not block.
+void agtrace_span_free_many(agtrace_span_t *const *spans,
+                            size_t len);
+
 // Starts a span. On success `*out_span` is a new span the caller frees with
 // `agtrace_span_free`; on failure it is NULL. After shutdown this fails with
 // `AGTRACE_ERR_SHUT_DOWN`. Thread-safe; never blocks.
@@ -634,6 +686,45 @@ agtrace_status_t agtrace_tracer_shutdown(const agtrace_tracer_t *tracer,
                                          uint32_t timeout_ms,
                                          uint64_t *out_undelivered,
                                          agtrace_error_t **out_error);
+
+// Fork hook: call in the parent just before `fork()`, e.g. from a
+// `pthread_atfork` prepare handler. Parks the tracer's export threads where
+// they hold no lock the application shares, so the child inherits none
+// held. Pair it with `agtrace_tracer_fork_parent` and
+// `agtrace_tracer_fork_child`. Does nothing on a disabled or shut-down
+// tracer.
+//
+// Thread-safe (nested calls from threads forking at once count, each
+// needing its `agtrace_tracer_fork_parent`). Blocks up to 1 s waiting for
+// the threads; an exporter in a slow export call is not waited for.
+agtrace_status_t agtrace_tracer_fork_prepare(const agtrace_tracer_t *tracer,
+                                             agtrace_error_t **out_error);
+
+// Fork hook: call in the parent after `fork()` returns, also when it
+// failed (a `pthread_atfork` parent handler): undoes one
+// `agtrace_tracer_fork_prepare`, and the export threads go on. Threads
+// left paused resume on their own after 10 s.
+//
+// Thread-safe; does not block.
+agtrace_status_t agtrace_tracer_fork_parent(const agtrace_tracer_t *tracer,
+                                            agtrace_error_t **out_error);
+
+// Fork hook: call in the child after `fork()` returns 0 (a `pthread_atfork`
+// child handler), before the child starts threads that trace. Gives the
+// child export threads and exporters of its own, built from the tracer's
+// settings; the parent's are never touched. Spans started before the fork
+// are exported by the parent only (ended in the child they are dropped
+// silently); spans the child starts under them keep their trace. The
+// child's counters restart at zero. Does nothing in the process that
+// created the tracer, when called again, or on a disabled or shut-down
+// tracer; if the child's exporters cannot be created (the message goes to
+// stderr) its tracer acts as disabled.
+//
+// Not thread-safe: the calling thread must be the child's only thread using
+// the tracer. Not async-signal-safe (allocates, starts threads, may open
+// files). Does not block on the network.
+agtrace_status_t agtrace_tracer_fork_child(const agtrace_tracer_t *tracer,
+                                           agtrace_error_t **out_error);
 
 // Fills `*out_stats` with the tracer's counters. Thread-safe; does not
 // block.

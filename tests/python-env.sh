@@ -23,13 +23,20 @@
 #     serialises builders; the second one finds the stamp and returns.
 #   * The stamp is written only after pip succeeded, so an interrupted install
 #     is redone on the next run instead of leaving a half-built venv in use.
+#   * Build tools (tests/build-requirements.txt: maturin, which `make
+#     sdk-python` runs from this venv) have their own stamp and are installed
+#     into the venv as it is, in a few seconds: changing a build pin does not
+#     rebuild the test environment, nor pull it from under a running test. A
+#     tool dropped from that file stays until the next full rebuild.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 requirements="$here/requirements.txt"
+build_requirements="$here/build-requirements.txt"
 cache="${AGTRACE_CACHE:-$HOME/.cache/agtrace}"
 venv="$cache/venv"
 stamp="$venv/.agtrace-requirements.stamp"
+build_stamp="$venv/.agtrace-build-requirements.stamp"
 python="${AGTRACE_PYTHON:-python3}"
 
 log() { printf 'python-env: %s\n' "$*" >&2; }
@@ -48,12 +55,25 @@ want="$(
     } | sha256sum | cut -d' ' -f1
 )"
 
+want_build="$(sha256sum <"$build_requirements" | cut -d' ' -f1)"
+
 up_to_date() {
     [[ -f "$stamp" ]] && [[ "$(cat "$stamp")" == "$want" ]] &&
         "$venv/bin/python" -c 'pass' >/dev/null 2>&1
 }
 
-if up_to_date; then
+build_tools_up_to_date() {
+    [[ -f "$build_stamp" ]] && [[ "$(cat "$build_stamp")" == "$want_build" ]]
+}
+
+install_build_tools() {
+    PIP_CACHE_DIR="$cache/pip" PIP_DISABLE_PIP_VERSION_CHECK=1 \
+        "$venv/bin/python" -m pip install --no-input --progress-bar off \
+        -r "$build_requirements" >&2
+    printf '%s\n' "$want_build" >"$build_stamp"
+}
+
+if up_to_date && build_tools_up_to_date; then
     printf '%s\n' "$venv"
     exit 0
 fi
@@ -63,6 +83,10 @@ exec 9>"$cache/venv.lock"
 flock 9
 # Someone else may have built it while we waited for the lock.
 if up_to_date; then
+    if ! build_tools_up_to_date; then
+        log "installing build tools from $build_requirements"
+        install_build_tools
+    fi
     printf '%s\n' "$venv"
     exit 0
 fi
@@ -81,5 +105,6 @@ PIP_CACHE_DIR="$cache/pip" PIP_DISABLE_PIP_VERSION_CHECK=1 \
     "$venv/bin/python" -m pip install --no-input --progress-bar off \
     -r "$requirements" >&2
 printf '%s\n' "$want" >"$stamp"
+install_build_tools
 log "venv ready in $((SECONDS - started)) s"
 printf '%s\n' "$venv"

@@ -17,6 +17,7 @@
 
 use crate::error::{ExportError, ExportErrorKind};
 use crate::exporter::Exporter;
+use crate::fork::Pause;
 use crate::record::SpanRecord;
 use crate::stats::{BreakerState, ExporterCounters};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -24,8 +25,9 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Retry and circuit-breaker settings, the same for every exporter.
-#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+/// Retry and circuit-breaker settings, the same for every exporter. Serializes
+/// to the keys it deserializes from (a config file's `[delivery]` section).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DeliveryConfig {
     /// Retries of one batch after its first attempt.
@@ -78,6 +80,8 @@ pub(crate) enum Control {
     /// Settle every batch up to `upto` (without waiting to retry), shut the
     /// exporter down, acknowledge and stop.
     Shutdown { upto: u64, ack: flume::Sender<()> },
+    /// Park for a fork between two batches.
+    Pause(Pause),
 }
 
 /// The batching thread's handle on one exporter's worker.
@@ -152,6 +156,10 @@ impl Worker {
             upto: self.queued,
             ack,
         });
+    }
+
+    pub(crate) fn pause(&self, pause: Pause) {
+        let _ = self.ctl.send(Control::Pause(pause));
     }
 
     /// Waits for the worker thread if it has stopped; a hung exporter's
@@ -232,6 +240,7 @@ impl Delivery {
                     self.stopping = true;
                     self.shutdown = Some((upto, ack));
                 }
+                Ev::Ctl(Ok(Control::Pause(pause))) => pause.hold(),
                 // The pipeline is gone without a shutdown (its thread
                 // panicked or the process is tearing down): stop.
                 Ev::Job(Err(_)) | Ev::Ctl(Err(_)) => {
@@ -381,6 +390,7 @@ impl Delivery {
         loop {
             match self.ctl.recv_deadline(until) {
                 Ok(Control::Flush { upto, ack }) => self.pending.push((upto, ack)),
+                Ok(Control::Pause(pause)) => pause.hold(),
                 Ok(Control::Shutdown { upto, ack }) => {
                     // Finished by the main loop once this batch is settled.
                     self.stopping = true;

@@ -37,6 +37,7 @@ mod delivery;
 mod error;
 pub mod exporter;
 mod fasthash;
+mod fork;
 mod genai;
 mod global;
 pub mod id;

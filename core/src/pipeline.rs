@@ -10,10 +10,14 @@
 //!   every exporter's own queue. It needs no runtime from the host.
 //! - `flush` and `shutdown` return within their timeout whatever the exporters
 //!   do; on timeout they report how many spans were not delivered yet.
+//! - Each pipeline has a generation (0, then one more in each forked child)
+//!   stamped on the records it hands out; a record of another generation was
+//!   started before a fork and is dropped silently, uncounted (see `fork`).
 
 use crate::delivery::{Batch, DeliveryConfig, Worker};
 use crate::error::Error;
 use crate::exporter::Exporter;
+use crate::fork::Pause;
 use crate::policy::Policies;
 use crate::pool::RecordPool;
 use crate::record::SpanRecord;
@@ -65,6 +69,8 @@ enum Control {
     /// Acknowledged once by the batching thread and once by every exporter.
     Flush(flume::Sender<()>),
     Shutdown(flume::Sender<()>),
+    /// Park for a fork, with every exporter.
+    Pause(Pause),
 }
 
 pub(crate) struct Pipeline {
@@ -77,6 +83,18 @@ pub(crate) struct Pipeline {
     closed: AtomicBool,
     batcher: Mutex<Option<JoinHandle<()>>>,
     cfg: BatchConfig,
+    generation: u32,
+    /// The process whose threads run this pipeline.
+    pid: u32,
+    pauses: Mutex<Pauses>,
+}
+
+/// Pauses in effect for forks; the threads go on when the last one ends.
+#[derive(Default)]
+struct Pauses {
+    depth: usize,
+    /// Dropped to resume the parked threads.
+    resume: Option<flume::Sender<()>>,
 }
 
 impl Pipeline {
@@ -88,6 +106,7 @@ impl Pipeline {
         exporters: Vec<Box<dyn Exporter>>,
         counters: Arc<Counters>,
         policies: Arc<Policies>,
+        generation: u32,
     ) -> Result<Pipeline, Error> {
         let thread_error = |e: std::io::Error| Error::Exporter {
             exporter: "pipeline".into(),
@@ -136,16 +155,28 @@ impl Pipeline {
             closed: AtomicBool::new(false),
             batcher: Mutex::new(Some(handle)),
             cfg,
+            generation,
+            pid: std::process::id(),
+            pauses: Mutex::default(),
         })
     }
 
-    /// A cleared record from the pool, or a new one.
+    /// A cleared record from the pool, or a new one, of this generation.
     pub(crate) fn take_record(&self) -> Box<SpanRecord> {
-        self.pool.take()
+        let mut record = self.pool.take();
+        record.generation = self.generation;
+        record
     }
 
     /// Queues an ended span. Never blocks.
     pub(crate) fn submit(&self, mut record: Box<SpanRecord>) {
+        if record.generation != self.generation {
+            // Started before a fork: the other process exports it.
+            if let Some(parent) = record.parent_node.take() {
+                parent.child_finished();
+            }
+            return;
+        }
         let c = &*self.counters;
         if self.closed.load(Relaxed) {
             return Self::reject(&mut record, &c.dropped_shutdown);
@@ -233,9 +264,41 @@ impl Pipeline {
         }
     }
 
+    /// Parks the batching thread and every exporter's worker for a fork,
+    /// waiting up to `timeout` for them; nested pauses count. Does nothing
+    /// once shut down.
+    pub(crate) fn pause(&self, timeout: Duration) {
+        if self.closed.load(Acquire) {
+            return;
+        }
+        let mut pauses = self.pauses.lock().unwrap_or_else(|e| e.into_inner());
+        pauses.depth += 1;
+        if pauses.depth > 1 {
+            return;
+        }
+        let (resume_tx, resume) = flume::bounded(0);
+        pauses.resume = Some(resume_tx);
+        // A thread that does not answer in time is busy (a slow export); the
+        // fork goes ahead without it.
+        let _ = self.request(|ack| Control::Pause(Pause { ack, resume }), timeout);
+    }
+
+    /// Ends one `pause`; the last one lets the threads go on.
+    pub(crate) fn resume(&self) {
+        let mut pauses = self.pauses.lock().unwrap_or_else(|e| e.into_inner());
+        pauses.depth = pauses.depth.saturating_sub(1);
+        if pauses.depth == 0 {
+            pauses.resume = None;
+        }
+    }
+
     /// Sends a request and waits for the batching thread's and every
     /// exporter's acknowledgement.
-    fn request(&self, make: fn(flume::Sender<()>) -> Control, timeout: Duration) -> Result<(), ()> {
+    fn request(
+        &self,
+        make: impl FnOnce(flume::Sender<()>) -> Control,
+        timeout: Duration,
+    ) -> Result<(), ()> {
         let deadline = Instant::now() + timeout;
         let expected = self.exporters.len() + 1;
         let (ack, acks) = flume::bounded(expected);
@@ -271,6 +334,19 @@ impl Pipeline {
 
     pub(crate) fn is_shut_down(&self) -> bool {
         self.closed.load(Acquire)
+    }
+
+    pub(crate) fn generation(&self) -> u32 {
+        self.generation
+    }
+
+    pub(crate) fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// Every exporter's name, configured ones first, then custom ones.
+    pub(crate) fn exporter_names(&self) -> Vec<String> {
+        self.exporters.iter().map(|(n, _)| n.clone()).collect()
     }
 
     /// Pipeline counters are read before the exporters': a batch is counted
@@ -320,6 +396,14 @@ impl Batcher {
                     let _ = ack.send(());
                 }
                 Ok(Control::Shutdown(ack)) => return self.stop(Some(ack)),
+                // Parked between two steps, holding nothing the app's
+                // threads lock.
+                Ok(Control::Pause(pause)) => {
+                    for w in &self.workers {
+                        w.pause(pause.clone());
+                    }
+                    pause.hold();
+                }
                 Err(flume::RecvTimeoutError::Timeout) => {
                     self.expire();
                     self.drain(false);

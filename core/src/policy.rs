@@ -113,6 +113,10 @@ impl Policies {
         self.links.store(on, Relaxed);
     }
 
+    pub(crate) fn links(&self) -> bool {
+        self.links.load(Relaxed)
+    }
+
     /// What the batching thread applies to each finished span, fixed for one
     /// batch.
     pub(crate) fn finisher(&self) -> Finisher {

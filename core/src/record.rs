@@ -65,6 +65,8 @@ pub struct SpanRecord {
     pub(crate) start_instant: Instant,
     /// Payload size estimate for the queue's byte cap and batch splitting.
     pub(crate) approx_bytes: usize,
+    /// The pipeline generation the span started in (see `pipeline`).
+    pub(crate) generation: u32,
     /// Subtree totals (rollups), set on the export thread before exporters
     /// see the record; `None` when the subtree has no usage, calls or errors.
     pub totals: Option<Totals>,
@@ -99,6 +101,7 @@ impl SpanRecord {
             abandoned: false,
             start_instant: Instant::now(),
             approx_bytes: 0,
+            generation: 0,
             totals: None,
             trace: OnceLock::new(),
             node: OnceLock::new(),
@@ -200,6 +203,7 @@ impl Clone for SpanRecord {
             abandoned: self.abandoned,
             start_instant: self.start_instant,
             approx_bytes: self.approx_bytes,
+            generation: self.generation,
             totals: self.totals,
             trace,
             // Copies are for reading; they take no part in rollups.

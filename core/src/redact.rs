@@ -144,8 +144,9 @@ pub const DEFAULT_SENSITIVE_KEYS: &[&str] = &[
 ];
 
 /// Redaction settings; `Default` gives the safe defaults. Deserializable as a
-/// section of a configuration file; unknown keys are rejected.
-#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+/// section of a configuration file (unknown keys are rejected), and
+/// serializes to the same keys, so one feeds the other.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RedactionConfig {
     /// Replace `gen_ai.input.messages`, `gen_ai.output.messages` and

@@ -37,11 +37,12 @@
 use crate::error::Error;
 use crate::id::{SpanContext, TraceId};
 use crate::kind::SpanKind;
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Head-sampling settings. The default samples every span and follows the
-/// parent's decision.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+/// parent's decision. Serializes to the same keys it deserializes from (a
+/// config file's `[sampling]` section), so one feeds the other.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SamplingConfig {
     /// The ratio for spans no rule matches (roots, and children unless
@@ -66,12 +67,16 @@ impl Default for SamplingConfig {
 
 /// Spans whose name matches `name` and whose kind is `kind` (an unset one
 /// matches anything; at least one must be set) are sampled at `rate`.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SamplingRule {
     /// A glob: `*` any run of characters, `?` one character.
     pub name: Option<String>,
-    #[serde(default, deserialize_with = "kind_from_str")]
+    #[serde(
+        default,
+        deserialize_with = "kind_from_str",
+        serialize_with = "kind_to_str"
+    )]
     pub kind: Option<SpanKind>,
     pub rate: f64,
 }
@@ -80,6 +85,10 @@ fn kind_from_str<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SpanKind>, D:
     Option::<String>::deserialize(d)?
         .map(|s| s.parse().map_err(serde::de::Error::custom))
         .transpose()
+}
+
+fn kind_to_str<S: Serializer>(kind: &Option<SpanKind>, s: S) -> Result<S::Ok, S::Error> {
+    kind.map(SpanKind::as_str).serialize(s)
 }
 
 /// A validated [`SamplingConfig`], ready for the per-span decision.

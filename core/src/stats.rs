@@ -168,6 +168,32 @@ pub struct Stats {
 }
 
 impl Counters {
+    /// Zeroes every counter (a forked child counts its own spans only).
+    pub(crate) fn reset(&self) {
+        let Counters {
+            started,
+            enqueued,
+            queued_bytes,
+            unsampled,
+            dropped_queue_full,
+            dropped_queue_bytes,
+            dropped_shutdown,
+            dispatched,
+        } = self;
+        for c in [
+            &started.0,
+            &enqueued.0,
+            &queued_bytes.0,
+            unsampled,
+            dropped_queue_full,
+            dropped_queue_bytes,
+            dropped_shutdown,
+            &dispatched.0,
+        ] {
+            c.store(0, Relaxed);
+        }
+    }
+
     pub(crate) fn snapshot(&self, exporters: Vec<ExporterStats>, shut_down: bool) -> Stats {
         let dispatched = self.dispatched.load(Relaxed);
         let enqueued = self.enqueued.load(Relaxed);

@@ -4,6 +4,7 @@ use crate::clock::Clock;
 use crate::config::{Settings, TracerBuilder};
 use crate::context;
 use crate::error::Error;
+use crate::exporter::Exporter;
 use crate::id::{SpanContext, SpanId, TraceFlags, TraceId};
 use crate::kind::SpanKind;
 use crate::pipeline::Pipeline;
@@ -16,7 +17,8 @@ use crate::span::{Parent, Span, SpanBuilder, SpanRef, StartArgs};
 use crate::stats::{Counters, Stats};
 use crate::trace::TraceShared;
 use crate::value::Str;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::AtomicPtr;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -28,33 +30,68 @@ use std::time::{Duration, Instant};
 /// final export).
 #[derive(Clone)]
 pub struct Tracer {
-    shared: Arc<TracerShared>,
+    pub(crate) shared: Arc<TracerShared>,
 }
 
 pub(crate) struct TracerShared {
-    pipeline: Option<Pipeline>,
-    counters: Arc<Counters>,
+    /// The pipeline, boxed; null when the tracer is disabled. Replaced only
+    /// in a forked child (see `fork`), and a replaced pipeline is leaked, so
+    /// a reference read from here stays valid as long as `self`: the hot path
+    /// pays one atomic load and takes no lock.
+    pipeline: AtomicPtr<Pipeline>,
+    pub(crate) counters: Arc<Counters>,
     pub(crate) policies: Arc<Policies>,
     pub(crate) clock: Clock,
     pub(crate) settings: Settings,
 }
 
+// `AtomicPtr` is `Send + Sync` whatever it points to: keep the pipeline so.
+const _: fn() = || {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Pipeline>();
+};
+
 impl TracerShared {
+    pub(crate) fn pipeline(&self) -> Option<&Pipeline> {
+        // SAFETY: null or from `Box::into_raw`. Freed only by `drop`, which
+        // has `&mut self`; a pipeline replaced by `replace_pipeline` is never
+        // freed. So the pointee outlives this borrow of `self`.
+        unsafe { self.pipeline.load(Acquire).as_ref() }
+    }
+
+    /// Installs `new` (none: acts as disabled) in place of `old`, unless
+    /// another caller replaced `old` first (then `new` is stopped). `old` is
+    /// leaked: in a forked child its threads are gone and its locks may be
+    /// held, so it is never dropped.
+    pub(crate) fn replace_pipeline(&self, old: &Pipeline, new: Option<Pipeline>) {
+        let new = new.map_or(std::ptr::null_mut(), |p| Box::into_raw(Box::new(p)));
+        let old = std::ptr::from_ref(old).cast_mut();
+        if self
+            .pipeline
+            .compare_exchange(old, new, AcqRel, Acquire)
+            .is_err()
+            && !new.is_null()
+        {
+            // SAFETY: from `Box::into_raw` just above, and not published.
+            drop(unsafe { Box::from_raw(new) });
+        }
+    }
+
     /// A blank record for a new span. Only called when recording, so the
     /// pipeline exists.
     pub(crate) fn take_record(&self) -> Box<SpanRecord> {
-        match &self.pipeline {
+        match self.pipeline() {
             Some(p) => p.take_record(),
             None => Box::new(SpanRecord::blank()),
         }
     }
 
     pub(crate) fn is_shut_down(&self) -> bool {
-        self.pipeline.as_ref().is_none_or(Pipeline::is_shut_down)
+        self.pipeline().is_none_or(Pipeline::is_shut_down)
     }
 
     pub(crate) fn submit(&self, record: Box<SpanRecord>) {
-        if let Some(p) = &self.pipeline {
+        if let Some(p) = self.pipeline() {
             p.submit(record);
         }
     }
@@ -62,10 +99,42 @@ impl TracerShared {
 
 impl Drop for TracerShared {
     fn drop(&mut self) {
-        if let Some(p) = &self.pipeline {
-            let _ = p.shutdown(self.settings.shutdown_timeout);
+        let p = *self.pipeline.get_mut();
+        if p.is_null() {
+            return;
         }
+        // SAFETY: from `Box::into_raw` and still installed, so owned here (a
+        // replaced pipeline is no longer in this field).
+        let p = unsafe { Box::from_raw(p) };
+        // Inherited through a fork without `after_fork_child`: its threads
+        // are gone and its locks may be held, so it is leaked, not stopped.
+        if p.pid() != std::process::id() {
+            std::mem::forget(p);
+            return;
+        }
+        let _ = p.shutdown(self.settings.shutdown_timeout);
     }
+}
+
+/// Starts a pipeline from the settings, with `custom` exporters after the
+/// configured ones.
+pub(crate) fn start_pipeline(
+    settings: &Settings,
+    custom: Vec<Box<dyn Exporter>>,
+    counters: &Arc<Counters>,
+    policies: &Arc<Policies>,
+    generation: u32,
+) -> Result<Pipeline, Error> {
+    let mut exporters = settings.create_exporters()?;
+    exporters.extend(custom);
+    Pipeline::start(
+        settings.batch.clone(),
+        settings.delivery.clone(),
+        exporters,
+        counters.clone(),
+        policies.clone(),
+        generation,
+    )
 }
 
 impl std::fmt::Debug for Tracer {
@@ -99,21 +168,14 @@ impl Tracer {
             settings.conversation_attribute.clone(),
         ));
         let pipeline = if settings.disabled {
-            None
+            std::ptr::null_mut()
         } else {
-            let mut exporters = settings.create_exporters()?;
-            exporters.extend(b.custom_exporters);
-            Some(Pipeline::start(
-                settings.batch.clone(),
-                settings.delivery.clone(),
-                exporters,
-                counters.clone(),
-                policies.clone(),
-            )?)
+            let p = start_pipeline(&settings, b.custom_exporters, &counters, &policies, 0)?;
+            Box::into_raw(Box::new(p))
         };
         Ok(Tracer {
             shared: Arc::new(TracerShared {
-                pipeline,
+                pipeline: AtomicPtr::new(pipeline),
                 counters,
                 policies,
                 clock: Clock::new(),
@@ -165,7 +227,7 @@ impl Tracer {
             .as_ref()
             .map_or_else(TraceId::random, |p| p.trace_id);
         let shared = &*self.shared;
-        let sampled = shared.pipeline.is_some()
+        let sampled = shared.pipeline().is_some()
             && shared
                 .policies
                 .should_sample(parent_ctx.as_ref(), trace_id, &b.name, b.kind);
@@ -221,7 +283,7 @@ impl Tracer {
     /// (`Error::Timeout` then says how many spans were not handed over).
     /// Safe to call from any thread, including inside an async runtime.
     pub fn force_flush(&self, timeout: Duration) -> Result<(), Error> {
-        match &self.shared.pipeline {
+        match self.shared.pipeline() {
             Some(p) => p.flush(timeout),
             None => Ok(()),
         }
@@ -231,17 +293,14 @@ impl Tracer {
     /// `timeout` even if an exporter hangs. Idempotent. Spans ended afterwards
     /// are dropped and counted.
     pub fn shutdown(&self, timeout: Duration) -> Result<(), Error> {
-        match &self.shared.pipeline {
+        match self.shared.pipeline() {
             Some(p) => p.shutdown(timeout),
             None => Ok(()),
         }
     }
 
     pub fn is_shut_down(&self) -> bool {
-        self.shared
-            .pipeline
-            .as_ref()
-            .is_none_or(Pipeline::is_shut_down)
+        self.shared.is_shut_down()
     }
 
     /// Replaces the sampling settings; spans started afterwards use them.
@@ -304,6 +363,11 @@ impl Tracer {
         crate::policy::GlobalContext::clone(&self.shared.policies.global())
     }
 
+    /// Whether span links are exported (live; see `set_links_enabled`).
+    pub fn links_enabled(&self) -> bool {
+        self.shared.policies.links()
+    }
+
     /// Turns the export of span links on or off (for spans exported from now
     /// on).
     pub fn set_links_enabled(&self, on: bool) {
@@ -312,7 +376,7 @@ impl Tracer {
 
     /// A snapshot of the counters; see [`Stats`] for the accounting invariant.
     pub fn stats(&self) -> Stats {
-        match &self.shared.pipeline {
+        match self.shared.pipeline() {
             Some(p) => p.stats(),
             None => self.shared.counters.snapshot(Vec::new(), false),
         }

@@ -9,8 +9,8 @@
 //!   error on failure, freed with `agtrace_error_free`.
 //! - Strings are `agtrace_str_t` (pointer and length), validated as UTF-8
 //!   and copied when kept.
-//! - No call blocks except flush and shutdown, which take a timeout; no panic
-//!   crosses into C.
+//! - No call blocks except flush and shutdown, which take a timeout, and the
+//!   fork-prepare hook (at most 1 s); no panic crosses into C.
 
 // Every exported function takes raw pointers from C. Each checks NULL and
 // states in its doc (copied into the header) what the pointers must be; the
@@ -21,6 +21,7 @@
 mod context;
 mod error;
 mod headers;
+mod packed;
 mod span;
 mod string;
 mod tracer;
@@ -33,6 +34,7 @@ uniffi::setup_scaffolding!("agtrace_ffi");
 pub use context::*;
 pub use error::*;
 pub use headers::*;
+pub use packed::*;
 pub use span::*;
 pub use string::*;
 pub use tracer::*;

@@ -176,7 +176,7 @@ impl agtrace_span_t {
     }
 }
 
-fn kind(k: agtrace_kind_t) -> FfiResult<SpanKind> {
+pub(crate) fn kind(k: agtrace_kind_t) -> FfiResult<SpanKind> {
     Ok(match k {
         AGTRACE_KIND_PLAIN => SpanKind::Plain,
         AGTRACE_KIND_AGENT => SpanKind::Agent,
@@ -581,12 +581,6 @@ pub extern "C" fn agtrace_span_set_trace_meta(
         // SAFETY: NULL or readable (documented).
         let m = unsafe { meta.as_ref() }.ok_or_else(|| FfiError::null("meta"))?;
         let owned = |v: agtrace_str_t, what: &str| v.opt(what).map(|o| o.map(str::to_string));
-        let user = owned(m.user_id, "meta.user_id")?;
-        let session = owned(m.session_id, "meta.session_id")?;
-        let conversation = owned(m.conversation_id, "meta.conversation_id")?;
-        let environment = owned(m.environment, "meta.environment")?;
-        let release = owned(m.release, "meta.release")?;
-        let tags = strings(m.tags, m.tags_len, "meta.tags")?;
         let metadata = match m.metadata_json.opt("meta.metadata_json")? {
             Some(t) => match serde_json::from_str(t) {
                 Ok(serde_json::Value::Object(map)) => Some(map),
@@ -594,20 +588,17 @@ pub extern "C" fn agtrace_span_set_trace_meta(
             },
             None => None,
         };
+        let update = crate::packed::TraceUpdate {
+            user_id: owned(m.user_id, "meta.user_id")?,
+            session_id: owned(m.session_id, "meta.session_id")?,
+            conversation_id: owned(m.conversation_id, "meta.conversation_id")?,
+            environment: owned(m.environment, "meta.environment")?,
+            release: owned(m.release, "meta.release")?,
+            tags: strings(m.tags, m.tags_len, "meta.tags")?,
+            metadata,
+        };
         crate::span::span(span)?.with(|s| {
-            s.update_trace(|t| {
-                t.user_id = user.or(t.user_id.take());
-                t.session_id = session.or(t.session_id.take());
-                t.conversation_id = conversation.or(t.conversation_id.take());
-                t.environment = environment.or(t.environment.take());
-                t.release = release.or(t.release.take());
-                if !tags.is_empty() {
-                    t.tags = tags;
-                }
-                if let Some(m) = metadata {
-                    t.metadata.extend(m);
-                }
-            });
+            s.update_trace(|t| update.apply(t));
             Ok(())
         })
     })

@@ -236,6 +236,69 @@ pub extern "C" fn agtrace_tracer_shutdown(
     })
 }
 
+/// Fork hook: call in the parent just before `fork()`, e.g. from a
+/// `pthread_atfork` prepare handler. Parks the tracer's export threads where
+/// they hold no lock the application shares, so the child inherits none
+/// held. Pair it with `agtrace_tracer_fork_parent` and
+/// `agtrace_tracer_fork_child`. Does nothing on a disabled or shut-down
+/// tracer.
+///
+/// Thread-safe (nested calls from threads forking at once count, each
+/// needing its `agtrace_tracer_fork_parent`). Blocks up to 1 s waiting for
+/// the threads; an exporter in a slow export call is not waited for.
+#[no_mangle]
+pub extern "C" fn agtrace_tracer_fork_prepare(
+    tracer: *const agtrace_tracer_t,
+    out_error: *mut *mut agtrace_error_t,
+) -> agtrace_status_t {
+    guard(out_error, || {
+        crate::tracer::tracer(tracer)?.prepare_fork();
+        Ok(())
+    })
+}
+
+/// Fork hook: call in the parent after `fork()` returns, also when it
+/// failed (a `pthread_atfork` parent handler): undoes one
+/// `agtrace_tracer_fork_prepare`, and the export threads go on. Threads
+/// left paused resume on their own after 10 s.
+///
+/// Thread-safe; does not block.
+#[no_mangle]
+pub extern "C" fn agtrace_tracer_fork_parent(
+    tracer: *const agtrace_tracer_t,
+    out_error: *mut *mut agtrace_error_t,
+) -> agtrace_status_t {
+    guard(out_error, || {
+        crate::tracer::tracer(tracer)?.after_fork_parent();
+        Ok(())
+    })
+}
+
+/// Fork hook: call in the child after `fork()` returns 0 (a `pthread_atfork`
+/// child handler), before the child starts threads that trace. Gives the
+/// child export threads and exporters of its own, built from the tracer's
+/// settings; the parent's are never touched. Spans started before the fork
+/// are exported by the parent only (ended in the child they are dropped
+/// silently); spans the child starts under them keep their trace. The
+/// child's counters restart at zero. Does nothing in the process that
+/// created the tracer, when called again, or on a disabled or shut-down
+/// tracer; if the child's exporters cannot be created (the message goes to
+/// stderr) its tracer acts as disabled.
+///
+/// Not thread-safe: the calling thread must be the child's only thread using
+/// the tracer. Not async-signal-safe (allocates, starts threads, may open
+/// files). Does not block on the network.
+#[no_mangle]
+pub extern "C" fn agtrace_tracer_fork_child(
+    tracer: *const agtrace_tracer_t,
+    out_error: *mut *mut agtrace_error_t,
+) -> agtrace_status_t {
+    guard(out_error, || {
+        crate::tracer::tracer(tracer)?.after_fork_child();
+        Ok(())
+    })
+}
+
 /// Fills `*out_stats` with the tracer's counters. Thread-safe; does not
 /// block.
 #[no_mangle]

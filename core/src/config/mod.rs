@@ -737,6 +737,11 @@ fn unique_names(mut specs: Vec<ExporterSpec>) -> Vec<ExporterSpec> {
 pub(crate) mod millis {
     use std::time::Duration;
 
+    /// Saturates at `u64::MAX` ms (half a billion years).
+    pub(crate) fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+
     pub(crate) fn deserialize<'de, D: serde::Deserializer<'de>>(
         d: D,
     ) -> Result<Duration, D::Error> {

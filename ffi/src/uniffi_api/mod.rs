@@ -9,6 +9,8 @@
 //! This path is for the cold API; a language's hot path (span start and end
 //! with packed attributes) may go through the C ABI instead.
 
+mod config;
 mod error;
+mod fork;
 mod span;
 mod tracer;

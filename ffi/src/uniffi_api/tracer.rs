@@ -11,7 +11,7 @@ use std::time::Duration;
 /// Starts spans and delivers them. Thread-safe.
 #[derive(uniffi::Object)]
 pub struct Tracer {
-    inner: agtrace_core::Tracer,
+    pub(super) inner: agtrace_core::Tracer,
 }
 
 /// Counters: `ended == dispatched + dropped + pending`.
@@ -121,6 +121,23 @@ impl Tracer {
 
     pub fn set_sampling_rate(&self, rate: f64) -> Result<(), AgtraceError> {
         Ok(self.inner.set_sampling_rate(rate)?)
+    }
+
+    /// True once `shutdown` was called; spans started afterwards record
+    /// nothing.
+    pub fn is_shut_down(&self) -> bool {
+        self.inner.is_shut_down()
+    }
+
+    /// A C ABI handle (`agtrace_tracer_t *`, as an integer) on this same
+    /// tracer, for bindings that take their hot path through the C ABI's
+    /// packed calls. The caller owns it and releases it with
+    /// `agtrace_tracer_free`; it stays usable after this object is dropped.
+    pub fn c_handle(&self) -> u64 {
+        let handle = Box::new(crate::tracer::agtrace_tracer_t {
+            inner: self.inner.clone(),
+        });
+        Box::into_raw(handle) as u64
     }
 
     pub fn add_tags(&self, tags: Vec<String>) {

@@ -1,0 +1,82 @@
+"""`with span(...)` with 3 small attributes: agtrace beside opentelemetry-sdk
+(BatchSpanProcessor, discarding exporter), in the same run. Prints mean and
+p99 per span in microseconds and the ratio (target: agtrace <= 1/20).
+
+    python bench/python/bench_span.py [--quick]
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from collections.abc import Callable
+
+import agtrace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+ATTRS = {"tool": "search", "query": "weather", "user": "u-1"}
+BIG = {"prompt": "x" * 16384}
+
+
+class Discard(SpanExporter):
+    def export(self, spans: object) -> SpanExportResult:
+        return SpanExportResult.SUCCESS
+
+
+def measure(body: Callable[[], None], rounds: int, per_round: int) -> tuple[float, float]:
+    """Mean over all spans, and p99 of per-round means, in microseconds."""
+    for _ in range(per_round):
+        body()
+    samples = []
+    for _ in range(rounds):
+        t0 = time.perf_counter_ns()
+        for _ in range(per_round):
+            body()
+        samples.append((time.perf_counter_ns() - t0) / per_round / 1000)
+    samples.sort()
+    p99 = samples[min(len(samples) - 1, int(len(samples) * 0.99))]
+    return statistics.fmean(samples), p99
+
+
+def main() -> None:
+    quick = "--quick" in sys.argv
+    rounds, per_round = (5, 200) if quick else (50, 2000)
+    agtrace.init(service_name="bench", exporters="none", ignore_env=True)
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(Discard()))
+    otel = provider.get_tracer("bench")
+
+    def agtrace_small() -> None:
+        with agtrace.span("x", attributes=ATTRS):
+            pass
+
+    def otel_small() -> None:
+        with otel.start_as_current_span("x", attributes=ATTRS):
+            pass
+
+    def agtrace_big() -> None:
+        with agtrace.span("x", attributes=BIG):
+            pass
+
+    def otel_big() -> None:
+        with otel.start_as_current_span("x", attributes=BIG):
+            pass
+
+    print(f"{'scenario':<28}{'agtrace us':>12}{'p99':>8}{'otel us':>10}{'p99':>8}{'ratio':>8}")
+    for name, ours, theirs in (
+        ("3 small attributes", agtrace_small, otel_small),
+        ("one 16 KiB attribute", agtrace_big, otel_big),
+    ):
+        a_mean, a_p99 = measure(ours, rounds, per_round)
+        o_mean, o_p99 = measure(theirs, rounds, per_round)
+        print(f"{name:<28}{a_mean:>12.2f}{a_p99:>8.2f}{o_mean:>10.2f}{o_p99:>8.2f}{a_mean / o_mean:>8.3f}")
+    s = agtrace.stats()
+    print(f"agtrace: {s.ended} spans ended, {sum(s.dropped.values())} dropped at the queue")
+    agtrace.shutdown()
+    provider.shutdown()
+
+
+if __name__ == "__main__":
+    main()

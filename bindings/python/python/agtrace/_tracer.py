@@ -1,0 +1,438 @@
+"""Tracers: configuration, the span hot path, propagation, flush and stats.
+
+A tracer is two handles on one core tracer: the uniffi object for the cold
+API (settings, flush, shutdown, stats, live configuration) and a C ABI
+handle for the packed span calls."""
+
+from __future__ import annotations
+
+import ctypes
+import difflib
+import json
+import weakref
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass
+from typing import Any, Optional, Union
+
+from . import _abi, _session
+from ._errors import InvalidArgument, InvalidConfig, ShutDown, Timeout, cold
+from ._native import ffi
+from ._record import Attributes, join, op, pack_attributes
+from ._span import Parent, Span, SpanContext, SpanKind, current, log
+
+_CURRENT: Any = object()
+"""Default ``parent``: the current span of the calling context."""
+
+#: Every live tracer, for the exit hook and the fork handlers.
+live: "weakref.WeakSet[Tracer]" = weakref.WeakSet()
+
+# Keyword settings that are not the lower-case form of one setting name.
+_ALIASES = {
+    "service_name": "OTEL_SERVICE_NAME",
+    "disabled": "OTEL_SDK_DISABLED",
+    "sampler": "OTEL_TRACES_SAMPLER",
+    "sampler_arg": "OTEL_TRACES_SAMPLER_ARG",
+}
+_PREFIXES = ("AGTRACE_", "OTEL_", "OTEL_EXPORTER_OTLP_", "OTEL_BSP_", "")
+
+
+@dataclass(frozen=True)
+class ExporterStats:
+    """One exporter's counters; ``dropped`` counts by reason."""
+
+    name: str
+    received: int
+    exported: int
+    retried: int
+    pending: int
+    breaker_open: bool
+    dropped: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Stats:
+    """A tracer's counters. Invariant: ``ended == dispatched +
+    sum(dropped.values()) + pending``; each exporter accounts for what it
+    received the same way."""
+
+    started: int
+    ended: int
+    unsampled: int
+    dispatched: int
+    pending: int
+    dropped: dict[str, int]
+    exporters: list[ExporterStats]
+
+    @property
+    def exported(self) -> int:
+        return sum(e.exported for e in self.exporters)
+
+
+class Tracer:
+    """Starts spans and delivers them to the configured exporters. Thread-safe.
+
+    Settings are keyword arguments named after the environment variables of
+    the README's table, in lower case without their prefix
+    (``capture_content=True`` for ``AGTRACE_CAPTURE_CONTENT``,
+    ``endpoint=...`` for ``OTEL_EXPORTER_OTLP_ENDPOINT``); the variables
+    themselves are read too unless ``ignore_env=True``, and code wins. A bad
+    setting raises :class:`agtrace.InvalidConfig` naming it. Construction does
+    no network I/O.
+    """
+
+    def __init__(
+        self,
+        service_name: Optional[str] = None,
+        exporters: Union[str, list[str], None] = None,
+        *,
+        ignore_env: bool = False,
+        exit_timeout: float = 5.0,
+        **settings: Any,
+    ) -> None:
+        self._c: Optional[_abi.Handle] = None
+        if isinstance(exit_timeout, bool) or not isinstance(exit_timeout, (int, float)) or exit_timeout < 0:
+            raise InvalidConfig(f"exit_timeout must be a non-negative number of seconds, got {exit_timeout!r}")
+        #: How long the exit hook waits for this tracer's spans.
+        self.exit_timeout = float(exit_timeout)
+        named = settings_by_name(service_name, exporters, settings)
+        self._ffi = cold(lambda: ffi.Tracer(named, ignore_env))
+        self._c = _abi.Handle(self._ffi.c_handle())
+        live.add(self)
+
+    def __del__(self) -> None:
+        handle, self._c = getattr(self, "_c", None), None
+        if handle and _abi is not None:
+            _abi.tracer_free(handle)
+
+    # -- spans -------------------------------------------------------------
+
+    def span(
+        self,
+        name: str,
+        kind: Union[SpanKind, str] = SpanKind.PLAIN,
+        attributes: Optional[Attributes] = None,
+        *,
+        parent: Parent = _CURRENT,
+    ) -> Span:
+        """Starts a span under ``parent`` (default: the current span; ``None``
+        for a new trace). Use it in a ``with`` block to make it current and
+        end it on exit, or call :meth:`Span.end`. Never blocks; after
+        shutdown it returns a span that records nothing."""
+        # The hot path: every line here costs on each span, so string
+        # attributes of a dict are packed inline (see _record for the format).
+        if type(name) is not str or not name:
+            raise InvalidArgument(f"span name must be a non-empty str, got {name!r}")
+        if type(kind) is not SpanKind:
+            kind = span_kind(kind)
+        if parent is _CURRENT:
+            parent = current.get()
+        fields = [name]
+        if attributes is not None:
+            if type(attributes) is dict:
+                for key, value in attributes.items():
+                    if type(value) is str and type(key) is str and key.isprintable():
+                        fields += (key, value)
+                    else:
+                        pack_attributes({key: value}, fields)
+            else:
+                pack_attributes(attributes, fields)
+        session = _session.current.get()
+        parent_span = parent_context = None
+        if type(parent) is Span:
+            parent_span = parent._handle
+            if session is not None and parent._session is not session:
+                op(fields, "trace", session.payload)
+        else:
+            if parent is not None:
+                if type(parent) is not SpanContext:
+                    raise InvalidArgument(
+                        f"parent must be a Span, a SpanContext or None, not {type(parent).__name__}"
+                    )
+                parent_context = parent._handle
+            if session is not None:
+                op(fields, "trace", session.payload)
+        record = join(fields)
+        handle = _abi.start_packed(self._c, parent_span, parent_context, kind, record, len(record), None)
+        if not handle:
+            return self._failed_start(parent_span, parent_context, kind, record, session)
+        return Span(handle, self, session)
+
+    def _failed_start(
+        self,
+        parent_span: Optional[_abi.Handle],
+        parent_context: Optional[_abi.Handle],
+        kind: SpanKind,
+        record: bytes,
+        session: Optional[_session.Session],
+    ) -> Span:
+        # A failed start has no effect: repeat it to learn why.
+        holder, err = _abi.error_holder()
+        handle = _abi.start_packed(self._c, parent_span, parent_context, kind, record, len(record), err)
+        if handle:
+            return Span(handle, self, session)
+        error = _abi.take_error(holder)
+        if isinstance(error, ShutDown):
+            log.debug("agtrace: span started after shutdown records nothing")
+            return Span(None, None, session)
+        raise error
+
+    # -- propagation -------------------------------------------------------
+
+    def inject(
+        self,
+        carrier: Optional[MutableMapping[str, str]] = None,
+        *,
+        span: Parent = _CURRENT,
+    ) -> MutableMapping[str, str]:
+        """Writes propagation headers (W3C ``traceparent``/``tracestate``/
+        ``baggage`` or B3, per the tracer's propagators) for ``span``
+        (default: the current span) into ``carrier`` and returns it. With no
+        span, the carrier is returned unchanged."""
+        out: MutableMapping[str, str] = {} if carrier is None else carrier
+        target = current.get() if span is _CURRENT else span
+        context = target.context if type(target) is Span else target
+        if context is None:
+            return out
+        if type(context) is not SpanContext:
+            raise InvalidArgument(f"span must be a Span or SpanContext, not {type(context).__name__}")
+        headers = _abi.headers_new()
+        try:
+            holder, err = _abi.error_holder()
+            _abi.check(_abi.inject(self._c, context._handle, headers, err), holder)
+            name, value = _abi.Str(), _abi.Str()
+            for i in range(_abi.headers_count(headers)):
+                status = _abi.headers_get(headers, i, ctypes.byref(name), ctypes.byref(value), err)
+                _abi.check(status, holder)
+                out[_abi.read_str(name)] = _abi.read_str(value)
+        finally:
+            _abi.headers_free(headers)
+        return out
+
+    def extract(self, carrier: Mapping[str, str]) -> Optional[SpanContext]:
+        """The remote parent in ``carrier`` (header names in any case), or
+        None when it holds neither a valid context nor baggage. Pass it as
+        ``parent=`` to continue the trace."""
+        if not isinstance(carrier, Mapping):
+            raise InvalidArgument(f"carrier must be a mapping, not {type(carrier).__name__}")
+        headers = _abi.headers_new()
+        try:
+            holder, err = _abi.error_holder()
+            for key, value in carrier.items():
+                if type(key) is not str or type(value) is not str:
+                    raise InvalidArgument(f"headers must map str to str, got {key!r}: {value!r}")
+                k, v = key.encode(), value.encode()
+                _abi.check(_abi.headers_set(headers, _abi.make_str(k), _abi.make_str(v), err), holder)
+            out = ctypes.c_void_p()
+            _abi.check(_abi.extract(self._c, headers, ctypes.byref(out), err), holder)
+        finally:
+            _abi.headers_free(headers)
+        return SpanContext(_abi.Handle(out.value)) if out.value else None
+
+    # -- delivery ----------------------------------------------------------
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Waits until spans ended before the call are delivered, up to
+        ``timeout`` seconds. False if some were still undelivered (they stay
+        queued); never raises for that."""
+        ms = _millis("timeout", timeout)
+        try:
+            cold(lambda: self._ffi.flush(ms))
+        except Timeout as e:
+            log.warning("agtrace: flush: %s", e)
+            return False
+        return True
+
+    def shutdown(self, timeout: float = 5.0) -> bool:
+        """Flushes and stops the export threads within ``timeout`` seconds.
+        Idempotent; spans started afterwards record nothing."""
+        ms = _millis("timeout", timeout)
+        try:
+            cold(lambda: self._ffi.shutdown(ms))
+        except Timeout as e:
+            log.warning("agtrace: shutdown: %s", e)
+            return False
+        return True
+
+    def stats(self) -> Stats:
+        raw = json.loads(self._ffi.stats().json)
+        return Stats(
+            started=raw["started"],
+            ended=raw["ended"],
+            unsampled=raw["unsampled"],
+            dispatched=raw["dispatched"],
+            pending=raw["pending"],
+            dropped=raw["dropped"],
+            exporters=[ExporterStats(**e) for e in raw["exporters"]],
+        )
+
+    # -- live configuration ------------------------------------------------
+
+    def get_config(self) -> dict[str, Any]:
+        """The effective configuration, including live changes."""
+        config: dict[str, Any] = json.loads(self._ffi.config_json())
+        return config
+
+    def set_config(self, **changes: Any) -> None:
+        """Changes settings of the running tracer, for spans exported from
+        now on: ``sampling_rate``, ``sampling_rules``, ``parent_based``,
+        ``tags`` (added), ``metadata`` (merged), ``links``, and every
+        redaction rule (see :meth:`update_redaction_rules`). Other settings
+        are fixed at construction: changing one raises
+        :class:`agtrace.InvalidConfig`."""
+        sampling: dict[str, Any] = {}
+        redaction: dict[str, Any] = {}
+        redaction_keys = self.get_config()["redaction"].keys()
+        for key, value in changes.items():
+            if key in ("sampling_rate", "sampling_rules", "parent_based"):
+                sampling[{"sampling_rate": "rate", "sampling_rules": "rules"}.get(key, key)] = value
+            elif key in redaction_keys:
+                redaction[key] = value
+            elif key not in ("tags", "metadata", "links"):
+                raise InvalidConfig(
+                    f"{key!r} cannot be changed on a running tracer (live settings: "
+                    f"sampling_rate, sampling_rules, parent_based, tags, metadata, links, "
+                    f"{', '.join(sorted(redaction_keys))}); pass it to init() instead"
+                )
+        if sampling:
+            cold(lambda: self._ffi.update_sampling(json.dumps(sampling)))
+        if redaction:
+            self.update_redaction_rules(**redaction)
+        if "tags" in changes:
+            self.add_tags(*_strings("tags", changes["tags"]))
+        if "metadata" in changes:
+            metadata = changes["metadata"]
+            if not isinstance(metadata, Mapping):
+                raise InvalidConfig("metadata must be a mapping")
+            for k, v in metadata.items():
+                cold(lambda: self._ffi.set_global_metadata(str(k), _json_text("metadata", v)))
+        if "links" in changes:
+            self._ffi.set_links_enabled(bool(changes["links"]))
+
+    def update_redaction_rules(self, **rules: Any) -> None:
+        """Changes redaction rules (``redact_messages``, ``sensitive_keys``,
+        ``scrub_patterns``, ``max_attribute_bytes``, ...; see
+        :meth:`get_config` ``["redaction"]``); unspecified rules keep their
+        value. Applies to spans exported from now on."""
+        cold(lambda: self._ffi.update_redaction(_json_text("redaction rules", rules)))
+
+    def add_tags(self, *tags: str) -> None:
+        """Adds tags to every span exported from now on."""
+        self._ffi.add_tags(_strings("tags", list(tags)))
+
+    def is_shut_down(self) -> bool:
+        return bool(self._ffi.is_shut_down())
+
+    # -- process lifecycle (see _lifecycle) ---------------------------------
+
+    def _prepare_fork(self) -> None:
+        self._ffi.prepare_fork()
+
+    def _after_fork_parent(self) -> None:
+        self._ffi.after_fork_parent()
+
+    def _after_fork_child(self) -> None:
+        self._ffi.after_fork_child()
+
+
+def span_kind(kind: object) -> SpanKind:
+    if isinstance(kind, str):
+        try:
+            return SpanKind[kind.upper()]
+        except KeyError:
+            pass
+    elif isinstance(kind, int) and not isinstance(kind, bool):
+        try:
+            return SpanKind(kind)
+        except ValueError:
+            pass
+    names = ", ".join(k.name.lower() for k in SpanKind)
+    raise InvalidArgument(f"unknown span kind {kind!r} (one of: {names})")
+
+
+def settings_by_name(
+    service_name: Optional[str], exporters: Union[str, list[str], None], settings: dict[str, Any]
+) -> dict[str, str]:
+    """Keyword settings as the core's setting names and text values."""
+    names = set(ffi.setting_names())
+    out: dict[str, str] = {}
+    if service_name is not None:
+        out["OTEL_SERVICE_NAME"] = _text("service_name", service_name)
+    if exporters is not None:
+        out["AGTRACE_EXPORTERS"] = setting_text("AGTRACE_EXPORTERS", exporters)
+    for key, value in settings.items():
+        if value is None:
+            continue
+        if key == "sampling_rate":
+            out["OTEL_TRACES_SAMPLER"] = "parentbased_traceidratio"
+            out["OTEL_TRACES_SAMPLER_ARG"] = setting_text(key, value)
+            continue
+        name = _setting_name(key, names)
+        out[name] = setting_text(name, value)
+    return out
+
+
+def _setting_name(key: str, names: set[str]) -> str:
+    if key in _ALIASES:
+        return _ALIASES[key]
+    for prefix in _PREFIXES:
+        candidate = prefix + key.upper()
+        if candidate in names:
+            return candidate
+    known = sorted({n.lower().removeprefix("agtrace_") for n in names})
+    close = difflib.get_close_matches(key.lower(), known, n=3)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    raise InvalidConfig(f"unknown setting {key!r}{hint}")
+
+
+def setting_text(name: str, value: Any) -> str:
+    """A setting's text form, as the environment variable would hold it:
+    booleans true/false; lists comma-separated (one regex per line for
+    ``AGTRACE_SCRUB_PATTERNS``); ``AGTRACE_METADATA`` as a JSON object; other
+    mappings (headers, resource attributes) as ``key=value`` pairs with the
+    values percent-encoded."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float, str)):
+        return str(value)
+    if isinstance(value, Mapping):
+        if name == "AGTRACE_METADATA":
+            return _json_text(name, dict(value))
+        return ",".join(f"{k}={_percent(str(v))}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ("\n" if name == "AGTRACE_SCRUB_PATTERNS" else ",").join(str(v) for v in value)
+    raise InvalidConfig(f"setting {name}: unsupported value type {type(value).__name__}")
+
+
+def _percent(value: str) -> str:
+    return value.replace("%", "%25").replace(",", "%2C")
+
+
+def _text(what: str, value: object) -> str:
+    if type(value) is not str:
+        raise InvalidConfig(f"{what} must be a str, not {type(value).__name__}")
+    return value
+
+
+def _strings(what: str, values: object) -> list[str]:
+    if isinstance(values, str) or not isinstance(values, (list, tuple)):
+        raise InvalidArgument(f"{what} must be a list of str")
+    if not all(type(v) is str for v in values):
+        raise InvalidArgument(f"{what} must be a list of str")
+    return list(values)
+
+
+def _json_text(what: str, value: Any) -> str:
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError) as e:
+        raise InvalidArgument(f"{what}: {e}") from None
+
+
+def _seconds(what: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise InvalidArgument(f"{what} must be a non-negative number of seconds, got {value!r}")
+    return float(value)
+
+
+def _millis(what: str, seconds: object) -> int:
+    return min(int(_seconds(what, seconds) * 1000), 2**32 - 1)

@@ -1,0 +1,235 @@
+"""Errors: a wrong argument raises ``agtrace.InvalidArgument`` (an
+``AgtraceError``) naming what was wrong, at the call that passed it; nothing
+else breaks (other spans still export, the current span is restored); after
+shutdown, spans record nothing and never raise."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+
+import pytest
+from sdk_support import one
+
+import agtrace
+
+
+def test_error_hierarchy():
+    assert issubclass(agtrace.InvalidArgument, agtrace.AgtraceError)
+    assert issubclass(agtrace.InvalidArgument, ValueError)
+    assert issubclass(agtrace.InvalidArgument, TypeError)
+    assert issubclass(agtrace.InvalidConfig, agtrace.AgtraceError)
+    for name in ("AlreadyEnded", "ShutDown", "Timeout", "ExporterError", "InternalError"):
+        assert issubclass(getattr(agtrace, name), agtrace.AgtraceError)
+    assert issubclass(agtrace.Timeout, TimeoutError)
+
+
+class Opaque:
+    """Not JSON-serializable."""
+
+
+START_ERRORS = [
+    pytest.param({"name": 123}, "name", id="name-int"),
+    pytest.param({"name": None}, "name", id="name-none"),
+    pytest.param({"name": b"bytes"}, "name", id="name-bytes"),
+    pytest.param({"name": ""}, "name", id="name-empty"),
+    pytest.param({"name": "nul\0name"}, "NUL", id="name-nul"),
+    pytest.param({"attributes": [("key", "value")]}, "mapping", id="attributes-list"),
+    pytest.param({"attributes": "key=value"}, "mapping", id="attributes-str"),
+    # Falsy, but still not mappings.
+    pytest.param({"attributes": []}, "mapping", id="attributes-empty-list"),
+    pytest.param({"attributes": 0}, "mapping", id="attributes-zero"),
+    pytest.param({"attributes": {1: "one"}}, "key", id="key-int"),
+    pytest.param({"attributes": {None: "none"}}, "key", id="key-none"),
+    pytest.param({"attributes": {"": "empty"}}, "key", id="key-empty"),
+    pytest.param({"attributes": {"ok": 1, 2: "two"}}, "2", id="key-int-after-good"),
+    pytest.param({"attributes": {"obj": Opaque()}}, "obj.*Opaque", id="value-object"),
+    pytest.param({"attributes": {"set": {1, 2}}}, "set", id="value-set"),
+    pytest.param({"attributes": {"nested": {"deep": [Opaque()]}}}, "nested", id="value-nested-object"),
+    pytest.param({"attributes": {"bell\x07key": 1}}, "control character", id="key-control-char"),
+    pytest.param({"attributes": {"nul\0key": 1}}, "NUL", id="key-nul"),
+    pytest.param({"kind": "robot"}, "robot", id="kind-unknown-name"),
+    pytest.param({"kind": 99}, "99", id="kind-unknown-number"),
+    pytest.param({"kind": True}, "True", id="kind-bool"),
+    pytest.param({"kind": 1.5}, "1.5", id="kind-float"),
+    pytest.param({"parent": "00-abc"}, "parent.*str", id="parent-str"),
+    pytest.param({"parent": 7}, "parent.*int", id="parent-int"),
+    pytest.param({"parent": object()}, "parent.*object", id="parent-object"),
+]
+
+
+@pytest.mark.parametrize("bad, fragment", START_ERRORS)
+def test_bad_span_arguments_raise_invalid_argument(traced, bad, fragment):
+    args = {"name": "fine", **bad}
+    with pytest.raises(agtrace.InvalidArgument, match=fragment):
+        traced.tracer.span(args.pop("name"), **args)
+    # Nothing was started, and the tracer goes on.
+    assert agtrace.current_span() is None
+    with traced.tracer.span("after the error"):
+        pass
+    assert [s["name"] for s in traced.spans()] == ["after the error"]
+    assert traced.tracer.stats().started == 1
+
+
+def test_module_level_span_checks_arguments_too(initialized):
+    with pytest.raises(agtrace.InvalidArgument, match="name"):
+        agtrace.span(42)
+    with pytest.raises(agtrace.InvalidArgument, match="robot"):
+        agtrace.span("x", kind="robot")
+    with agtrace.span("still works"):
+        pass
+    assert initialized.one("still works")
+
+
+def _span_method_errors():
+    return [
+        pytest.param(lambda s: s.set_attribute(1, "x"), "key", id='set_attribute(1,x)'),
+        pytest.param(lambda s: s.set_attribute("obj", Opaque()), "obj", id='set_attribute(obj,Opaque())'),
+        pytest.param(lambda s: s.set_attributes(["not", "a", "mapping"]), "mapping", id='set_attributes([not,a,mapping])'),
+        pytest.param(lambda s: s.set_status("maybe"), "status", id='set_status(maybe)'),
+        pytest.param(lambda s: s.set_status(2), "status", id='set_status(2)'),
+        pytest.param(lambda s: s.set_status("error", 500), "description", id='set_status(error,500)'),
+        pytest.param(lambda s: s.record_exception("not an exception"), "exception", id='record_exception(notanexception)'),
+        pytest.param(lambda s: s.set_usage(-1), "non-negative", id='set_usage(-1)'),
+        pytest.param(lambda s: s.set_usage(1, output_tokens=-5), "-5", id='set_usage(1,output_tokens=-5)'),
+        pytest.param(lambda s: s.set_usage(1.5), "1.5", id='set_usage(1.5)'),
+        pytest.param(lambda s: s.set_usage(True), "True", id='set_usage(True)'),
+        pytest.param(lambda s: s.set_usage(cache_read_input_tokens="10"), "'10'", id='set_usage(cache_read_input_tokens=10)'),
+        pytest.param(lambda s: s.set_llm(provider=1), "provider", id='set_llm(provider=1)'),
+        pytest.param(lambda s: s.set_llm(request_model=b"gpt"), "request_model", id='set_llm(request_model=bgpt)'),
+        pytest.param(lambda s: s.set_llm(finish_reasons="stop"), "finish_reasons", id='set_llm(finish_reasons=stop)'),
+        pytest.param(lambda s: s.set_llm(finish_reasons=["stop", 1]), "finish_reasons", id='set_llm(finish_reasons=[stop,1])'),
+        pytest.param(lambda s: s.set_messages(input=[{"role": "user", "content": Opaque()}]), "messages", id='set_messages(input=[{role:user,content:Opaque()}])'),
+        pytest.param(lambda s: s.set_tool(None), "name", id='set_tool(None)'),
+        pytest.param(lambda s: s.set_agent(7), "name", id='set_agent(7)'),
+        pytest.param(lambda s: s.update_name(None), "name", id='update_name(None)'),
+        pytest.param(lambda s: s.add_event(3), "name", id='add_event(3)'),
+        pytest.param(lambda s: s.add_event("ev", {"k": Opaque()}), "event", id='add_event(ev,{k:Opaque()})'),
+    ]
+
+
+@pytest.mark.parametrize("call, fragment", _span_method_errors())
+def test_bad_span_method_arguments_raise_and_the_span_survives(traced, call, fragment):
+    with traced.tracer.span("survivor") as s:
+        s.set_attribute("before", 1)
+        with pytest.raises(agtrace.InvalidArgument, match=fragment):
+            call(s)
+        s.set_attribute("after", 2)
+    assert agtrace.current_span() is None
+    attrs = traced.one("survivor")["attributes"]
+    assert (attrs["before"], attrs["after"]) == (1, 2)
+    assert "agtrace.abandoned" not in attrs
+
+
+def test_nul_in_an_attribute_key_on_a_live_span(traced):
+    # A NUL cannot be sent in a key: that must be reported where the key is
+    # given, and must not break the with block (current span, the span's end).
+    t = traced.tracer
+
+    def body():
+        with t.span("outer") as s:
+            with pytest.raises(agtrace.InvalidArgument, match="NUL"):
+                s.set_attribute("a\0b", 1)
+            s.set_attribute("good", 1)
+        assert agtrace.current_span() is None, "the with block restored the current span"
+        with t.span("next"):
+            pass
+
+    # In a context of its own: a failure here must not leave a current span
+    # behind for the rest of the session.
+    contextvars.copy_context().run(body)
+    spans = traced.spans()
+    assert one(spans, "outer")["attributes"]["good"] == 1
+    assert one(spans, "next")["parentSpanId"] is None
+    assert t.stats().ended == 2
+
+
+def test_control_character_in_an_attribute_key_on_a_live_span(traced):
+    # Rejected at start with InvalidArgument (see START_ERRORS); on a live
+    # span it must not lose the attributes set after it either.
+    with traced.tracer.span("ctl") as s:
+        with pytest.raises(agtrace.InvalidArgument, match="control character"):
+            s.set_attribute("bell\x07key", 1)
+        s.set_attribute("good", 2)
+    attrs = traced.one("ctl")["attributes"]
+    assert attrs["good"] == 2
+    assert "bell\x07key" not in attrs
+
+
+@pytest.mark.parametrize(
+    "call",
+    [lambda s: s.update_name("chat\0gpt"), lambda s: s.set_status("error", "bad\0thing")],
+    ids=["update_name", "set_status"],
+)
+def test_nul_in_a_name_or_description_is_rejected_like_at_start(traced, call):
+    # agtrace.span("a\0b") raises InvalidArgument; renaming to such a name
+    # must too, not export an altered text.
+    with traced.tracer.span("nul text") as s:
+        with pytest.raises(agtrace.InvalidArgument, match="NUL"):
+            call(s)
+    span = traced.one("nul text")
+    assert "\\u0000" not in span["status"]["message"]
+
+
+def test_bad_timeouts_raise(traced):
+    for bad in (-1, "1", None, True):
+        with pytest.raises(agtrace.InvalidArgument, match="timeout"):
+            traced.tracer.flush(bad)
+        with pytest.raises(agtrace.InvalidArgument, match="timeout"):
+            traced.tracer.shutdown(bad)
+    assert not traced.tracer.is_shut_down()
+
+
+def test_bad_use_span_argument(traced):
+    with pytest.raises(agtrace.InvalidArgument, match="use_span"):
+        with agtrace.use_span("span"):
+            pass
+    assert agtrace.current_span() is None
+
+
+def test_after_shutdown_spans_record_nothing_and_never_raise(initialized, caplog):
+    open_before = agtrace.span("open at shutdown")
+    with agtrace.span("exported"):
+        pass
+    assert agtrace.shutdown()
+    assert not agtrace.is_active()
+
+    @agtrace.tool
+    def still_runs(x):
+        return x + 1
+
+    with caplog.at_level(logging.WARNING, logger="agtrace"):
+        with agtrace.span("late", kind="llm", attributes={"k": 1}) as s:
+            assert not s.is_recording()
+            assert s.context is None
+            s.set_attribute("more", 2)
+            s.set_usage(1, 2)
+            s.add_event("ev")
+            s.set_status("ok")
+            with agtrace.span("late child"):
+                pass
+        assert still_runs(1) == 2
+        with pytest.raises(KeyError):
+            with agtrace.span("late failure"):
+                raise KeyError("still propagates")
+        manual = agtrace.start_span("late manual")
+        manual.end()
+        open_before.set_attribute("after shutdown", True)
+        open_before.end()
+        assert agtrace.inject() == {}
+        assert agtrace.flush()
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert [s["name"] for s in initialized.spans()] == ["exported"]
+    stats = agtrace.stats()
+    assert stats.started == 2, "spans after shutdown are not started"
+    assert stats.exported == 1
+
+
+def test_explicit_tracer_after_shutdown(traced):
+    t = traced.tracer
+    assert t.shutdown()
+    s = t.span("after", attributes={"k": "v"})
+    assert not s.is_recording()
+    s.end()
+    assert t.extract({"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}) is not None
+    assert traced.spans() == []
