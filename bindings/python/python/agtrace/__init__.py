@@ -128,7 +128,7 @@ def span(
     if t is None:
         if type(name) is not str or not name:
             raise InvalidArgument(f"span name must be a non-empty str, got {name!r}")
-        return Span(None, None, None)
+        return Span(None, None)
     return t.span(name, kind, attributes, parent=parent)
 
 

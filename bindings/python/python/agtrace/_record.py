@@ -32,7 +32,10 @@ def pack_attributes(attributes: Attributes, out: list[str]) -> None:
         if type(key) is not str or not key.isprintable():
             check_key(key)
         if type(value) is str:
-            out += (key, value)
+            if "\0" in value:  # would split the field: JSON escapes it
+                out += (TYPED + key, json.dumps(value, ensure_ascii=False))
+            else:
+                out += (key, value)
         elif value is not None:
             out += (TYPED + key, encode_value(key, value))
 
@@ -74,28 +77,7 @@ def op(out: list[str], name: str, argument: str) -> None:
 
 
 def join(fields: list[str]) -> bytes:
-    """The record's bytes. A NUL inside a string value would split a field,
-    so such values (rare) are re-encoded as JSON, which escapes it."""
-    text = "\0".join(fields)
-    if text.count("\0") != len(fields) - 1:
-        text = "\0".join(_escape_nuls(fields))
-    return text.encode("utf-8", "replace")
-
-
-def _escape_nuls(fields: list[str]) -> list[str]:
-    escaped = list(fields)
-    # Pairs end the list; a start record has the span name in front.
-    first_key = len(fields) % 2
-    if first_key and "\0" in fields[0]:
-        raise InvalidArgument(f"span name {fields[0]!r} contains a NUL character")
-    for i in range(first_key, len(fields), 2):
-        key, value = fields[i], fields[i + 1]
-        if "\0" in key:
-            raise InvalidArgument(f"attribute key {key!r} contains a NUL character")
-        if "\0" in value:
-            if key.startswith((OP, TYPED)):
-                raise InvalidArgument(f"{key[1:]!r}: a NUL character cannot be recorded here")
-            else:
-                escaped[i] = TYPED + key
-                escaped[i + 1] = json.dumps(value, ensure_ascii=False)
-    return escaped
+    """The record's bytes. Every field is NUL-free by construction (keys and
+    names are checked, string values holding a NUL go as JSON, ops carry
+    JSON or checked text); a lone surrogate becomes "?"."""
+    return "\0".join(fields).encode("utf-8", "replace")

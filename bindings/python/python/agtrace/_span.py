@@ -20,14 +20,11 @@ import traceback
 from collections.abc import Iterable, Sequence
 from contextvars import ContextVar, Token
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, Optional, Union
+from typing import Any, Literal, Optional, Union
 
 from . import _abi
 from ._errors import InvalidArgument
 from ._record import Attributes, join, op, pack_attributes
-
-if TYPE_CHECKING:
-    from ._tracer import Tracer
 
 log = logging.getLogger("agtrace")
 
@@ -113,6 +110,9 @@ def _free_batch() -> None:
     _abi.free_many((ctypes.c_void_p * len(batch))(*batch), len(batch))
 
 
+#: ``Span._fields`` of an ended span (compared by identity, never filled).
+_ENDED: list[str] = []
+
 StatusCode = Literal["unset", "ok", "error"]
 _STATUS = {"unset": "0", "ok": "1", "error": "2"}
 
@@ -130,24 +130,22 @@ class Span:
     A span may be shared between threads; calls are serialized by the GIL.
     """
 
-    __slots__ = ("_handle", "_tracer", "_fields", "_ended", "_token", "_session", "__weakref__")
+    __slots__ = ("_handle", "_fields", "_token", "_session", "__weakref__")
 
-    def __init__(
-        self, handle: Optional[_abi.Handle], tracer: Optional[Tracer], session: object
-    ) -> None:
+    # Three assignments: construction is on every span's path. The core span
+    # behind the handle keeps its tracer alive; ``_token`` is set by
+    # ``__enter__`` before ``__exit__`` reads it.
+    def __init__(self, handle: Optional[_abi.Handle], session: object) -> None:
         self._handle = handle
-        # Keeps the C tracer handle alive as long as the span.
-        self._tracer = tracer
+        #: What was recorded, sent at end; ``_ENDED`` once ended.
         self._fields: Optional[list[str]] = None
-        self._ended = False
-        self._token: Optional[Token[Parent]] = None
         self._session = session
 
     def __del__(self) -> None:
         handle, self._handle = self._handle, None
         if not handle or _abi is None:
             return
-        if self._ended:
+        if self._fields is _ENDED:
             _to_free.append(handle)
             if len(_to_free) >= _FREE_BATCH:
                 _free_batch()
@@ -157,7 +155,7 @@ class Span:
     # -- lifecycle -------------------------------------------------------
 
     def __enter__(self) -> Span:
-        self._token = current.set(self)
+        self._token: Optional[Token[Parent]] = current.set(self)
         return self
 
     def __exit__(
@@ -183,20 +181,15 @@ class Span:
     def end(self) -> None:
         """Ends the span: sends what was recorded and queues it for export.
         Never blocks."""
-        if self._ended:
+        fields = self._fields
+        if fields is _ENDED:
             log.warning("agtrace: span ended twice; the second end is ignored")
             return
-        self._ended = True
+        self._fields = _ENDED
         if not self._handle:
             return
-        fields = self._fields
         if fields:
-            self._fields = None
-            try:
-                record = join(fields)
-            except InvalidArgument as e:  # the setters validate; end the span regardless
-                log.warning("agtrace: a recorded value was dropped: %s", e)
-                record = b""
+            record = join(fields)
             status = _abi.finish_packed(self._handle, record, len(record), None)
         else:
             status = _abi.finish_packed(self._handle, None, 0, None)
@@ -205,12 +198,12 @@ class Span:
 
     @property
     def is_ended(self) -> bool:
-        return self._ended
+        return self._fields is _ENDED
 
     def is_recording(self) -> bool:
         """False once ended, for spans not sampled, and when agtrace is not
         initialized."""
-        return bool(self._handle) and not self._ended and _abi.is_recording(self._handle)
+        return bool(self._handle) and not self.is_ended and bool(_abi.is_recording(self._handle))
 
     @property
     def context(self) -> Optional[SpanContext]:
@@ -226,14 +219,15 @@ class Span:
     # -- recording (buffered until end) ------------------------------------
 
     def _buffer(self) -> Optional[list[str]]:
-        if self._ended:
+        fields = self._fields
+        if fields is _ENDED:
             log.warning("agtrace: recording on an ended span is ignored")
             return None
         if not self._handle:
             return None
-        if self._fields is None:
-            self._fields = []
-        return self._fields
+        if fields is None:
+            fields = self._fields = []
+        return fields
 
     def set_attribute(self, key: str, value: Any) -> None:
         """Sets one attribute (str, bool, int, float, lists of those, or a
@@ -374,7 +368,7 @@ class Span:
         _abi.check(_abi.record_packed(self._handle, record, len(record), err), holder)
 
     def __repr__(self) -> str:
-        state = "ended" if self._ended else ("live" if self._handle else "non-recording")
+        state = "ended" if self.is_ended else ("live" if self._handle else "non-recording")
         return f"<agtrace.Span {state}>"
 
 

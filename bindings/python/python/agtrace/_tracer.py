@@ -120,8 +120,8 @@ class Tracer:
         shutdown it returns a span that records nothing."""
         # The hot path: every line here costs on each span, so string
         # attributes of a dict are packed inline (see _record for the format).
-        if type(name) is not str or not name:
-            raise InvalidArgument(f"span name must be a non-empty str, got {name!r}")
+        if type(name) is not str or not name or "\0" in name:
+            raise InvalidArgument(f"span name must be a non-empty str without NUL, got {name!r}")
         if type(kind) is not SpanKind:
             kind = span_kind(kind)
         if parent is _CURRENT:
@@ -130,7 +130,12 @@ class Tracer:
         if attributes is not None:
             if type(attributes) is dict:
                 for key, value in attributes.items():
-                    if type(value) is str and type(key) is str and key.isprintable():
+                    if (
+                        type(value) is str
+                        and type(key) is str
+                        and key.isprintable()
+                        and "\0" not in value
+                    ):
                         fields += (key, value)
                     else:
                         pack_attributes({key: value}, fields)
@@ -155,7 +160,7 @@ class Tracer:
         handle = _abi.start_packed(self._c, parent_span, parent_context, kind, record, len(record), None)
         if not handle:
             return self._failed_start(parent_span, parent_context, kind, record, session)
-        return Span(handle, self, session)
+        return Span(handle, session)
 
     def _failed_start(
         self,
@@ -169,11 +174,11 @@ class Tracer:
         holder, err = _abi.error_holder()
         handle = _abi.start_packed(self._c, parent_span, parent_context, kind, record, len(record), err)
         if handle:
-            return Span(handle, self, session)
+            return Span(handle, session)
         error = _abi.take_error(holder)
         if isinstance(error, ShutDown):
             log.debug("agtrace: span started after shutdown records nothing")
-            return Span(None, None, session)
+            return Span(None, session)
         raise error
 
     # -- propagation -------------------------------------------------------
