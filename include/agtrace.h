@@ -429,7 +429,7 @@ agtrace_span_t *agtrace_span_start_packed(const agtrace_tracer_t *tracer,
 // Applies a packed record of attribute and op pairs (may be empty) to a
 // live span, without ending it. Events and first-chunk marks go through
 // here, since they carry the time of the call. Errors name the offending
-// field; pairs before it are applied. Thread-safe; never blocks.
+// field; every other pair is applied. Thread-safe; never blocks.
 agtrace_status_t agtrace_span_record_packed(const agtrace_span_t *span,
                                             const uint8_t *record,
                                             size_t record_len,

@@ -319,13 +319,27 @@ impl Pipeline {
     }
 
     fn timeout_error(&self, operation: &'static str, target: u64) -> Error {
-        let not_dispatched = target.saturating_sub(self.counters.dispatched.load(Acquire));
-        let in_exporters = self
-            .exporters
-            .iter()
-            .map(|(n, c)| c.snapshot(n).pending)
-            .max()
-            .unwrap_or(0);
+        // A batch dispatched between reading `dispatched` and the exporters'
+        // pending counts would be counted twice: read until `dispatched`
+        // holds still around the exporters' read (a few tries suffice).
+        let mut dispatched = self.counters.dispatched.load(Acquire);
+        let mut in_exporters;
+        let mut tries = 0;
+        loop {
+            in_exporters = self
+                .exporters
+                .iter()
+                .map(|(n, c)| c.snapshot(n).pending)
+                .max()
+                .unwrap_or(0);
+            let again = self.counters.dispatched.load(Acquire);
+            tries += 1;
+            if again == dispatched || tries == 8 {
+                break;
+            }
+            dispatched = again;
+        }
+        let not_dispatched = target.saturating_sub(dispatched);
         Error::Timeout {
             operation,
             undelivered: not_dispatched + in_exporters,

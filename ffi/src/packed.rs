@@ -16,7 +16,7 @@
 //!   a typed array; anything else (objects, mixed arrays, null) is stored as
 //!   its JSON text.
 //! - `"\x02" op` then its argument: something recorded on the span
-//!   (see [`apply_op`]): `status`, `error`, `usage`, `llm`, `tool`, `agent`,
+//!   (see [`Op`]): `status`, `error`, `usage`, `llm`, `tool`, `agent`,
 //!   `messages`, `trace`, `event`, `first_chunk`, `name`.
 
 use crate::context::{agtrace_context_t, context};
@@ -80,8 +80,8 @@ pub extern "C" fn agtrace_span_start_packed(
             .parent(parent)
             .attributes(attrs)
             .start();
-        for (op, arg) in ops {
-            apply_op(&mut s, op, arg)?;
+        for op in ops {
+            op.apply(&mut s);
         }
         started = Box::into_raw(Box::new(agtrace_span_t::new(s)));
         Ok(())
@@ -92,7 +92,7 @@ pub extern "C" fn agtrace_span_start_packed(
 /// Applies a packed record of attribute and op pairs (may be empty) to a
 /// live span, without ending it. Events and first-chunk marks go through
 /// here, since they carry the time of the call. Errors name the offending
-/// field; pairs before it are applied. Thread-safe; never blocks.
+/// field; every other pair is applied. Thread-safe; never blocks.
 #[no_mangle]
 pub extern "C" fn agtrace_span_record_packed(
     span: *const agtrace_span_t,
@@ -160,13 +160,11 @@ fn apply_record(target: &agtrace_span_t, record: *const u8, len: usize) -> FfiRe
     }
     let mut attrs = Vec::new();
     let mut ops = Vec::new();
-    let mut first_error = decode_pairs(text.split('\0'), &mut attrs, &mut ops).err();
+    let first_error = decode_pairs(text.split('\0'), &mut attrs, &mut ops).err();
     target.with(|s| {
         s.set_attributes(attrs);
-        for (op, arg) in ops {
-            if let Err(e) = apply_op(s, op, arg) {
-                first_error.get_or_insert(e);
-            }
+        for op in ops {
+            op.apply(s);
         }
         Ok(())
     })?;
@@ -182,7 +180,12 @@ fn record_text<'a>(ptr: *const u8, len: usize) -> FfiResult<&'a str> {
     }
     // SAFETY: `len` readable bytes, live for the call (documented).
     let bytes = unsafe { std::slice::from_raw_parts(ptr, len) };
-    std::str::from_utf8(bytes).map_err(|e| FfiError::invalid("record", format!("not UTF-8 ({e})")))
+    std::str::from_utf8(bytes).map_err(|e| {
+        FfiError::new(
+            crate::error::agtrace_status_t::AGTRACE_ERR_INVALID_UTF8,
+            format!("`record` is not UTF-8 ({e})"),
+        )
+    })
 }
 
 /// Splits key/value pairs into attributes and ops, in order. A bad pair is
@@ -191,7 +194,7 @@ fn record_text<'a>(ptr: *const u8, len: usize) -> FfiResult<&'a str> {
 fn decode_pairs<'a>(
     mut fields: impl Iterator<Item = &'a str>,
     attrs: &mut Vec<Attribute>,
-    ops: &mut Vec<(&'a str, &'a str)>,
+    ops: &mut Vec<Op>,
 ) -> FfiResult {
     let mut first_error = None;
     while let Some(key) = fields.next() {
@@ -201,8 +204,7 @@ fn decode_pairs<'a>(
             }));
         };
         let decoded = if let Some(op) = key.strip_prefix(OP) {
-            ops.push((op, value));
-            Ok(())
+            Op::parse(op, value).map(|o| ops.push(o))
         } else if let Some(key) = key.strip_prefix(TYPED) {
             serde_json::from_str(value)
                 .map_err(|e| {
@@ -282,7 +284,8 @@ fn typed_array(items: Vec<Json>) -> Value {
     Value::json(&Json::Array(items))
 }
 
-/// Applies one op. Arguments:
+/// What an op records, parsed and checked before anything is applied (so a
+/// bad op at start starts nothing). Arguments:
 /// - `status`: `0` unset, `1` ok, `2` followed by the error description.
 /// - `error`: JSON `{"type", "message", "stacktrace"?}`; an `exception` event
 ///   and error status.
@@ -300,83 +303,162 @@ fn typed_array(items: Vec<Json>) -> Value {
 /// - `first_chunk`: the first chunk of a streamed response arrived now
 ///   (the argument is ignored).
 /// - `name`: the span's new name.
-fn apply_op(s: &mut Span, op: &str, arg: &str) -> FfiResult {
-    match op {
-        "status" => s.set_status(status(arg)?),
-        "usage" => s.set_usage(usage(arg)?),
-        "name" => s.update_name(arg.to_string()),
-        "error" => {
-            let o = object(op, arg)?;
-            s.record_error(
-                text(&o, op, "type")?.unwrap_or_default(),
-                text(&o, op, "message")?.unwrap_or_default(),
-                text(&o, op, "stacktrace")?,
-            );
-        }
-        "llm" => {
-            let o = object(op, arg)?;
-            if let Some(v) = text(&o, op, "provider")? {
-                s.set_provider(v);
+enum Op {
+    Status(Status),
+    Usage(Usage),
+    Name(String),
+    Error {
+        error_type: String,
+        message: String,
+        stacktrace: Option<String>,
+    },
+    Llm {
+        provider: Option<String>,
+        request_model: Option<String>,
+        response_model: Option<String>,
+        response_id: Option<String>,
+        finish_reasons: Vec<String>,
+    },
+    Tool {
+        name: String,
+        call_id: Option<String>,
+    },
+    Agent {
+        name: String,
+        id: Option<String>,
+    },
+    Messages {
+        input: Option<Json>,
+        output: Option<Json>,
+    },
+    Event {
+        name: String,
+        attributes: Vec<Attribute>,
+    },
+    FirstChunk,
+    Trace(TraceUpdate),
+}
+
+impl Op {
+    fn parse(op: &str, arg: &str) -> FfiResult<Op> {
+        Ok(match op {
+            "status" => Op::Status(status(arg)?),
+            "usage" => Op::Usage(usage(arg)?),
+            "name" => Op::Name(arg.to_string()),
+            "error" => {
+                let o = object(op, arg)?;
+                Op::Error {
+                    error_type: text(&o, op, "type")?.unwrap_or_default(),
+                    message: text(&o, op, "message")?.unwrap_or_default(),
+                    stacktrace: text(&o, op, "stacktrace")?,
+                }
             }
-            if let Some(v) = text(&o, op, "request_model")? {
-                s.set_request_model(v);
+            "llm" => {
+                let o = object(op, arg)?;
+                Op::Llm {
+                    provider: text(&o, op, "provider")?,
+                    request_model: text(&o, op, "request_model")?,
+                    response_model: text(&o, op, "response_model")?,
+                    response_id: text(&o, op, "response_id")?,
+                    finish_reasons: texts(&o, op, "finish_reasons")?,
+                }
             }
-            if let Some(v) = text(&o, op, "response_model")? {
-                s.set_response_model(v);
+            "tool" => {
+                let o = object(op, arg)?;
+                Op::Tool {
+                    name: text(&o, op, "name")?.ok_or_else(|| missing(op, "name"))?,
+                    call_id: text(&o, op, "call_id")?,
+                }
             }
-            if let Some(v) = text(&o, op, "response_id")? {
-                s.set_response_id(v);
+            "agent" => {
+                let o = object(op, arg)?;
+                Op::Agent {
+                    name: text(&o, op, "name")?.ok_or_else(|| missing(op, "name"))?,
+                    id: text(&o, op, "id")?,
+                }
             }
-            let reasons = texts(&o, op, "finish_reasons")?;
-            if !reasons.is_empty() {
-                s.set_finish_reasons(reasons);
+            "messages" => {
+                let mut o = object(op, arg)?;
+                let mut take = |k: &str| o.remove(k).filter(|v| !v.is_null());
+                Op::Messages {
+                    input: take("input"),
+                    output: take("output"),
+                }
             }
-        }
-        "tool" => {
-            let o = object(op, arg)?;
-            let name = text(&o, op, "name")?.ok_or_else(|| missing(op, "name"))?;
-            s.set_tool(name, text(&o, op, "call_id")?);
-        }
-        "agent" => {
-            let o = object(op, arg)?;
-            let name = text(&o, op, "name")?.ok_or_else(|| missing(op, "name"))?;
-            s.set_agent(name, text(&o, op, "id")?);
-        }
-        "messages" => {
-            let o = object(op, arg)?;
-            if let Some(v) = o.get("input").filter(|v| !v.is_null()) {
-                s.set_input_messages(v);
+            "event" => {
+                let o = object(op, arg)?;
+                let name = text(&o, op, "name")?.ok_or_else(|| missing(op, "name"))?;
+                let attributes = match o.get("attributes") {
+                    None | Some(Json::Null) => Vec::new(),
+                    Some(Json::Object(m)) => m
+                        .iter()
+                        .map(|(k, v)| Ok(Attribute::new(checked_key(k)?, typed(v.clone()))))
+                        .collect::<FfiResult<_>>()?,
+                    Some(_) => {
+                        return Err(FfiError::invalid("event.attributes", "not a JSON object"))
+                    }
+                };
+                Op::Event { name, attributes }
             }
-            if let Some(v) = o.get("output").filter(|v| !v.is_null()) {
-                s.set_output_messages(v);
+            "first_chunk" => Op::FirstChunk,
+            "trace" => Op::Trace(trace_update(op, arg)?),
+            other => {
+                return Err(FfiError::invalid(
+                    "record",
+                    format!("unknown op `{}`", printable(other)),
+                ))
             }
-        }
-        "event" => {
-            let o = object(op, arg)?;
-            let name = text(&o, op, "name")?.ok_or_else(|| missing(op, "name"))?;
-            let attrs = match o.get("attributes") {
-                None | Some(Json::Null) => Vec::new(),
-                Some(Json::Object(m)) => m
-                    .iter()
-                    .map(|(k, v)| Ok(Attribute::new(checked_key(k)?, typed(v.clone()))))
-                    .collect::<FfiResult<_>>()?,
-                Some(_) => return Err(FfiError::invalid("event.attributes", "not a JSON object")),
-            };
-            s.add_event(agtrace_core::intern(&name), attrs);
-        }
-        "first_chunk" => s.mark_first_chunk(),
-        "trace" => {
-            let update = trace_update(op, arg)?;
-            s.update_trace(|t| update.apply(t));
-        }
-        other => {
-            return Err(FfiError::invalid(
-                "record",
-                format!("unknown op `{}`", printable(other)),
-            ))
+        })
+    }
+
+    fn apply(self, s: &mut Span) {
+        match self {
+            Op::Status(status) => s.set_status(status),
+            Op::Usage(usage) => s.set_usage(usage),
+            Op::Name(name) => s.update_name(name),
+            Op::Error {
+                error_type,
+                message,
+                stacktrace,
+            } => s.record_error(error_type, message, stacktrace),
+            Op::Llm {
+                provider,
+                request_model,
+                response_model,
+                response_id,
+                finish_reasons,
+            } => {
+                if let Some(v) = provider {
+                    s.set_provider(v);
+                }
+                if let Some(v) = request_model {
+                    s.set_request_model(v);
+                }
+                if let Some(v) = response_model {
+                    s.set_response_model(v);
+                }
+                if let Some(v) = response_id {
+                    s.set_response_id(v);
+                }
+                if !finish_reasons.is_empty() {
+                    s.set_finish_reasons(finish_reasons);
+                }
+            }
+            Op::Tool { name, call_id } => s.set_tool(name, call_id),
+            Op::Agent { name, id } => s.set_agent(name, id),
+            Op::Messages { input, output } => {
+                if let Some(v) = &input {
+                    s.set_input_messages(v);
+                }
+                if let Some(v) = &output {
+                    s.set_output_messages(v);
+                }
+            }
+            Op::Event { name, attributes } => s.add_event(agtrace_core::intern(&name), attributes),
+            Op::FirstChunk => s.mark_first_chunk(),
+            Op::Trace(update) => s.update_trace(|t| update.apply(t)),
         }
     }
-    Ok(())
 }
 
 fn status(arg: &str) -> FfiResult<Status> {
@@ -562,7 +644,14 @@ mod tests {
         assert_eq!(attrs.len(), 2);
         assert_eq!(attrs[0].value, Value::from("x".to_string()));
         assert_eq!(attrs[1].value, Value::I64(7));
-        assert_eq!(ops, vec![("usage", "1,2,,,")]);
+        assert!(matches!(
+            ops[..],
+            [Op::Usage(Usage {
+                input_tokens: 1,
+                output_tokens: 2,
+                ..
+            })]
+        ));
     }
 
     #[test]
