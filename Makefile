@@ -18,8 +18,8 @@ DIST_PY := $(CURDIR)/dist/python
 demo:
 	cargo run --release --quiet -p agtrace-core --example demo
 
-## test: every test (formatting, lints, ABI drift, Rust, C/C++, Python end-to-end)
-test: lint check-abi test-rust test-c test-python
+## test: every test (formatting, lints, ABI drift, Rust, C/C++, Python, Kotlin, end-to-end)
+test: lint check-abi test-rust test-c test-python test-kotlin test-kotlin-consumer
 
 lint:
 	cargo fmt --all -- --check
@@ -38,7 +38,7 @@ check-abi:
 	  || (echo "exported symbols changed: update ffi/symbols.txt if intended" && exit 1)
 
 ## sdk: build the library and package every language under dist/
-sdk: sdk-c sdk-python
+sdk: sdk-c sdk-python sdk-kotlin
 
 sdk-c:
 	cargo build --release --quiet -p agtrace-ffi
@@ -117,3 +117,63 @@ bench:
 	  -o $(AGTRACE_CACHE)/bench-c && $(AGTRACE_CACHE)/bench-c
 	$(MAKE) --no-print-directory python-installed
 	"$$(tests/python-env.sh | tail -n 1)/bin/python" bench/python/bench_span.py
+	$(MAKE) --no-print-directory bench-kotlin
+
+# Kotlin/JVM: the Maven project in bindings/kotlin. Its pom.xml generates the
+# uniffi Kotlin bindings from the built library (generate-sources, with the
+# workspace uniffi-bindgen and uniffi.toml) and puts libagtrace.so into the
+# jar at JNA's resource path, so no LD_LIBRARY_PATH is needed. Maven's local
+# repository is a cache outside the clone; build outputs go to build/kotlin,
+# cleaned first because the Kotlin compiler does not remove the classes of
+# deleted sources. The cargo builds are separate invocations (see test-rust).
+MVN := mvn -q -B -Dstyle.color=never -Dmaven.repo.local=$(AGTRACE_CACHE)/m2 -Dagtrace.lib.dir=$(LIB)
+KOTLIN_POM := bindings/kotlin/pom.xml
+DIST_KT := $(CURDIR)/dist/kotlin
+KT_README := $(CURDIR)/build/kotlin-readme
+
+.PHONY: test-kotlin sdk-kotlin kotlin-native test-kotlin-consumer bench-kotlin
+
+kotlin-native:
+	cargo build --release --quiet -p agtrace-ffi
+	cargo build --release --quiet -p uniffi-bindgen
+
+# The jar (with libagtrace.so inside) and its pom under dist/kotlin, and
+# installed into the cache repository for Maven consumers
+# (dev.agtrace:agtrace:$(VERSION)). The test classes are compiled too.
+sdk-kotlin: kotlin-native
+	@v=$$(sed -n 's|^  <version>\(.*\)</version>|\1|p' $(KOTLIN_POM) | head -n 1); test "$$v" = "$(VERSION)" \
+	  || (echo "$(KOTLIN_POM) has version $$v, the workspace $(VERSION): update the pom" && exit 1)
+	$(MVN) -f $(KOTLIN_POM) -DskipTests clean install
+	rm -rf $(DIST_KT) && mkdir -p $(DIST_KT)
+	cp $(CURDIR)/build/kotlin/agtrace-$(VERSION).jar $(DIST_KT)/
+	cp $(KOTLIN_POM) $(DIST_KT)/agtrace-$(VERSION).pom
+
+## test-kotlin: the Kotlin SDK's JUnit tests (file exporter, coroutines, child JVMs, Phoenix over HTTP and gRPC)
+# They run on the classes sdk-kotlin compiled (surefire alone, so Kotlin is
+# compiled once per `make test`), with Phoenix started around them.
+test-kotlin: sdk-kotlin
+	venv=$$(tests/python-env.sh | tail -n 1) && "$$venv/bin/python" tests/phoenix_server.py \
+	  $(MVN) -f $(KOTLIN_POM) surefire:test
+
+# The README's Kotlin example, copied from the README into a separate Maven
+# project that depends on dev.agtrace:agtrace from the cache repository, run
+# in an empty directory with dist/kotlin's jar on a plain class path (no
+# LD_LIBRARY_PATH): the jar as users get it. consumer.CheckKt then checks
+# the trace it wrote.
+KT_CONSUMER := $(CURDIR)/build/kotlin-consumer
+KT_RUN_CP = $(DIST_KT)/agtrace-$(VERSION).jar:$(KT_CONSUMER)/consumer-0.jar:$$(cat $(KT_CONSUMER)/classpath.txt)
+
+test-kotlin-consumer: sdk-kotlin
+	rm -rf $(KT_README) && mkdir -p $(KT_README)/run
+	awk '/^## From Kotlin/{s=1} s&&/^```kotlin/{f=1;next} f&&/^```/{exit} f' README.md > $(KT_README)/Readme.kt
+	test -s $(KT_README)/Readme.kt || (echo "README.md: no kotlin block under '## From Kotlin'" && exit 1)
+	$(MVN) -f tests/kotlin/consumer/pom.xml clean package
+	cd $(KT_README)/run && env -u LD_LIBRARY_PATH java -cp $(KT_RUN_CP) ReadmeKt
+	java -cp $(KT_RUN_CP) consumer.CheckKt $(KT_README)/run/traces.jsonl
+
+# The Kotlin span benchmark beside opentelemetry-java (bench/kotlin).
+KT_BENCH := $(CURDIR)/build/kotlin-bench
+
+bench-kotlin: sdk-kotlin
+	$(MVN) -f bench/kotlin/pom.xml clean package
+	java -cp $(DIST_KT)/agtrace-$(VERSION).jar:$(KT_BENCH)/bench-kotlin-0.jar:$$(cat $(KT_BENCH)/classpath.txt) bench.SpanCostKt

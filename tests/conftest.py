@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -35,50 +33,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import phoenix_server
 import pytest
 import requests
 
-STARTUP_TIMEOUT_S = 120.0
-LOG_TAIL_LINES = 60
-
-# Phoenix binds its HTTP server to PHOENIX_HOST, but its OTLP gRPC server to
-# "[::]:PORT" unconditionally (phoenix/server/grpc_server.py, 20.26.1), i.e. on
-# every interface. These tests keep every server on loopback, so Phoenix is
-# started through this shim, which rewrites that one address before handing
-# over to Phoenix's own entry point (the same one the `phoenix` script runs).
-_LAUNCHER = """
-import sys
-import grpc.aio._server as _grpc_server
-
-_add_insecure_port = _grpc_server.Server.add_insecure_port
-
-def _loopback_only(self, address):
-    if address.startswith("[::]:"):
-        address = "127.0.0.1:" + address[len("[::]:"):]
-    return _add_insecure_port(self, address)
-
-_grpc_server.Server.add_insecure_port = _loopback_only
-
-from phoenix.server.main import main
-sys.argv[0] = "phoenix"
-sys.exit(main())
-"""
-
-
-def _free_port() -> int:
-    # The port is released before Phoenix binds it; a collision in that window
-    # is possible but rare, and shows up as a startup failure with the log.
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError as e:
-        return f"(no log: {e})"
-    return "\n".join(text.splitlines()[-lines:])
+LOG_TAIL_LINES = phoenix_server.LOG_TAIL_LINES
 
 
 @dataclass
@@ -89,7 +48,7 @@ class Phoenix:
     process: subprocess.Popen[bytes]
 
     def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
-        return _tail(self.log_path, lines)
+        return phoenix_server.tail(self.log_path, lines)
 
     def fetch_spans(
         self, project: str = "default", attributes: Mapping[str, Any] | None = None
@@ -191,111 +150,27 @@ class Phoenix:
         )
 
 
-def _phoenix_env(workdir: Path, port: int, grpc_port: int) -> dict[str, str]:
-    # Inherited PHOENIX_*/OTEL_* settings (a Postgres URL, auth, a collector
-    # endpoint) would change what server we get, so none are passed through.
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PHOENIX_", "OTEL_"))}
-    env.update(
-        PHOENIX_HOST="127.0.0.1",
-        PHOENIX_PORT=str(port),
-        # Read by phoenix.config.get_env_grpc_port (checked in 20.26.1).
-        PHOENIX_GRPC_PORT=str(grpc_port),
-        # Fresh dir per session: the SQLite database lives here, so it starts empty.
-        PHOENIX_WORKING_DIR=str(workdir),
-        # No telemetry pixels, web fonts or sandbox downloads: the machines have
-        # no network beyond the package registries.
-        PHOENIX_TELEMETRY_ENABLED="false",
-        PHOENIX_ALLOW_EXTERNAL_RESOURCES="false",
-        PHOENIX_DISABLE_AGENT_ASSISTANT="true",
-        # The migration log is thousands of SQL lines that bury the useful tail.
-        PHOENIX_LOG_MIGRATIONS="false",
-        # The log is a file: unbuffered so its tail is current when we report
-        # it; UTF-8 because the banner prints emoji.
-        PYTHONUNBUFFERED="1",
-        PYTHONIOENCODING="utf-8",
-    )
-    return env
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is not None:
-        return
-    # Phoenix runs in its own session (process group == its pid), so this
-    # reaches any worker it spawned and nothing else.
-    for sig, grace in ((signal.SIGTERM, 15.0), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=grace)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
-def _wait_ready(proc: subprocess.Popen[bytes], http: str, grpc_port: int, log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(
-                f"Phoenix exited with code {proc.returncode} during startup;"
-                f" log {log}:\n{_tail(log)}"
-            )
-        try:
-            healthy = requests.get(f"{http}/healthz", timeout=2).status_code == 200
-        except requests.RequestException:
-            healthy = False
-        if healthy:
-            # The gRPC server starts in the app's lifespan hook, before
-            # /healthz answers; checking the socket too costs nothing.
-            try:
-                socket.create_connection(("127.0.0.1", grpc_port), timeout=2).close()
-                return
-            except OSError:
-                pass
-        time.sleep(0.5)
-    pytest.fail(
-        f"Phoenix was not ready after {STARTUP_TIMEOUT_S:.0f} s ({http}/healthz, gRPC port"
-        f" {grpc_port}); log {log}:\n{_tail(log)}"
-    )
-
-
 @pytest.fixture(scope="session")
 def phoenix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Phoenix]:
     workdir = tmp_path_factory.mktemp("phoenix")
-    log_path = workdir / "phoenix.log"
-    port = _free_port()
-    grpc_port = _free_port()
-    while grpc_port == port:
-        grpc_port = _free_port()
-    http = f"http://127.0.0.1:{port}"
-
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-c", _LAUNCHER, "serve"],
-            cwd=workdir,
-            env=_phoenix_env(workdir, port, grpc_port),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    started = time.monotonic()
     try:
-        started = time.monotonic()
-        _wait_ready(proc, http, grpc_port, log_path)
-        sys.stderr.write(
-            f"\nphoenix: ready in {time.monotonic() - started:.1f} s at {http}"
-            f" (gRPC {grpc_port}), log {log_path}\n"
-        )
+        server = phoenix_server.start(workdir)
+    except phoenix_server.PhoenixError as e:
+        pytest.fail(str(e))
+    sys.stderr.write(
+        f"\nphoenix: ready in {time.monotonic() - started:.1f} s at {server.http_endpoint}"
+        f" ({server.grpc_endpoint}), log {server.log_path}\n"
+    )
+    try:
         yield Phoenix(
-            http_endpoint=http,
-            grpc_endpoint=f"http://127.0.0.1:{grpc_port}",
-            log_path=log_path,
-            process=proc,
+            http_endpoint=server.http_endpoint,
+            grpc_endpoint=server.grpc_endpoint,
+            log_path=server.log_path,
+            process=server.process,
         )
     finally:
-        _stop(proc)
+        phoenix_server.stop(server)
 
 
 @pytest.fixture

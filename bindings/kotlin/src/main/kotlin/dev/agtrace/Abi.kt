@@ -1,0 +1,196 @@
+package dev.agtrace
+
+import com.sun.jna.Memory
+import com.sun.jna.Native
+import com.sun.jna.Pointer
+import com.sun.jna.Structure
+import java.lang.ref.Cleaner
+
+/**
+ * The span hot path: direct calls into libagtrace's C ABI (JNA direct
+ * mapping, `include/agtrace.h`), taking and returning only integers and
+ * byte arrays.
+ *
+ * A span costs two calls here (`agtrace_span_start_packed` and
+ * `agtrace_span_finish_packed`, each carrying a packed record, see
+ * [Record]). The uniffi-generated calls keep the cold API (settings, flush,
+ * stats, live configuration): each of those allocates JNA structures for its
+ * call status and buffers, tens of microseconds per call on small machines,
+ * which spans cannot afford. Both bind the same loaded library, so the
+ * process has one core.
+ *
+ * Handles are `Long`s (pointers); 0 is NULL. `outError` arguments take a
+ * one-element array that receives an `agtrace_error_t *`, or null.
+ */
+internal object Abi {
+    init {
+        // The same call as the generated bindings' (same name, same class
+        // loader option), so JNA hands both the one NativeLibrary instance
+        // it caches, and a library extracted from the jar is extracted once.
+        Native.register(Abi::class.java, libraryName())
+    }
+
+    /** uniffi's library name, honouring its override property the same way. */
+    private fun libraryName(): String =
+        System.getProperty("uniffi.component.agtrace_ffi.libraryOverride") ?: "agtrace"
+
+    /** Frees handles when their Kotlin owner is unreachable, off the application's threads. */
+    val cleaner: Cleaner = Cleaner.create()
+
+    // -- spans (hot) ---------------------------------------------------------
+
+    external fun agtrace_span_start_packed(
+        tracer: Long,
+        parent: Long,
+        remoteParent: Long,
+        kind: Int,
+        record: ByteArray,
+        recordLen: Long,
+        outError: LongArray?,
+    ): Long
+
+    external fun agtrace_span_finish_packed(span: Long, record: ByteArray?, recordLen: Long, outError: LongArray?): Int
+
+    external fun agtrace_span_record_packed(span: Long, record: ByteArray, recordLen: Long, outError: LongArray?): Int
+
+    external fun agtrace_span_free(span: Long)
+
+    /** C `bool` is one byte: mapped as `Byte` (JNA's `boolean` is a 4-byte int). */
+    external fun agtrace_span_is_recording(span: Long): Byte
+
+    // -- contexts and propagation (cold) -------------------------------------
+
+    external fun agtrace_span_context(span: Long, outContext: LongArray, outError: LongArray?): Int
+
+    external fun agtrace_context_ids(
+        context: Long,
+        traceId: ByteArray,
+        spanId: ByteArray,
+        sampled: ByteArray,
+        outError: LongArray?,
+    ): Int
+
+    external fun agtrace_context_free(context: Long)
+
+    external fun agtrace_headers_new(): Long
+
+    external fun agtrace_headers_free(headers: Long)
+
+    external fun agtrace_headers_set(headers: Long, name: Str.ByValue, value: Str.ByValue, outError: LongArray?): Int
+
+    external fun agtrace_headers_count(headers: Long): Long
+
+    /**
+     * `outName`/`outValue` receive an `agtrace_str_t` each: two words,
+     * pointer then length (its `repr(C)` layout on 64-bit targets).
+     */
+    external fun agtrace_headers_get(
+        headers: Long,
+        index: Long,
+        outName: LongArray,
+        outValue: LongArray,
+        outError: LongArray?,
+    ): Int
+
+    external fun agtrace_inject(tracer: Long, context: Long, headers: Long, outError: LongArray?): Int
+
+    external fun agtrace_extract(tracer: Long, headers: Long, outContext: LongArray, outError: LongArray?): Int
+
+    // -- tracers and errors --------------------------------------------------
+
+    external fun agtrace_tracer_free(tracer: Long)
+
+    external fun agtrace_error_code(error: Long): Int
+
+    external fun agtrace_error_message(error: Long): Pointer?
+
+    external fun agtrace_error_free(error: Long)
+
+    external fun agtrace_version(): Pointer
+
+    /** `agtrace_str_t`, passed by value (only on the cold path: JNA structures are slow). */
+    @Structure.FieldOrder("ptr", "len")
+    open class Str : Structure() {
+        @JvmField var ptr: Pointer? = null
+
+        @JvmField var len: Long = 0
+
+        class ByValue : Str(), Structure.ByValue
+    }
+
+    /** An `agtrace_str_t` over a copy of [text] in [memory], which must outlive the call. */
+    fun str(text: String, memory: MutableList<Memory>): Str.ByValue {
+        val bytes = text.toByteArray(Charsets.UTF_8)
+        val s = Str.ByValue()
+        if (bytes.isNotEmpty()) {
+            val m = Memory(bytes.size.toLong())
+            m.write(0, bytes, 0, bytes.size)
+            memory += m
+            s.ptr = m
+            s.len = bytes.size.toLong()
+        }
+        return s
+    }
+
+    /** The text of an `agtrace_str_t` read into [words] (pointer, length). */
+    fun readStr(words: LongArray): String {
+        val len = words[1].toInt()
+        if (len == 0) return ""
+        return String(Pointer(words[0]).getByteArray(0, len), Charsets.UTF_8)
+    }
+
+    /** Throws the error a failed call left in [holder], freeing it. */
+    fun check(status: Int, holder: LongArray) {
+        if (status != 0) throw takeError(holder)
+    }
+
+    fun takeError(holder: LongArray): AgtraceException {
+        val error = holder[0]
+        if (error == 0L) return AgtraceException.Internal("libagtrace failed without an error")
+        val code = agtrace_error_code(error)
+        val message = agtrace_error_message(error)?.getString(0, "UTF-8") ?: "unknown error"
+        agtrace_error_free(error)
+        return AgtraceException.fromStatus(code, message)
+    }
+
+    fun version(): String = agtrace_version().getString(0, "UTF-8")
+
+    /**
+     * Frees a span's handle once its [Span] is unreachable: at once when the
+     * span was never ended (the core then ends it, marked abandoned), else in
+     * batches of [FREE_BATCH], so that freeing costs no crossing per span.
+     */
+    class SpanHandle(@JvmField val handle: Long) : Runnable {
+        /** Set by [Span.end] once the span is finished. */
+        @Volatile
+        @JvmField
+        var ended: Boolean = false
+
+        override fun run() {
+            if (ended) freeLater(handle) else agtrace_span_free(handle)
+        }
+    }
+
+    private const val FREE_BATCH = 64
+    private val toFree = LongArray(FREE_BATCH)
+    private var toFreeCount = 0
+
+    /** Only ever called on the [cleaner]'s one thread, like every cleaning action. */
+    private fun freeLater(handle: Long) {
+        toFree[toFreeCount++] = handle
+        if (toFreeCount == FREE_BATCH) {
+            agtrace_span_free_many(toFree, FREE_BATCH.toLong())
+            toFreeCount = 0
+        }
+    }
+
+    external fun agtrace_span_free_many(spans: LongArray, len: Long)
+
+    class FreeContext(private val handle: Long) : Runnable {
+        override fun run() = agtrace_context_free(handle)
+    }
+
+    class FreeTracer(private val handle: Long) : Runnable {
+        override fun run() = agtrace_tracer_free(handle)
+    }
+}

@@ -1,0 +1,74 @@
+package dev.agtrace
+
+import dev.agtrace.ffi.InternalException as FfiInternalException
+import dev.agtrace.ffi.AgtraceException as FfiException
+
+/**
+ * Every error agtrace reports; [message] says what was wrong and names the
+ * argument or setting. Converted here, and nowhere else, from both ways into
+ * the library: the uniffi error enum and the C ABI's status codes.
+ *
+ * Misuse that cannot hurt the application (ending a span twice, recording
+ * on an ended span, spans after shutdown) is logged on the `agtrace` logger,
+ * never thrown.
+ */
+public sealed class AgtraceException(message: String, cause: Throwable? = null) : RuntimeException(message, cause) {
+    /** A value passed to agtrace had the wrong type or an invalid value. */
+    public class InvalidArgument(message: String) : AgtraceException(message)
+
+    /** A setting had a bad value; the message names the setting. */
+    public class InvalidConfig(message: String) : AgtraceException(message)
+
+    /** The span was already ended. */
+    public class AlreadyEnded(message: String) : AgtraceException(message)
+
+    /** The tracer was shut down. */
+    public class ShutDown(message: String) : AgtraceException(message)
+
+    /** A flush or shutdown ran out of time with spans undelivered. */
+    public class Timeout(message: String) : AgtraceException(message)
+
+    /** An exporter could not be created. */
+    public class Exporter(message: String) : AgtraceException(message)
+
+    /** An internal error inside the library (a caught panic); it stays usable. */
+    public class Internal(message: String, cause: Throwable? = null) : AgtraceException(message, cause)
+
+    internal companion object {
+        /** From an `agtrace_status_t` and its message. */
+        fun fromStatus(code: Int, message: String): AgtraceException =
+            when (code) {
+                1, 2, 3 -> InvalidArgument(message)
+                4 -> InvalidConfig(message)
+                5 -> AlreadyEnded(message)
+                6 -> ShutDown(message)
+                7 -> Timeout(message)
+                8 -> Exporter(message)
+                else -> Internal(message)
+            }
+
+        fun from(e: FfiException): AgtraceException =
+            when (e) {
+                is FfiException.InvalidArgument -> InvalidArgument(e.detail)
+                is FfiException.InvalidConfig -> InvalidConfig(e.detail)
+                is FfiException.AlreadyEnded -> AlreadyEnded(e.detail)
+                is FfiException.ShutDown -> ShutDown(e.detail)
+                is FfiException.Timeout -> Timeout(e.detail)
+                is FfiException.Exporter -> Exporter(e.detail)
+                is FfiException.Internal -> Internal(e.detail)
+            }
+    }
+}
+
+/** Runs a uniffi call, converting its errors into [AgtraceException]. */
+internal inline fun <T> cold(call: () -> T): T =
+    try {
+        call()
+    } catch (e: FfiException) {
+        throw AgtraceException.from(e)
+    } catch (e: FfiInternalException) {
+        // A panic caught by uniffi's scaffolding, or a contract mismatch.
+        throw AgtraceException.Internal(e.message ?: "internal error", e)
+    }
+
+internal fun invalid(message: String): Nothing = throw AgtraceException.InvalidArgument(message)

@@ -1,0 +1,58 @@
+package dev.agtrace
+
+/**
+ * One session scope: trace-level context (user, session, conversation,
+ * tags, metadata, environment, release) applied, in the core, to every span
+ * of each trace started or continued inside the scope (see
+ * [Agtrace.session]). Spans compare scopes by identity, so a span sends the
+ * context only when its parent was started outside the scope.
+ */
+public class Session internal constructor(
+    internal val fields: Map<String, Any?>,
+) {
+    /** The `trace` op's argument (ffi/src/packed.rs), built once. */
+    internal val payload: String = Json.encode(fields, "session")
+
+    override fun toString(): String = "Session($payload)"
+
+    @PublishedApi
+    internal companion object {
+        /**
+         * The scope inside [outer] with these values: unset values are
+         * inherited, tags are merged, metadata is merged with the new values
+         * winning.
+         */
+        fun nested(
+            outer: Session?,
+            userId: String?,
+            sessionId: String?,
+            conversationId: String?,
+            tags: Collection<String>,
+            metadata: Map<String, Any?>,
+            environment: String?,
+            release: String?,
+        ): Session {
+            val fields = LinkedHashMap<String, Any?>(outer?.fields ?: emptyMap())
+            for ((name, value) in listOf(
+                "user_id" to userId,
+                "session_id" to sessionId,
+                "conversation_id" to conversationId,
+                "environment" to environment,
+                "release" to release,
+            )) {
+                if (value != null) fields[name] = value
+            }
+            if (tags.isNotEmpty()) {
+                @Suppress("UNCHECKED_CAST")
+                val before = fields["tags"] as? List<String> ?: emptyList()
+                fields["tags"] = LinkedHashSet(before + tags).toList()
+            }
+            if (metadata.isNotEmpty()) {
+                @Suppress("UNCHECKED_CAST")
+                val before = fields["metadata"] as? Map<String, Any?> ?: emptyMap()
+                fields["metadata"] = LinkedHashMap(before).apply { putAll(metadata) }
+            }
+            return Session(fields)
+        }
+    }
+}
