@@ -25,11 +25,9 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,18 +35,9 @@ import phoenix_server
 import pytest
 import requests
 
-LOG_TAIL_LINES = phoenix_server.LOG_TAIL_LINES
 
-
-@dataclass
-class Phoenix:
-    http_endpoint: str
-    grpc_endpoint: str
-    log_path: Path
-    process: subprocess.Popen[bytes]
-
-    def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
-        return phoenix_server.tail(self.log_path, lines)
+class Phoenix(phoenix_server.Server):
+    """A running server (see phoenix_server.Server) and how to read its spans."""
 
     def fetch_spans(
         self, project: str = "default", attributes: Mapping[str, Any] | None = None
@@ -163,12 +152,7 @@ def phoenix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Phoenix]:
         f" ({server.grpc_endpoint}), log {server.log_path}\n"
     )
     try:
-        yield Phoenix(
-            http_endpoint=server.http_endpoint,
-            grpc_endpoint=server.grpc_endpoint,
-            log_path=server.log_path,
-            process=server.process,
-        )
+        yield Phoenix(**vars(server))
     finally:
         phoenix_server.stop(server)
 
