@@ -11,7 +11,7 @@ MAJOR := $(firstword $(subst ., ,$(VERSION)))
 DIST_C := $(CURDIR)/dist/c
 DIST_PY := $(CURDIR)/dist/python
 
-.PHONY: demo test lint test-rust test-python test-c check-abi bench header sdk sdk-c sdk-python bindings-python \
+.PHONY: demo test lint test-rust test-python test-c check-abi header sdk sdk-c sdk-python bindings-python \
   python-installed
 
 ## demo: run the demo agent, traced to the console and agtrace-demo.jsonl
@@ -19,7 +19,7 @@ demo:
 	cargo run --release --quiet -p agtrace-core --example demo
 
 ## test: every test (formatting, lints, ABI drift, Rust, C/C++, Python, Kotlin, end-to-end)
-test: lint check-abi test-rust test-c test-python test-kotlin test-kotlin-consumer
+test: lint check-abi test-rust test-c test-python test-kotlin test-kotlin-consumer bench-smoke
 
 lint:
 	cargo fmt --all -- --check
@@ -108,17 +108,6 @@ test-python: test-rust python-installed
 	  "$$venv/bin/python" -m pytest -q tests && \
 	cd bindings/python/python && "$$venv/bin/mypy" --strict --no-incremental agtrace
 
-## bench: span start+end beside opentelemetry_sdk (Rust, Python), and the C ABI beside the core
-bench:
-	cargo bench -p agtrace-core --bench span
-	cargo bench -p agtrace-ffi --bench abi
-	$(MAKE) --no-print-directory sdk-c
-	gcc -std=c99 -O2 bench/c/bench.c -I$(DIST_C)/include -L$(DIST_C)/lib -lagtrace -Wl,-rpath,$(DIST_C)/lib \
-	  -o $(AGTRACE_CACHE)/bench-c && $(AGTRACE_CACHE)/bench-c
-	$(MAKE) --no-print-directory python-installed
-	"$$(tests/python-env.sh | tail -n 1)/bin/python" bench/python/bench_span.py
-	$(MAKE) --no-print-directory bench-kotlin
-
 # Kotlin/JVM: the Maven project in bindings/kotlin. Its pom.xml generates the
 # uniffi Kotlin bindings from the built library (generate-sources, with the
 # workspace uniffi-bindgen and uniffi.toml) and puts libagtrace.so into the
@@ -131,7 +120,7 @@ KOTLIN_POM := bindings/kotlin/pom.xml
 DIST_KT := $(CURDIR)/dist/kotlin
 KT_README := $(CURDIR)/build/kotlin-readme
 
-.PHONY: test-kotlin sdk-kotlin kotlin-native test-kotlin-consumer bench-kotlin
+.PHONY: test-kotlin sdk-kotlin kotlin-native test-kotlin-consumer
 
 kotlin-native:
 	cargo build --release --quiet -p agtrace-ffi
@@ -171,9 +160,34 @@ test-kotlin-consumer: sdk-kotlin
 	cd $(KT_README)/run && env -u LD_LIBRARY_PATH java -cp $(KT_RUN_CP) ReadmeKt
 	java -cp $(KT_RUN_CP) consumer.CheckKt $(KT_README)/run/traces.jsonl
 
-# The Kotlin span benchmark beside opentelemetry-java (bench/kotlin).
+## bench: every benchmark beside its peer, one table in bench/RESULTS.md (bench/run.py)
+# bench-smoke runs them briefly into build/bench-smoke.md, to prove they
+# work (make test does); its numbers mean nothing. Prerequisites are built
+# first so that no build is timed.
 KT_BENCH := $(CURDIR)/build/kotlin-bench
+OTLP_SINK := $(AGTRACE_CACHE)/otlp-sink
+BENCH_C := $(AGTRACE_CACHE)/bench-c
+BENCH_CMDS = \
+  'cargo bench --quiet -p agtrace-core --bench span' \
+  'AGTRACE_OTLP_SINK=$(OTLP_SINK) cargo bench --quiet -p agtrace-core --bench pipeline' \
+  'cargo bench --quiet -p agtrace-ffi --bench abi' \
+  '$(BENCH_C) $(if $(SMOKE),20000,200000)' \
+  '$(BENCH_PY) bench/python/bench_span.py' \
+  'java -cp $(DIST_KT)/agtrace-$(VERSION).jar:$(KT_BENCH)/bench-kotlin-0.jar:$$(cat $(KT_BENCH)/classpath.txt) bench.SpanCostKt'
+BENCH_PY = $$(tests/python-env.sh | tail -n 1)/bin/python
 
-bench-kotlin: sdk-kotlin
+.PHONY: bench bench-smoke bench-build
+
+bench: bench-build
+	$(BENCH_PY) bench/run.py --out bench/RESULTS.md -- $(BENCH_CMDS)
+
+bench-smoke: SMOKE := 1
+bench-smoke: bench-build
+	$(BENCH_PY) bench/run.py --smoke --out $(CURDIR)/build/bench-smoke.md -- $(BENCH_CMDS)
+
+bench-build: sdk-c python-installed sdk-kotlin
+	cargo bench --quiet --no-run -p agtrace-core --bench span --bench pipeline
+	cargo bench --quiet --no-run -p agtrace-ffi --bench abi
+	cd bench/otlp-sink && GOFLAGS=-mod=mod go build -o $(OTLP_SINK) .
+	gcc -std=c99 -O2 bench/c/bench.c -I$(DIST_C)/include -L$(DIST_C)/lib -lagtrace -Wl,-rpath,$(DIST_C)/lib -o $(BENCH_C)
 	$(MVN) -f bench/kotlin/pom.xml clean package
-	java -cp $(DIST_KT)/agtrace-$(VERSION).jar:$(KT_BENCH)/bench-kotlin-0.jar:$$(cat $(KT_BENCH)/classpath.txt) bench.SpanCostKt

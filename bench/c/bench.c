@@ -137,6 +137,11 @@ int main(int argc, char **argv) {
     }
     printf("%s %.0f ns/span (dropped %llu)\n", NAMES[which], best,
            (unsigned long long)(dropped(tracer) - dropped_before));
+    /* A result row for bench/run.py. */
+    printf("BENCH {\"section\": \"C ABI\", \"scenario\": \"from a C program: %s\", \"unit\": \"ns\", "
+           "\"agtrace\": %.1f, \"peer\": null, \"peer_value\": null, \"target\": null, \"met\": null, "
+           "\"note\": \"best of 3 rounds of %ld spans\"}\n",
+           NAMES[which], best, n);
     fflush(stdout);
     agtrace_context_free(parent);
     agtrace_span_free(root);

@@ -1,12 +1,15 @@
 """`with span(...)` with 3 small attributes: agtrace beside opentelemetry-sdk
 (BatchSpanProcessor, discarding exporter), in the same run. Prints mean and
-p99 per span in microseconds and the ratio (target: agtrace <= 1/20).
+p99 per span in microseconds and the ratio (target: agtrace <= 1/20), and a
+result row per scenario for bench/run.py (`BENCH {json}`).
 
-    python bench/python/bench_span.py [--quick]
+    python bench/python/bench_span.py [--quick]   (also quick with AGTRACE_BENCH_SMOKE set)
 """
 
 from __future__ import annotations
 
+import json
+import os
 import statistics
 import sys
 import time
@@ -41,7 +44,7 @@ def measure(body: Callable[[], None], rounds: int, per_round: int) -> tuple[floa
 
 
 def main() -> None:
-    quick = "--quick" in sys.argv
+    quick = "--quick" in sys.argv or "AGTRACE_BENCH_SMOKE" in os.environ
     rounds, per_round = (5, 200) if quick else (50, 2000)
     agtrace.init(service_name="bench", exporters="none", ignore_env=True)
     provider = TracerProvider()
@@ -72,6 +75,19 @@ def main() -> None:
         a_mean, a_p99 = measure(ours, rounds, per_round)
         o_mean, o_p99 = measure(theirs, rounds, per_round)
         print(f"{name:<28}{a_mean:>12.2f}{a_p99:>8.2f}{o_mean:>10.2f}{o_p99:>8.2f}{a_mean / o_mean:>8.3f}")
+        small = name == "3 small attributes"
+        row = {
+            "section": "Python",
+            "scenario": f"with span(...), {name}",
+            "unit": "ns",
+            "agtrace": a_mean * 1000,
+            "peer": "opentelemetry-sdk 1.45 (batch processor)",
+            "peer_value": o_mean * 1000,
+            "target": "<= 0.05 x peer" if small else None,
+            "met": (a_mean / o_mean <= 0.05) if small else None,
+            "note": f"p99 of round means: agtrace {a_p99:.1f} us, peer {o_p99:.1f} us",
+        }
+        print("BENCH " + json.dumps(row))
     s = agtrace.stats()
     print(f"agtrace: {s.ended} spans ended, {sum(s.dropped.values())} dropped at the queue")
     agtrace.shutdown()

@@ -6,6 +6,9 @@
 //! ratio to `opentelemetry_sdk`, plus how many spans each dropped (a saturated
 //! queue drops instead of exporting, which is cheaper, so drops are shown).
 //! The target (TARGETS.md): agtrace at most 1/4 of `opentelemetry_sdk`.
+//! Also: an unsampled span beside OpenTelemetry's no-op tracer (target
+//! 10 ns), and 2 threads making spans at once through one tracer each side.
+//! Rows go to `bench/run.py` (see report.rs).
 
 use agtrace_core::{ExporterConfig, SpanKind, Tracer};
 use criterion::Criterion;
@@ -14,7 +17,11 @@ use opentelemetry::KeyValue;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{BatchSpanProcessor, SdkTracerProvider, SpanData, SpanExporter};
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+#[path = "report.rs"]
+mod report;
+use report::{emit, Row};
 
 #[derive(Debug)]
 struct Discard;
@@ -42,10 +49,11 @@ fn otel() -> SdkTracerProvider {
         .build()
 }
 
-const GROUPS: [(&str, &str); 3] = [
+const GROUPS: [(&str, &str); 4] = [
     ("span_no_attributes", "root span, no attributes"),
     ("span_5_attributes", "root span, 5 attributes"),
     ("span_child_5_attributes", "child span, 5 attributes"),
+    ("span_unsampled", "unsampled span (OTel: no-op tracer)"),
 ];
 
 fn bench(c: &mut Criterion) -> (Tracer, SdkTracerProvider) {
@@ -114,7 +122,67 @@ fn bench(c: &mut Criterion) -> (Tracer, SdkTracerProvider) {
     });
     g.finish();
     black_box(root);
+
+    let off = Tracer::builder()
+        .ignore_env()
+        .exporter(ExporterConfig::None)
+        .set("OTEL_TRACES_SAMPLER", "always_off")
+        .unwrap()
+        .build()
+        .unwrap();
+    let noop = opentelemetry::trace::noop::NoopTracer::new();
+    let mut g = c.benchmark_group(GROUPS[3].0);
+    g.bench_function("agtrace", |b| {
+        b.iter(|| off.span("span").root().start().end())
+    });
+    g.bench_function("opentelemetry_sdk", |b| b.iter(|| noop.start("span").end()));
+    g.finish();
     (tracer, provider)
+}
+
+/// Per-span time with `threads` threads each making `spans` spans with 5
+/// attributes at once, through one shared tracer (provider), in ns.
+fn threaded(threads: usize, spans: usize) -> (f64, f64) {
+    let tracer = agtrace();
+    let ours = time_threads(threads, || {
+        for _ in 0..spans {
+            let mut s = tracer.span("span").kind(SpanKind::Tool).root().start();
+            s.set_attribute("k1", "v1");
+            s.set_attribute("k2", 2i64);
+            s.set_attribute("k3", true);
+            s.set_attribute("k4", 4.5);
+            s.set_attribute("k5", "v5");
+            s.end()
+        }
+    });
+    tracer.shutdown(Duration::from_secs(30)).unwrap();
+    let provider = otel();
+    let ot = provider.tracer("bench");
+    let theirs = time_threads(threads, || {
+        for _ in 0..spans {
+            let mut s = ot.start("span");
+            s.set_attribute(KeyValue::new("k1", "v1"));
+            s.set_attribute(KeyValue::new("k2", 2i64));
+            s.set_attribute(KeyValue::new("k3", true));
+            s.set_attribute(KeyValue::new("k4", 4.5));
+            s.set_attribute(KeyValue::new("k5", "v5"));
+            s.end()
+        }
+    });
+    let _ = provider.shutdown();
+    (ours / spans as f64, theirs / spans as f64)
+}
+
+/// Wall time, in ns, of `threads` threads running `body` at once.
+fn time_threads(threads: usize, body: impl Fn() + Sync) -> f64 {
+    body(); // warm-up
+    let start = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(&body);
+        }
+    });
+    start.elapsed().as_nanos() as f64
 }
 
 /// Criterion's mean estimate for one benchmark, in nanoseconds.
@@ -126,9 +194,14 @@ fn mean_ns(group: &str, name: &str) -> Option<f64> {
 }
 
 fn main() {
+    let (warm, measure) = if report::smoke() {
+        (Duration::from_millis(100), Duration::from_millis(200))
+    } else {
+        (Duration::from_secs(1), Duration::from_secs(3))
+    };
     let mut c = Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
+        .warm_up_time(warm)
+        .measurement_time(measure)
         .configure_from_args();
     let (tracer, provider) = bench(&mut c);
     c.final_summary();
@@ -136,20 +209,41 @@ fn main() {
     let stats = tracer.stats();
     tracer.shutdown(Duration::from_secs(30)).unwrap();
     let _ = provider.shutdown();
-    println!("\n| scenario | agtrace | opentelemetry_sdk | ratio | target (<= 0.25) |");
-    println!("|---|---|---|---|---|");
     for (group, label) in GROUPS {
-        match (
+        let (Some(a), Some(o)) = (
             mean_ns(group, "agtrace"),
             mean_ns(group, "opentelemetry_sdk"),
-        ) {
-            (Some(a), Some(o)) => println!(
-                "| {label} | {a:.0} ns | {o:.0} ns | {:.2} | {} |",
-                a / o,
-                if a / o <= 0.25 { "met" } else { "missed" }
-            ),
-            _ => println!("| {label} | (not run) | | | |"),
-        }
+        ) else {
+            println!("{label}: not run");
+            continue;
+        };
+        let (peer, target) = if group == "span_unsampled" {
+            ("opentelemetry no-op", ("<= 10 ns", a <= 10.0))
+        } else {
+            ("opentelemetry_sdk 0.33", ("<= 0.25 x peer", a / o <= 0.25))
+        };
+        emit(Row {
+            section: "Rust core",
+            scenario: label,
+            unit: "ns",
+            agtrace: a,
+            peer: Some((peer, o)),
+            target: Some(target),
+            note: "",
+        });
+    }
+    let spans = if report::smoke() { 20_000 } else { 1_000_000 };
+    for threads in [1, 2] {
+        let (a, o) = threaded(threads, spans);
+        emit(Row {
+            section: "Rust core",
+            scenario: &format!("root span, 5 attributes, {threads} thread(s) at once"),
+            unit: "ns",
+            agtrace: a,
+            peer: Some(("opentelemetry_sdk 0.33", o)),
+            target: Some(("<= 0.25 x peer", a / o <= 0.25)),
+            note: "wall time per span per thread",
+        });
     }
     println!(
         "\nagtrace spans: {} ended, {} dispatched, {} dropped (queue full)",

@@ -1,0 +1,158 @@
+"""Run agtrace's benchmarks and write one table of results.
+
+    python bench/run.py [--smoke] --out FILE -- 'SHELL COMMAND' ['SHELL COMMAND' ...]
+
+Each command is one benchmark program (`make bench` passes them). Its output
+is shown as it runs; its lines `BENCH {json}` are result rows with the keys
+section, scenario, unit (ns, spans/s, MiB, allocs), agtrace, peer,
+peer_value, target, met and note (see core/benches/report.rs). FILE receives
+the machine, the tool versions, the date and a table per section: scenario,
+agtrace, peer, ratio, target, met or not.
+
+--smoke sets AGTRACE_BENCH_SMOKE=1 for every command (each benchmark then
+runs briefly, to prove it works: CI does this; the numbers mean nothing).
+A command that fails, or prints no row, fails the run (exit status 1) after
+FILE is written with what there was.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+VERSIONS = [
+    ("rustc", ["rustc", "--version"]),
+    ("java", ["java", "-version"]),
+    ("python", [sys.executable, "--version"]),
+    ("gcc", ["gcc", "--version"]),
+]
+
+
+def run(command: str, env: dict[str, str]) -> tuple[int, list[dict[str, Any]]]:
+    print(f"\n=== {command}", flush=True)
+    rows: list[dict[str, Any]] = []
+    proc = subprocess.Popen(command, shell=True, env=env, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        sys.stdout.write(line)
+        sys.stdout.flush()
+        if line.startswith("BENCH "):
+            rows.append(json.loads(line[len("BENCH ") :]))
+    return proc.wait(), rows
+
+
+def value(v: float | None, unit: str) -> str:
+    if v is None:
+        return ""
+    if unit == "ns":
+        return f"{v / 1000:.2f} us" if v >= 1000 else f"{v:.0f} ns"
+    if unit == "spans/s":
+        return f"{v / 1000:.0f}k spans/s"
+    if unit == "MiB":
+        return f"{v:.0f} MiB"
+    return f"{v:.2f} {unit}"
+
+
+def first_line(cmd: list[str]) -> str:
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return "not found"
+    text = (done.stdout or done.stderr).strip().splitlines()
+    return text[0] if text else "?"
+
+
+def machine() -> list[str]:
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = "?"
+    try:
+        kib = int(Path("/proc/meminfo").read_text().split()[1])
+        mem = f"{kib / 1024 / 1024:.0f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+    lines = [
+        f"- machine: {platform.system()} {platform.release()}, {os.cpu_count()} cores ({cpu}), {mem}",
+        f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
+    ]
+    for name, cmd in VERSIONS:
+        if shutil.which(cmd[0]) or os.path.isabs(cmd[0]):
+            lines.append(f"- {name}: {first_line(cmd)}")
+    return lines
+
+
+def table(rows: list[dict[str, Any]]) -> list[str]:
+    out = ["| scenario | agtrace | peer | ratio | target | |", "|---|---|---|---|---|---|"]
+    notes = []
+    for r in rows:
+        unit = r["unit"]
+        peer = ""
+        ratio = ""
+        if r.get("peer"):
+            peer = f"{value(r.get('peer_value'), unit)} ({r['peer']})"
+            if r.get("peer_value"):
+                ratio = f"{r['agtrace'] / r['peer_value']:.2f}"
+        met = {True: "met", False: "**missed**", None: ""}[r.get("met")]
+        out.append(
+            f"| {r['scenario']} | {value(r['agtrace'], unit)} | {peer} | {ratio} |"
+            f" {r.get('target') or ''} | {met} |"
+        )
+        if r.get("note"):
+            notes.append(f"- {r['scenario']}: {r['note']}")
+    return out + ([""] + notes if notes else [])
+
+
+def main(argv: list[str]) -> int:
+    smoke = "--smoke" in argv
+    out = Path(argv[argv.index("--out") + 1])
+    commands = argv[argv.index("--") + 1 :]
+    env = dict(os.environ)
+    if smoke:
+        env["AGTRACE_BENCH_SMOKE"] = "1"
+    failed = []
+    sections: dict[str, list[dict[str, Any]]] = {}
+    for command in commands:
+        code, rows = run(command, env)
+        if code != 0 or not rows:
+            failed.append(f"{command} (exit {code}, {len(rows)} rows)")
+        for r in rows:
+            sections.setdefault(r["section"], []).append(r)
+
+    text = ["# agtrace benchmark results", ""]
+    if smoke:
+        text += ["Smoke run (AGTRACE_BENCH_SMOKE): the numbers below mean nothing.", ""]
+    text += [
+        "Written by `make bench` (bench/run.py). Every comparison is measured side by side on the",
+        "same machine in the same run; ratios are agtrace / peer (for throughput, higher is",
+        "better). Targets are from the design's TARGETS.md.",
+        "",
+        *machine(),
+        "",
+    ]
+    for section, rows in sections.items():
+        text += [f"## {section}", "", *table(rows), ""]
+    if failed:
+        text += ["## Failed", "", *(f"- {f}" for f in failed), ""]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(text))
+    print(f"\nbench: wrote {out}")
+    for f in failed:
+        print(f"bench: FAILED: {f}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
