@@ -19,7 +19,7 @@ before ``init`` spans record nothing and cost almost nothing. Explicit
 from __future__ import annotations
 
 from collections.abc import Mapping, MutableMapping
-from typing import Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 from . import _abi, _lifecycle
 from ._context import ContextThreadPoolExecutor, bind, current_span, use_span
@@ -38,6 +38,10 @@ from ._record import Attributes
 from ._session import session
 from ._span import Parent, Span, SpanContext, SpanKind
 from ._tracer import _CURRENT, ExporterStats, Stats, Tracer
+from ._instrument import instrument, uninstrument, wrap, wrap_function
+
+if TYPE_CHECKING:
+    from ._instrument._langchain import LangChainHandler
 
 __all__ = [
     "AgtraceError",
@@ -48,6 +52,7 @@ __all__ = [
     "InternalError",
     "InvalidArgument",
     "InvalidConfig",
+    "LangChainHandler",
     "ShutDown",
     "Span",
     "SpanContext",
@@ -64,6 +69,7 @@ __all__ = [
     "get_config",
     "init",
     "inject",
+    "instrument",
     "is_active",
     "llm",
     "session",
@@ -74,9 +80,12 @@ __all__ = [
     "stats",
     "tool",
     "trace",
+    "uninstrument",
     "update_redaction_rules",
     "use_span",
     "workflow",
+    "wrap",
+    "wrap_function",
 ]
 
 __version__: str = _abi.library_version()
@@ -190,3 +199,12 @@ def add_tags(*tags: str) -> None:
     """Adds tags to every span the default tracer exports from now on."""
     _tracer().add_tags(*tags)
 
+
+def __getattr__(name: str) -> Any:
+    # LangChainHandler subclasses langchain_core's handler, so it is imported
+    # on first use: ``import agtrace`` must not import LangChain.
+    if name == "LangChainHandler":
+        from ._instrument._langchain import LangChainHandler
+
+        return LangChainHandler
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
