@@ -19,7 +19,8 @@ demo:
 	cargo run --release --quiet -p agtrace-core --example demo
 
 ## test: every test (formatting, lints, ABI drift, Rust, C/C++, Python, Kotlin, end-to-end)
-test: lint check-abi test-rust test-c test-python test-kotlin test-kotlin-consumer bench-smoke
+test: lint check-abi test-rust test-c test-python test-kotlin test-kotlin-consumer test-swift test-swift-consumer \
+  bench-smoke
 
 lint:
 	cargo fmt --all -- --check
@@ -38,7 +39,7 @@ check-abi:
 	  || (echo "exported symbols changed: update ffi/symbols.txt if intended" && exit 1)
 
 ## sdk: build the library and package every language under dist/
-sdk: sdk-c sdk-python sdk-kotlin
+sdk: sdk-c sdk-python sdk-kotlin sdk-swift
 
 sdk-c:
 	cargo build --release --quiet -p agtrace-ffi
@@ -160,6 +161,43 @@ test-kotlin-consumer: sdk-kotlin
 	cd $(KT_README)/run && env -u LD_LIBRARY_PATH java -cp $(KT_RUN_CP) ReadmeKt
 	java -cp $(KT_RUN_CP) consumer.CheckKt $(KT_README)/run/traces.jsonl
 
+# Swift: bindings/swift/assemble.sh makes a self-contained SwiftPM package
+# (hand-written sources, the uniffi-generated Swift, the headers and
+# lib/libagtrace.so) wherever it is told; build/swift for the tests (its
+# .build is kept between runs), dist/swift for users. SwiftPM runs through
+# tests/swift/run.sh: the swift on PATH, else a Debian 13 chroot
+# (tests/swift/toolchain.sh).
+SWIFT_BUILD := $(CURDIR)/build/swift
+DIST_SWIFT := $(CURDIR)/dist/swift
+SWIFT_CONSUMER := $(CURDIR)/build/swift-consumer
+
+.PHONY: sdk-swift test-swift test-swift-consumer
+
+sdk-swift: kotlin-native
+	rm -rf $(DIST_SWIFT)
+	bindings/swift/assemble.sh $(DIST_SWIFT)
+
+## test-swift: the Swift SDK's XCTest suite (task locals, child processes, Phoenix over HTTP and gRPC)
+test-swift: kotlin-native
+	bindings/swift/assemble.sh $(SWIFT_BUILD)
+	tests/swift/run.sh $(SWIFT_BUILD) swift build --build-tests
+	venv=$$(tests/python-env.sh | tail -n 1) && "$$venv/bin/python" tests/phoenix_server.py \
+	  tests/swift/run.sh $(SWIFT_BUILD) swift test --skip-build
+
+# The README's Swift example, copied from the README into a separate package
+# that depends on dist/swift by path, run in an empty directory (with the
+# toolchain it was built with); Check then checks the trace it wrote. SwiftPM's build directory is kept between runs.
+test-swift-consumer: sdk-swift
+	mkdir -p $(SWIFT_CONSUMER)/Sources/Readme $(SWIFT_CONSUMER)/run
+	cp tests/swift/consumer/Package.swift $(SWIFT_CONSUMER)/
+	rm -rf $(SWIFT_CONSUMER)/Sources/Check && cp -R tests/swift/consumer/Sources/Check $(SWIFT_CONSUMER)/Sources/
+	awk '/^## From Swift/{s=1} s&&/^```swift/{f=1;next} f&&/^```/{exit} f' README.md > $(SWIFT_CONSUMER)/Sources/Readme/main.swift
+	test -s $(SWIFT_CONSUMER)/Sources/Readme/main.swift || (echo "README.md: no swift block under '## From Swift'" && exit 1)
+	rm -f $(SWIFT_CONSUMER)/run/traces.jsonl
+	AGTRACE_SWIFT_PACKAGE=$(DIST_SWIFT) tests/swift/run.sh $(SWIFT_CONSUMER) swift build
+	tests/swift/run.sh $(SWIFT_CONSUMER)/run env -u LD_LIBRARY_PATH $(SWIFT_CONSUMER)/.build/debug/Readme
+	tests/swift/run.sh $(SWIFT_CONSUMER) .build/debug/Check $(SWIFT_CONSUMER)/run/traces.jsonl
+
 ## bench: every benchmark beside its peer, one table in bench/RESULTS.md (bench/run.py)
 # bench-smoke runs them briefly into build/bench-smoke.md, to prove they
 # work (make test does); its numbers mean nothing. Prerequisites are built
@@ -173,7 +211,10 @@ BENCH_CMDS = \
   'cargo bench --quiet -p agtrace-ffi --bench abi' \
   '$(BENCH_C) $(if $(SMOKE),20000,200000)' \
   '$(BENCH_PY) bench/python/bench_span.py' \
-  'java -cp $(DIST_KT)/agtrace-$(VERSION).jar:$(KT_BENCH)/bench-kotlin-0.jar:$$(cat $(KT_BENCH)/classpath.txt) bench.SpanCostKt'
+  'java -cp $(DIST_KT)/agtrace-$(VERSION).jar:$(KT_BENCH)/bench-kotlin-0.jar:$$(cat $(KT_BENCH)/classpath.txt) bench.SpanCostKt' \
+  'tests/swift/run.sh $(SWIFT_BUILD) .build/$(SWIFT_CONF)/AgtraceBench'
+# The smoke run uses the debug build the Swift tests made; the real one a release build.
+SWIFT_CONF = $(if $(SMOKE),debug,release)
 BENCH_PY = $$(tests/python-env.sh | tail -n 1)/bin/python
 
 .PHONY: bench bench-smoke bench-build
@@ -191,3 +232,5 @@ bench-build: sdk-c python-installed sdk-kotlin
 	cd bench/otlp-sink && GOFLAGS=-mod=mod go build -o $(OTLP_SINK) .
 	gcc -std=c99 -O2 bench/c/bench.c -I$(DIST_C)/include -L$(DIST_C)/lib -lagtrace -Wl,-rpath,$(DIST_C)/lib -o $(BENCH_C)
 	$(MVN) -f bench/kotlin/pom.xml clean package
+	bindings/swift/assemble.sh $(SWIFT_BUILD)
+	tests/swift/run.sh $(SWIFT_BUILD) swift build -c $(SWIFT_CONF) --product AgtraceBench

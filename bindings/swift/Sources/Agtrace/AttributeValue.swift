@@ -1,0 +1,98 @@
+import Foundation
+
+/// An attribute's value: a string, integer, floating-point number or
+/// boolean, an array of one of those, or structured data given as JSON text
+/// (stored as that text).
+///
+/// Literals convert, so attributes read as a dictionary literal:
+/// `["city": "Oslo", "step": 3, "score": 0.5, "ok": true, "tags": ["a", "b"]]`.
+/// An array literal mixing types becomes `.json` of its items. Values held
+/// in variables are wrapped by hand: `.string(city)`, `.int(n)`.
+public enum AttributeValue: Sendable, Equatable, Hashable {
+    case string(String)
+    case int(Int)
+    case double(Double)
+    case bool(Bool)
+    case stringArray([String])
+    case intArray([Int])
+    case doubleArray([Double])
+    case boolArray([Bool])
+    /// A JSON object or array (or any JSON text), checked when recorded.
+    case json(String)
+
+    /// The value as JSON, as the packed record's typed fields and ops carry it.
+    func appendJSON(to out: inout String) {
+        switch self {
+        case let .string(s): Json.quote(s, into: &out)
+        case let .int(i): out.append(String(i))
+        case let .double(d): out.append(Json.double(d))
+        case let .bool(b): out.append(b ? "true" : "false")
+        case let .stringArray(items): out.append(Json.array(items))
+        case let .intArray(items): out.append("[" + items.map { String($0) }.joined(separator: ",") + "]")
+        case let .doubleArray(items): out.append("[" + items.map(Json.double).joined(separator: ",") + "]")
+        case let .boolArray(items): out.append("[" + items.map { $0 ? "true" : "false" }.joined(separator: ",") + "]")
+        case let .json(text): out.append(text)
+        }
+    }
+
+    var json: String {
+        var out = ""
+        appendJSON(to: &out)
+        return out
+    }
+
+    /// Throws unless a `.json` value is JSON; the others always are.
+    func validate(_ what: @autoclosure () -> String) throws {
+        guard case let .json(text) = self else { return }
+        do {
+            _ = try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
+        } catch {
+            throw AgtraceError.invalidArgument("\(what()): not JSON (\(text.prefix(80)))")
+        }
+    }
+}
+
+extension AttributeValue: ExpressibleByStringLiteral, ExpressibleByStringInterpolation {
+    public init(stringLiteral value: String) { self = .string(value) }
+}
+
+extension AttributeValue: ExpressibleByIntegerLiteral {
+    public init(integerLiteral value: Int) { self = .int(value) }
+}
+
+extension AttributeValue: ExpressibleByFloatLiteral {
+    public init(floatLiteral value: Double) { self = .double(value) }
+}
+
+extension AttributeValue: ExpressibleByBooleanLiteral {
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+}
+
+extension AttributeValue: ExpressibleByArrayLiteral {
+    /// A typed array when every item has one scalar type (integers mixed
+    /// with doubles make a double array), else `.json` of the items.
+    public init(arrayLiteral elements: AttributeValue...) {
+        var strings: [String] = [], ints: [Int] = [], doubles: [Double] = [], bools: [Bool] = []
+        for e in elements {
+            switch e {
+            case let .string(s): strings.append(s)
+            case let .int(i): ints.append(i); doubles.append(Double(i))
+            case let .double(d): doubles.append(d)
+            case let .bool(b): bools.append(b)
+            default: break
+            }
+        }
+        let n = elements.count
+        if strings.count == n {
+            self = .stringArray(strings)
+        } else if ints.count == n {
+            self = .intArray(ints)
+        } else if doubles.count == n {
+            self = .doubleArray(doubles)
+        } else if bools.count == n {
+            self = .boolArray(bools)
+        } else {
+            self = .json("[" + elements.map(\.json).joined(separator: ",") + "]")
+        }
+    }
+}

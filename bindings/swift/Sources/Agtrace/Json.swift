@@ -1,0 +1,65 @@
+/// The little JSON the packed record's ops and typed attributes need,
+/// written straight into the record being built (Foundation's encoders
+/// would allocate a Data and a String per value on the span path).
+enum Json {
+    /// Appends `s` as a JSON string.
+    static func quote(_ s: String, into out: inout String) {
+        out.append("\"")
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out.append(s)
+        } else {
+            for scalar in s.unicodeScalars {
+                switch scalar {
+                case "\"": out.append("\\\"")
+                case "\\": out.append("\\\\")
+                case "\n": out.append("\\n")
+                case "\r": out.append("\\r")
+                case "\t": out.append("\\t")
+                case _ where scalar.value < 0x20:
+                    let hex = String(scalar.value, radix: 16)
+                    out.append("\\u" + String(repeating: "0", count: 4 - hex.count) + hex)
+                default: out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        out.append("\"")
+    }
+
+    static func quoted(_ s: String) -> String {
+        var out = ""
+        quote(s, into: &out)
+        return out
+    }
+
+    /// A JSON object from keys and already-encoded values; nil values are left out.
+    static func object(_ members: KeyValuePairs<String, String?>) -> String {
+        var out = "{"
+        var first = true
+        for (key, value) in members {
+            guard let value else { continue }
+            if !first { out.append(",") }
+            first = false
+            quote(key, into: &out)
+            out.append(":")
+            out.append(value)
+        }
+        out.append("}")
+        return out
+    }
+
+    static func array(_ items: [String]) -> String {
+        var out = "["
+        for (i, item) in items.enumerated() {
+            if i > 0 { out.append(",") }
+            quote(item, into: &out)
+        }
+        out.append("]")
+        return out
+    }
+
+    /// Doubles that JSON cannot hold go as strings, as in every agtrace SDK.
+    static func double(_ d: Double) -> String {
+        if d.isFinite { return d.description }
+        return d.isNaN ? "\"NaN\"" : (d > 0 ? "\"Infinity\"" : "\"-Infinity\"")
+    }
+}

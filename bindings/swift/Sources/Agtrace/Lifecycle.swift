@@ -1,0 +1,59 @@
+import Foundation
+
+/// The default tracer and the exit hook.
+///
+/// The hook (an `atexit` handler, registered with the first tracer) shuts
+/// down every tracer not shut down yet, each within its `exitTimeout`, so a
+/// program that returns from `main` or calls `exit` without `shutdown`
+/// still exports its spans, and a dead collector delays exit by at most that
+/// long. (A process killed by a signal, or ended by `_exit`, runs no hook.)
+final class Lifecycle: @unchecked Sendable {
+    static let shared = Lifecycle()
+
+    private let lock = NSLock()
+    /// The default tracer, or nil before `Agtrace.bootstrap` (guarded by `lock`).
+    private var defaultTracer: Tracer?
+    /// Tracers not shut down yet, in creation order (guarded by `lock`).
+    private var live: [Tracer] = []
+    private var hookInstalled = false
+
+    var current: Tracer? {
+        lock.lock()
+        defer { lock.unlock() }
+        return defaultTracer
+    }
+
+    /// Makes `new` the default tracer; returns the one it replaces.
+    func install(_ new: Tracer) -> Tracer? {
+        lock.lock()
+        defer { lock.unlock() }
+        let old = defaultTracer
+        defaultTracer = new
+        return old
+    }
+
+    func register(_ tracer: Tracer) {
+        lock.lock()
+        defer { lock.unlock() }
+        live.append(tracer)
+        if !hookInstalled {
+            hookInstalled = true
+            atexit { Lifecycle.shared.atExit() }
+        }
+    }
+
+    func unregister(_ tracer: Tracer) {
+        lock.lock()
+        defer { lock.unlock() }
+        live.removeAll { $0 === tracer }
+    }
+
+    private func atExit() {
+        lock.lock()
+        let tracers = live
+        lock.unlock()
+        for tracer in tracers {
+            tracer.shutdown(timeout: tracer.exitTimeout)
+        }
+    }
+}

@@ -1,0 +1,343 @@
+import AgtraceFFI
+import AgtraceFFIC
+import Foundation
+
+/// The tracer's counters (`ended == dispatched + dropped + pending`;
+/// `exported` summed over exporters; every per-exporter counter in `json`).
+public typealias Stats = AgtraceFFI.Stats
+
+/// Starts spans and delivers them to the configured exporters.
+///
+/// Most applications use the default tracer through ``Agtrace/bootstrap(serviceName:exporters:settings:ignoreEnvironment:exitTimeout:)``
+/// and the free `withSpan`; explicit tracers work beside it:
+/// `let tracer = try Tracer(exporters: ["console"])`.
+///
+/// Two handles on one core tracer: the uniffi object for the cold API
+/// (settings, flush, shutdown, stats, live configuration) and a C ABI handle
+/// for the span calls. Thread-safe. Only ``flush(timeout:)`` and
+/// ``shutdown(timeout:)`` block, each within its timeout; nothing else does
+/// I/O on the calling thread.
+///
+/// A tracer stays alive until it is shut down (the exit hook holds it), so
+/// its spans are delivered even when the application drops it.
+public final class Tracer: @unchecked Sendable {
+    /// How long the exit hook waits for this tracer's spans.
+    public let exitTimeout: Duration
+
+    private let ffi: AgtraceFFI.Tracer
+    /// The C ABI handle (`agtrace_tracer_t *`).
+    let handle: OpaquePointer
+
+    /// Makes a tracer from settings named as the environment variables of
+    /// the README's configuration table (`AGTRACE_CAPTURE_CONTENT`,
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`, ...); `serviceName` and `exporters`
+    /// set `OTEL_SERVICE_NAME` and `AGTRACE_EXPORTERS`. The environment is
+    /// read too, unless `ignoreEnvironment`, and code wins over it; with
+    /// nothing set, the tracer is configured from the environment alone.
+    ///
+    /// Throws ``AgtraceError/invalidConfig(_:)`` naming an unknown setting
+    /// (with suggestions) or a bad value. Does no network I/O.
+    public init(
+        serviceName: String? = nil,
+        exporters: [String]? = nil,
+        settings: [String: SettingValue] = [:],
+        ignoreEnvironment: Bool = false,
+        exitTimeout: Duration = .seconds(5)
+    ) throws {
+        if exitTimeout < .zero {
+            throw AgtraceError.invalidConfig("exitTimeout must not be negative, got \(exitTimeout)")
+        }
+        let named = try settingsByName(serviceName: serviceName, exporters: exporters, settings: settings)
+        let ffi = try cold { try AgtraceFFI.Tracer(settings: named, ignoreEnv: ignoreEnvironment) }
+        guard let handle = OpaquePointer(bitPattern: UInt(ffi.cHandle())) else {
+            throw AgtraceError.internal("libagtrace returned no tracer handle")
+        }
+        self.ffi = ffi
+        self.handle = handle
+        self.exitTimeout = exitTimeout
+        Lifecycle.shared.register(self)
+    }
+
+    deinit { agtrace_tracer_free(handle) }
+
+    // MARK: spans
+
+    /// Runs `body` in a new span, current for the body; an error that
+    /// escapes is recorded on the span (an `exception` event, status error)
+    /// and rethrown; the span ends on every path.
+    ///
+    /// `parent` defaults to the current span; nil starts a new trace.
+    /// Throws ``AgtraceError/invalidArgument(_:)`` for a bad name or
+    /// attribute, before `body` runs. Never blocks.
+    @discardableResult
+    public func withSpan<T>(
+        _ name: String,
+        kind: SpanKind = .plain,
+        attributes: [String: AttributeValue] = [:],
+        parent: SpanParent? = Current.parent,
+        _ body: (Span) throws -> T
+    ) throws -> T {
+        try Spans.run(Spans.start(self, name, kind, attributes, parent), body)
+    }
+
+    /// `withSpan` for `async` code: the span is current in the body and in
+    /// every child task it creates (`async let`, task groups, `Task {}`).
+    /// Cancellation (`CancellationError`) ends the span without marking it
+    /// an error.
+    @discardableResult
+    public func withSpan<T>(
+        _ name: String,
+        kind: SpanKind = .plain,
+        attributes: [String: AttributeValue] = [:],
+        parent: SpanParent? = Current.parent,
+        _ body: (Span) async throws -> T
+    ) async throws -> T {
+        try await Spans.run(Spans.start(self, name, kind, attributes, parent), body)
+    }
+
+    /// Starts a span under `parent` (default: the current span; nil for a
+    /// new trace) without making it current; end it with ``Span/end()``.
+    /// After shutdown it returns a span that records nothing. Never blocks.
+    public func startSpan(
+        _ name: String,
+        kind: SpanKind = .plain,
+        attributes: [String: AttributeValue] = [:],
+        parent: SpanParent? = Current.parent
+    ) throws -> Span {
+        try Spans.start(self, name, kind, attributes, parent)
+    }
+
+    // MARK: propagation
+
+    /// Propagation headers (W3C `traceparent`/`tracestate`/`baggage`, or B3,
+    /// per `OTEL_PROPAGATORS`) for `parent` (default: the current span);
+    /// empty when there is none. Never blocks.
+    public func inject(parent: SpanParent? = Current.parent) -> [String: String] {
+        let context: SpanContext
+        switch parent {
+        case let span as Span:
+            guard let c = span.context else { return [:] }
+            context = c
+        case let c as SpanContext:
+            context = c
+        default:
+            return [:]
+        }
+        let headers = agtrace_headers_new()
+        defer { agtrace_headers_free(headers) }
+        var out: [String: String] = [:]
+        do {
+            var error: OpaquePointer?
+            try check(agtrace_inject(handle, context.handle, headers, &error), error)
+            for i in 0..<agtrace_headers_count(headers) {
+                var name = agtrace_str_t(), value = agtrace_str_t()
+                try check(agtrace_headers_get(headers, i, &name, &value, &error), error)
+                out[text(name)] = text(value)
+            }
+        } catch {
+            Log.warn("inject: \(error)")
+        }
+        withExtendedLifetime(context) {}
+        return out
+    }
+
+    /// The remote parent in `headers` (names in any case), or nil when they
+    /// carry neither a valid context nor baggage; malformed headers are
+    /// ignored. Pass it as `parent:` to continue the trace. Never blocks.
+    public func extract(_ headers: [String: String]) -> SpanContext? {
+        let list = agtrace_headers_new()
+        defer { agtrace_headers_free(list) }
+        do {
+            var error: OpaquePointer?
+            for (name, value) in headers {
+                var name = name, value = value
+                let status = name.withUTF8 { n in
+                    value.withUTF8 { v in
+                        agtrace_headers_set(list, str(n), str(v), &error)
+                    }
+                }
+                try check(status, error)
+            }
+            var context: OpaquePointer?
+            try check(agtrace_extract(handle, list, &context, &error), error)
+            return context.map(SpanContext.init(handle:))
+        } catch {
+            Log.warn("extract: \(error)")
+            return nil
+        }
+    }
+
+    // MARK: delivery
+
+    /// Waits until spans ended before the call are delivered, up to
+    /// `timeout` (negative means zero). Returns false, and logs, if some
+    /// were still undelivered; they stay queued. Never throws. Blocks the
+    /// calling thread up to `timeout`.
+    @discardableResult
+    public func flush(timeout: Duration = .seconds(5)) -> Bool {
+        let ms = millis(timeout)
+        return delivered("flush") { try ffi.flush(timeoutMs: ms) }
+    }
+
+    /// Flushes and stops the export threads within `timeout`. Idempotent;
+    /// spans started afterwards record nothing. Returns false, and logs, if
+    /// spans were left undelivered. Never throws. Blocks up to `timeout`.
+    @discardableResult
+    public func shutdown(timeout: Duration = .seconds(5)) -> Bool {
+        let ms = millis(timeout)
+        Lifecycle.shared.unregister(self)
+        return delivered("shutdown") { try ffi.shutdown(timeoutMs: ms) }
+    }
+
+    public var isShutDown: Bool { ffi.isShutDown() }
+
+    /// The tracer's counters. Never blocks.
+    public func stats() -> Stats { ffi.stats() }
+
+    // MARK: live configuration
+
+    /// The configuration in effect, as the core reports it (`service_name`,
+    /// `exporters`, `sampling`, `redaction`, `batch`, `delivery`, ...), live
+    /// changes included: a JSON object from `JSONSerialization`.
+    public func config() -> [String: Any] {
+        let json = ffi.configJson()
+        return (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] ?? [:]
+    }
+
+    /// Changes redaction rules (keys of `config()["redaction"]`:
+    /// `redact_messages`, `sensitive_keys`, `max_attribute_bytes`, ...); the
+    /// others keep their value. All or nothing; a bad key or value throws
+    /// ``AgtraceError/invalidConfig(_:)`` naming it.
+    public func updateRedaction(_ changes: [String: AttributeValue]) throws {
+        let json = try objectJSON(changes, "redaction changes")
+        try cold { try ffi.updateRedaction(changesJson: json) }
+    }
+
+    /// Changes sampling (`rate`, `parent_based`, `rules`), as
+    /// ``updateRedaction(_:)`` does redaction.
+    public func updateSampling(_ changes: [String: AttributeValue]) throws {
+        let json = try objectJSON(changes, "sampling changes")
+        try cold { try ffi.updateSampling(changesJson: json) }
+    }
+
+    public func setSamplingRate(_ rate: Double) throws {
+        try cold { try ffi.setSamplingRate(rate: rate) }
+    }
+
+    /// Adds tags to every span exported from now on.
+    public func addTags(_ tags: String...) { ffi.addTags(tags: tags) }
+
+    /// Sets `key` in the metadata of every span exported from now on.
+    public func setGlobalMetadata(_ key: String, _ value: AttributeValue) throws {
+        try value.validate("metadata \(Record.printable(key))")
+        try cold { try ffi.setGlobalMetadata(key: key, valueJson: value.json) }
+    }
+
+    public func setLinksEnabled(_ on: Bool) { ffi.setLinksEnabled(on: on) }
+
+    // MARK: helpers
+
+    private func delivered(_ what: String, _ call: () throws -> Void) -> Bool {
+        do {
+            try cold(call)
+            return true
+        } catch {
+            Log.warn("\(what): \(error)")
+            return false
+        }
+    }
+
+    private func millis(_ timeout: Duration) -> UInt32 {
+        let (seconds, attoseconds) = timeout.components
+        let ms = Double(seconds) * 1000 + Double(attoseconds) / 1e15
+        return UInt32(min(max(ms.rounded(.up), 0), Double(UInt32.max)))
+    }
+}
+
+private func objectJSON(_ members: [String: AttributeValue], _ what: String) throws -> String {
+    var out = "{"
+    for (i, key) in members.keys.sorted().enumerated() {
+        try members[key]!.validate("\(what): \(key)")
+        if i > 0 { out.append(",") }
+        Json.quote(key, into: &out)
+        out.append(":")
+        members[key]!.appendJSON(to: &out)
+    }
+    return out + "}"
+}
+
+/// An `agtrace_str_t` over UTF-8 bytes that outlive the call.
+private func str(_ bytes: UnsafeBufferPointer<UInt8>) -> agtrace_str_t {
+    agtrace_str_t(ptr: UnsafeRawPointer(bytes.baseAddress)?.assumingMemoryBound(to: CChar.self), len: bytes.count)
+}
+
+/// The text of an `agtrace_str_t` the library returned.
+private func text(_ s: agtrace_str_t) -> String {
+    guard let ptr = s.ptr, s.len > 0 else { return "" }
+    return String(decoding: UnsafeRawBufferPointer(start: ptr, count: s.len), as: UTF8.self)
+}
+
+/// Starting and running spans, shared by ``Tracer`` and the free functions
+/// (whose default tracer may be absent).
+enum Spans {
+    /// Starts a span: one C call with the name, attributes and session
+    /// packed. With no tracer, or after shutdown, a span that records
+    /// nothing (arguments are still checked).
+    static func start(
+        _ tracer: Tracer?,
+        _ name: String,
+        _ kind: SpanKind,
+        _ attributes: [String: AttributeValue],
+        _ parent: SpanParent?
+    ) throws -> Span {
+        try Record.checkName("span name", name)
+        var record = name
+        if !attributes.isEmpty { try Record.attributes(&record, attributes) }
+        let session = Current.session
+        var parentSpan: OpaquePointer?
+        var parentContext: OpaquePointer?
+        switch parent {
+        case let span as Span:
+            parentSpan = span.handle
+            if let session, span.session !== session { Record.op(&record, "trace", session.payload) }
+        case let context as SpanContext:
+            parentContext = context.handle
+            if let session { Record.op(&record, "trace", session.payload) }
+        default:
+            if let session { Record.op(&record, "trace", session.payload) }
+        }
+        guard let tracer else { return Span(handle: nil, session: session) }
+        var error: OpaquePointer?
+        let handle = record.withUTF8 {
+            agtrace_span_start_packed(tracer.handle, parentSpan, parentContext, kind.rawValue, $0.baseAddress, $0.count, &error)
+        }
+        withExtendedLifetime(parent) {}
+        withExtendedLifetime(tracer) {}
+        guard let handle else {
+            let e = AgtraceError.take(error)
+            if case .shutDown = e { return Span(handle: nil, session: session) }
+            throw e
+        }
+        return Span(handle: handle, session: session)
+    }
+
+    static func run<T>(_ span: Span, _ body: (Span) throws -> T) throws -> T {
+        defer { span.end() }
+        do {
+            return try Current.$parent.withValue(span) { try body(span) }
+        } catch {
+            if !(error is CancellationError) { span.recordError(error) }
+            throw error
+        }
+    }
+
+    static func run<T>(_ span: Span, _ body: (Span) async throws -> T) async throws -> T {
+        defer { span.end() }
+        do {
+            return try await Current.$parent.withValue(span) { try await body(span) }
+        } catch {
+            if !(error is CancellationError) { span.recordError(error) }
+            throw error
+        }
+    }
+}

@@ -1,0 +1,77 @@
+import Agtrace
+import XCTest
+
+/// Spans: nesting, explicit parents, ending by hand, ending twice, spans
+/// released without ending, names, status and events.
+final class SpansTests: XCTestCase {
+    func testNestedSpansFormOneTree() throws {
+        let t = try Traced()
+        let value = try t.tracer.withSpan("invoke_agent planner", kind: .agent) { _ in
+            try t.tracer.withSpan("chat", kind: .llm) { _ in }
+            return try t.tracer.withSpan("execute_tool search", kind: .tool) { _ in 42 }
+        }
+        XCTAssertEqual(value, 42)
+        let spans = try t.spans()
+        let agent = try Support.one(spans, "invoke_agent planner")
+        XCTAssertNil(agent.parentSpanId)
+        XCTAssertEqual(agent.attributes["agtrace.kind"] as? String, "agent")
+        XCTAssertEqual(agent.attributes["gen_ai.operation.name"] as? String, "invoke_agent")
+        XCTAssertEqual(agent.attributes["openinference.span.kind"] as? String, "AGENT")
+        for name in ["chat", "execute_tool search"] {
+            let child = try Support.one(spans, name)
+            XCTAssertEqual(child.parentSpanId, agent.spanId, name)
+            XCTAssertEqual(child.traceId, agent.traceId, name)
+        }
+    }
+
+    func testExplicitParentsAndNewRoots() throws {
+        let t = try Traced()
+        let outer = try t.tracer.startSpan("outer")
+        try t.tracer.withSpan("current") { _ in
+            try t.tracer.withSpan("under outer", parent: outer) { _ in }
+            try t.tracer.withSpan("new root", parent: nil) { _ in }
+            XCTAssertEqual(Span.current?.description, "Span(live)")
+        }
+        XCTAssertNil(Span.current)
+        outer.end()
+        let spans = try t.spans()
+        XCTAssertEqual(try Support.one(spans, "under outer").parentSpanId, try Support.one(spans, "outer").spanId)
+        XCTAssertNil(try Support.one(spans, "new root").parentSpanId)
+        XCTAssertNotEqual(try Support.one(spans, "new root").traceId, try Support.one(spans, "current").traceId)
+    }
+
+    func testEndingTwiceIsHarmless() throws {
+        let t = try Traced()
+        let span = try t.tracer.startSpan("twice")
+        XCTAssertTrue(span.isRecording)
+        span.end()
+        span.end()
+        XCTAssertTrue(span.isEnded)
+        XCTAssertFalse(span.isRecording)
+        try span.setAttribute("late", "ignored")
+        XCTAssertNil(try t.one("twice").attributes["late"])
+    }
+
+    func testASpanReleasedWithoutEndIsEndedAbandoned() throws {
+        let t = try Traced()
+        do { _ = try t.tracer.startSpan("dropped") }
+        try t.tracer.withSpan("ended") { _ in }
+        XCTAssertEqual(try t.one("dropped").attributes["agtrace.abandoned"] as? Bool, true)
+        XCTAssertNil(try t.one("ended").attributes["agtrace.abandoned"])
+    }
+
+    func testNameStatusAndEvents() throws {
+        let t = try Traced()
+        try t.tracer.withSpan("draft") { span in
+            try span.updateName("final")
+            try span.setStatus(.error, description: "quota exceeded")
+            try span.addEvent("retry", attributes: ["attempt": 2, "reason": "429"])
+        }
+        let span = try t.one("final")
+        XCTAssertEqual(span.status, "error")
+        XCTAssertEqual(span.statusMessage, "quota exceeded")
+        let event = try span.event("retry")
+        XCTAssertEqual(event["attempt"] as? Int, 2)
+        XCTAssertEqual(event["reason"] as? String, "429")
+    }
+}
