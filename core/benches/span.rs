@@ -49,6 +49,26 @@ fn otel() -> SdkTracerProvider {
         .build()
 }
 
+/// The 5 attributes of the attribute scenarios, then the end.
+fn five_attributes(mut s: agtrace_core::Span) {
+    s.set_attribute("k1", "v1");
+    s.set_attribute("k2", 2i64);
+    s.set_attribute("k3", true);
+    s.set_attribute("k4", 4.5);
+    s.set_attribute("k5", "v5");
+    s.end()
+}
+
+/// The same for `opentelemetry_sdk`.
+fn otel_five_attributes(mut s: impl opentelemetry::trace::Span) {
+    s.set_attribute(KeyValue::new("k1", "v1"));
+    s.set_attribute(KeyValue::new("k2", 2i64));
+    s.set_attribute(KeyValue::new("k3", true));
+    s.set_attribute(KeyValue::new("k4", 4.5));
+    s.set_attribute(KeyValue::new("k5", "v5"));
+    s.end()
+}
+
 const GROUPS: [(&str, &str); 4] = [
     ("span_no_attributes", "root span, no attributes"),
     ("span_5_attributes", "root span, 5 attributes"),
@@ -70,26 +90,10 @@ fn bench(c: &mut Criterion) -> (Tracer, SdkTracerProvider) {
 
     let mut g = c.benchmark_group(GROUPS[1].0);
     g.bench_function("agtrace", |b| {
-        b.iter(|| {
-            let mut s = tracer.span("span").kind(SpanKind::Tool).root().start();
-            s.set_attribute("k1", "v1");
-            s.set_attribute("k2", 2i64);
-            s.set_attribute("k3", true);
-            s.set_attribute("k4", 4.5);
-            s.set_attribute("k5", "v5");
-            s.end()
-        })
+        b.iter(|| five_attributes(tracer.span("span").kind(SpanKind::Tool).root().start()))
     });
     g.bench_function("opentelemetry_sdk", |b| {
-        b.iter(|| {
-            let mut s = ot.start("span");
-            s.set_attribute(KeyValue::new("k1", "v1"));
-            s.set_attribute(KeyValue::new("k2", 2i64));
-            s.set_attribute(KeyValue::new("k3", true));
-            s.set_attribute(KeyValue::new("k4", 4.5));
-            s.set_attribute(KeyValue::new("k5", "v5"));
-            s.end()
-        })
+        b.iter(|| otel_five_attributes(ot.start("span")))
     });
     g.finish();
 
@@ -97,28 +101,12 @@ fn bench(c: &mut Criterion) -> (Tracer, SdkTracerProvider) {
     let root = tracer.span("root").root().start();
     let parent = root.to_ref();
     g.bench_function("agtrace", |b| {
-        b.iter(|| {
-            let mut s = tracer.span("span").parent(parent.clone()).start();
-            s.set_attribute("k1", "v1");
-            s.set_attribute("k2", 2i64);
-            s.set_attribute("k3", true);
-            s.set_attribute("k4", 4.5);
-            s.set_attribute("k5", "v5");
-            s.end()
-        })
+        b.iter(|| five_attributes(tracer.span("span").parent(parent.clone()).start()))
     });
     let ot_root = ot.start("root");
     let cx = opentelemetry::Context::current_with_span(ot_root);
     g.bench_function("opentelemetry_sdk", |b| {
-        b.iter(|| {
-            let mut s = ot.start_with_context("span", &cx);
-            s.set_attribute(KeyValue::new("k1", "v1"));
-            s.set_attribute(KeyValue::new("k2", 2i64));
-            s.set_attribute(KeyValue::new("k3", true));
-            s.set_attribute(KeyValue::new("k4", 4.5));
-            s.set_attribute(KeyValue::new("k5", "v5"));
-            s.end()
-        })
+        b.iter(|| otel_five_attributes(ot.start_with_context("span", &cx)))
     });
     g.finish();
     black_box(root);
@@ -146,13 +134,7 @@ fn threaded(threads: usize, spans: usize) -> (f64, f64) {
     let tracer = agtrace();
     let ours = time_threads(threads, || {
         for _ in 0..spans {
-            let mut s = tracer.span("span").kind(SpanKind::Tool).root().start();
-            s.set_attribute("k1", "v1");
-            s.set_attribute("k2", 2i64);
-            s.set_attribute("k3", true);
-            s.set_attribute("k4", 4.5);
-            s.set_attribute("k5", "v5");
-            s.end()
+            five_attributes(tracer.span("span").kind(SpanKind::Tool).root().start())
         }
     });
     tracer.shutdown(Duration::from_secs(30)).unwrap();
@@ -160,13 +142,7 @@ fn threaded(threads: usize, spans: usize) -> (f64, f64) {
     let ot = provider.tracer("bench");
     let theirs = time_threads(threads, || {
         for _ in 0..spans {
-            let mut s = ot.start("span");
-            s.set_attribute(KeyValue::new("k1", "v1"));
-            s.set_attribute(KeyValue::new("k2", 2i64));
-            s.set_attribute(KeyValue::new("k3", true));
-            s.set_attribute(KeyValue::new("k4", 4.5));
-            s.set_attribute(KeyValue::new("k5", "v5"));
-            s.end()
+            otel_five_attributes(ot.start("span"))
         }
     });
     let _ = provider.shutdown();

@@ -63,7 +63,7 @@ def _available(library: str, explicit: bool) -> bool:
             warnings.warn(f"agtrace.instrument: {distribution} is not installed; {library} is not traced", stacklevel=3)
         return False
     integration = _integration(library)
-    if not integration.version_supported(version):
+    if not _at_least(version, integration.MIN_VERSION):
         minimum = ".".join(map(str, integration.MIN_VERSION))
         warnings.warn(
             f"agtrace.instrument: {distribution} {version} is not supported (needs {minimum} or later); "
@@ -72,6 +72,15 @@ def _available(library: str, explicit: bool) -> bool:
         )
         return False
     return True
+
+
+def _at_least(version: str, minimum: tuple[int, int]) -> bool:
+    """Whether ``version``'s major.minor is ``minimum`` or later (false when unparsable)."""
+    try:
+        parts = tuple(int(p) for p in version.split(".")[:2])
+    except ValueError:
+        return False
+    return parts >= minimum
 
 
 def instrument(*libraries: str, tracer: Optional[Tracer] = None) -> list[str]:

@@ -35,14 +35,6 @@ PROVIDER = "anthropic"
 MIN_VERSION = (0, 40)
 
 
-def version_supported(version: str) -> bool:
-    try:
-        parts = tuple(int(p) for p in version.split(".")[:2])
-    except ValueError:
-        return False
-    return parts >= MIN_VERSION
-
-
 def _classes() -> tuple[type, type]:
     from anthropic.resources.messages import AsyncMessages, Messages
 

@@ -33,14 +33,6 @@ from ._common import Claim, claim, count, guard, jsonable, number, output_messag
 MIN_VERSION = (0, 3)
 
 
-def version_supported(version: str) -> bool:
-    try:
-        parts = tuple(int(p) for p in version.split(".")[:2])
-    except ValueError:
-        return False
-    return parts >= MIN_VERSION
-
-
 class _Run:
     __slots__ = ("span", "previous", "claim", "previous_claim")
 

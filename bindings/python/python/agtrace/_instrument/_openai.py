@@ -41,14 +41,6 @@ PROVIDER = "openai"
 MIN_VERSION = (1, 66)
 
 
-def version_supported(version: str) -> bool:
-    try:
-        parts = tuple(int(p) for p in version.split(".")[:2])
-    except ValueError:
-        return False
-    return parts >= MIN_VERSION
-
-
 def _targets() -> list[tuple[type, str, str, bool]]:
     """(class, attribute on the client, operation, async) for every patched
     resource."""
