@@ -55,12 +55,17 @@ fi
 started=$SECONDS
 if ! command -v debootstrap >/dev/null 2>&1; then
     log "installing debootstrap"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends debootstrap >&2
+    # A fresh machine may have no package lists yet.
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends debootstrap >&2 ||
+        { apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends debootstrap >&2; }
 fi
-if [[ ! -x "$root/usr/bin/apt-get" ]]; then
+# A marker, not the presence of files: an interrupted debootstrap leaves a
+# half-made root that is started over.
+if [[ ! -f "$root/.agtrace-debootstrap-done" ]]; then
     log "debootstrap trixie into $root (about a minute)"
     rm -rf "$root"
     debootstrap --variant=minbase trixie "$root" http://deb.debian.org/debian >&2
+    touch "$root/.agtrace-debootstrap-done"
 fi
 # apt inside needs /proc and the host's resolver; both are undone on exit.
 cp /etc/resolv.conf "$root/etc/resolv.conf"
