@@ -121,16 +121,18 @@ KOTLIN_POM := bindings/kotlin/pom.xml
 DIST_KT := $(CURDIR)/dist/kotlin
 KT_README := $(CURDIR)/build/kotlin-readme
 
-.PHONY: test-kotlin sdk-kotlin kotlin-native test-kotlin-consumer
+.PHONY: test-kotlin sdk-kotlin bindings-native test-kotlin-consumer
 
-kotlin-native:
+# The library and the generator every generated binding comes from (two
+# cargo invocations, see test-rust).
+bindings-native:
 	cargo build --release --quiet -p agtrace-ffi
 	cargo build --release --quiet -p uniffi-bindgen
 
 # The jar (with libagtrace.so inside) and its pom under dist/kotlin, and
 # installed into the cache repository for Maven consumers
 # (dev.agtrace:agtrace:$(VERSION)). The test classes are compiled too.
-sdk-kotlin: kotlin-native
+sdk-kotlin: bindings-native
 	@v=$$(sed -n 's|^  <version>\(.*\)</version>|\1|p' $(KOTLIN_POM) | head -n 1); test "$$v" = "$(VERSION)" \
 	  || (echo "$(KOTLIN_POM) has version $$v, the workspace $(VERSION): update the pom" && exit 1)
 	$(MVN) -f $(KOTLIN_POM) -DskipTests clean install
@@ -148,10 +150,11 @@ test-kotlin: sdk-kotlin
 # The README's Kotlin example, copied from the README into a separate Maven
 # project that depends on dev.agtrace:agtrace from the cache repository, run
 # in an empty directory with dist/kotlin's jar on a plain class path (no
-# LD_LIBRARY_PATH): the jar as users get it. consumer.CheckKt then checks
-# the trace it wrote.
+# LD_LIBRARY_PATH): the jar as users get it. tests/readme_trace.py then
+# checks the trace it wrote (the Swift example's too: the same scenario).
 KT_CONSUMER := $(CURDIR)/build/kotlin-consumer
 KT_RUN_CP = $(DIST_KT)/agtrace-$(VERSION).jar:$(KT_CONSUMER)/consumer-0.jar:$$(cat $(KT_CONSUMER)/classpath.txt)
+README_TRACE := python3 tests/readme_trace.py
 
 test-kotlin-consumer: sdk-kotlin
 	rm -rf $(KT_README) && mkdir -p $(KT_README)/run
@@ -159,7 +162,7 @@ test-kotlin-consumer: sdk-kotlin
 	test -s $(KT_README)/Readme.kt || (echo "README.md: no kotlin block under '## From Kotlin'" && exit 1)
 	$(MVN) -f tests/kotlin/consumer/pom.xml clean package
 	cd $(KT_README)/run && env -u LD_LIBRARY_PATH java -cp $(KT_RUN_CP) ReadmeKt
-	java -cp $(KT_RUN_CP) consumer.CheckKt $(KT_README)/run/traces.jsonl
+	$(README_TRACE) $(KT_README)/run/traces.jsonl
 
 # Swift: bindings/swift/assemble.sh makes a self-contained SwiftPM package
 # (hand-written sources, the uniffi-generated Swift, the headers and
@@ -173,12 +176,12 @@ SWIFT_CONSUMER := $(CURDIR)/build/swift-consumer
 
 .PHONY: sdk-swift test-swift test-swift-consumer
 
-sdk-swift: kotlin-native
+sdk-swift: bindings-native
 	rm -rf $(DIST_SWIFT)
 	bindings/swift/assemble.sh $(DIST_SWIFT)
 
 ## test-swift: the Swift SDK's XCTest suite (task locals, child processes, Phoenix over HTTP and gRPC)
-test-swift: kotlin-native
+test-swift: bindings-native
 	bindings/swift/assemble.sh $(SWIFT_BUILD)
 	tests/swift/run.sh $(SWIFT_BUILD) swift build --build-tests
 	venv=$$(tests/python-env.sh | tail -n 1) && "$$venv/bin/python" tests/phoenix_server.py \
@@ -186,17 +189,16 @@ test-swift: kotlin-native
 
 # The README's Swift example, copied from the README into a separate package
 # that depends on dist/swift by path, run in an empty directory (with the
-# toolchain it was built with); Check then checks the trace it wrote. SwiftPM's build directory is kept between runs.
+# toolchain it was built with); tests/readme_trace.py then checks its trace. SwiftPM's build directory is kept between runs.
 test-swift-consumer: sdk-swift
 	mkdir -p $(SWIFT_CONSUMER)/Sources/Readme $(SWIFT_CONSUMER)/run
 	cp tests/swift/consumer/Package.swift $(SWIFT_CONSUMER)/
-	rm -rf $(SWIFT_CONSUMER)/Sources/Check && cp -R tests/swift/consumer/Sources/Check $(SWIFT_CONSUMER)/Sources/
 	awk '/^## From Swift/{s=1} s&&/^```swift/{f=1;next} f&&/^```/{exit} f' README.md > $(SWIFT_CONSUMER)/Sources/Readme/main.swift
 	test -s $(SWIFT_CONSUMER)/Sources/Readme/main.swift || (echo "README.md: no swift block under '## From Swift'" && exit 1)
 	rm -f $(SWIFT_CONSUMER)/run/traces.jsonl
 	AGTRACE_SWIFT_PACKAGE=$(DIST_SWIFT) tests/swift/run.sh $(SWIFT_CONSUMER) swift build
 	tests/swift/run.sh $(SWIFT_CONSUMER)/run env -u LD_LIBRARY_PATH $(SWIFT_CONSUMER)/.build/debug/Readme
-	tests/swift/run.sh $(SWIFT_CONSUMER) .build/debug/Check $(SWIFT_CONSUMER)/run/traces.jsonl
+	$(README_TRACE) $(SWIFT_CONSUMER)/run/traces.jsonl
 
 ## bench: every benchmark beside its peer, one table in bench/RESULTS.md (bench/run.py)
 # bench-smoke runs them briefly into build/bench-smoke.md, to prove they

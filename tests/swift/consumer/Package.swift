@@ -4,7 +4,7 @@
 // directory in AGTRACE_SWIFT_PACKAGE; `make test-swift-consumer` copies this
 // package to build/swift-consumer, writes the README's block as
 // Sources/Readme/main.swift and sets the variable), importing only `Agtrace`.
-// `Check` then checks the trace the example wrote.
+// tests/readme_trace.py then checks the trace the example wrote.
 import Foundation
 import PackageDescription
 
@@ -20,6 +20,5 @@ let package = Package(
     dependencies: [.package(path: sdk)],
     targets: [
         .executableTarget(name: "Readme", dependencies: [agtrace]),
-        .executableTarget(name: "Check"),
     ]
 )
