@@ -30,62 +30,47 @@
 // record pool: batches move pointers, never the large record itself.
 #![allow(clippy::vec_box)]
 
-mod clock;
 mod config;
-mod context;
-mod delivery;
 mod error;
 pub mod exporter;
-mod fasthash;
-mod fork;
-mod genai;
 mod global;
-pub mod id;
-mod intern;
-mod kind;
+mod model;
 mod pipeline;
 mod policy;
-mod pool;
-mod price;
 pub mod propagation;
-mod record;
-mod redact;
-mod rollup;
-mod sample;
-pub mod semconv;
-mod span;
-mod stats;
-mod trace;
 mod tracer;
-mod usage;
-mod value;
+mod util;
+
+pub use model::{id, semconv};
 
 pub use config::{
     ExporterConfig, LangfuseConfig, PhoenixConfig, Settings, TracerBuilder, DEFAULT_FILE_PATH,
     SETTING_NAMES,
 };
-pub use context::{current_span, enter, EnterGuard};
-pub use delivery::DeliveryConfig;
 pub use error::{Error, ExportError, ExportErrorKind};
 pub use exporter::{Exporter, InMemoryExporter, OtlpCompression, OtlpConfig, OtlpProtocol};
-pub use genai::RequestParams;
 pub use global::{default_tracer, set_default_tracer, take_default_tracer};
 pub use id::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
-pub use intern::intern;
-pub use kind::{OtelKind, SpanKind};
+pub use model::context::{current_span, enter, EnterGuard};
+pub use model::genai::RequestParams;
+pub use model::kind::{OtelKind, SpanKind};
+pub use model::record::{Event, Link, SpanRecord, Status};
+pub use model::span::{Parent, Span, SpanBuilder, SpanRef};
+pub use model::trace::TraceMeta;
+pub use model::usage::Usage;
+pub use model::value::{Attribute, Attributes, Str, Value};
+pub use pipeline::delivery::DeliveryConfig;
+pub use pipeline::stats::{
+    BreakerState, CollectorStats, Dropped, ExporterDropped, ExporterStats, Stats,
+};
 pub use pipeline::BatchConfig;
+pub use policy::price::{Price, PriceTable};
+pub use policy::redact::{RedactionConfig, RedactionStats};
+pub use policy::rollup::Totals;
+pub use policy::sample::{trace_id_ratio, SamplingConfig, SamplingRule};
 pub use policy::GlobalContext;
-pub use price::{Price, PriceTable};
-pub use record::{Event, Link, SpanRecord, Status};
-pub use redact::{RedactionConfig, RedactionStats};
-pub use rollup::Totals;
-pub use sample::{trace_id_ratio, SamplingConfig, SamplingRule};
-pub use span::{Parent, Span, SpanBuilder, SpanRef};
-pub use stats::{BreakerState, Dropped, ExporterDropped, ExporterStats, Stats};
-pub use trace::TraceMeta;
 pub use tracer::Tracer;
-pub use usage::Usage;
-pub use value::{Attribute, Attributes, Str, Value};
+pub use util::intern::intern;
 
 /// The README's Rust examples, compiled and run as doctests so the guide
 /// keeps working when copied.

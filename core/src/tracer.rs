@@ -1,22 +1,22 @@
 //! The tracer: starts spans and owns the pipeline behind them.
 
-use crate::clock::Clock;
 use crate::config::{Settings, TracerBuilder};
-use crate::context;
 use crate::error::Error;
 use crate::exporter::Exporter;
-use crate::id::{SpanContext, SpanId, TraceFlags, TraceId};
-use crate::kind::SpanKind;
+use crate::model::context;
+use crate::model::id::{SpanContext, SpanId, TraceFlags, TraceId};
+use crate::model::kind::SpanKind;
+use crate::model::record::SpanRecord;
+use crate::model::span::{Parent, Span, SpanBuilder, SpanRef, StartArgs};
+use crate::model::trace::TraceShared;
+use crate::model::value::Str;
+use crate::pipeline::stats::{Counters, Stats};
 use crate::pipeline::Pipeline;
+use crate::policy::redact::{RedactionConfig, RedactionStats, Redactor};
+use crate::policy::sample::{Sampler, SamplingConfig};
 use crate::policy::Policies;
 use crate::propagation::{Extracted, Extractor, Injector};
-use crate::record::SpanRecord;
-use crate::redact::{RedactionConfig, RedactionStats, Redactor};
-use crate::sample::{Sampler, SamplingConfig};
-use crate::span::{Parent, Span, SpanBuilder, SpanRef, StartArgs};
-use crate::stats::{Counters, Stats};
-use crate::trace::TraceShared;
-use crate::value::Str;
+use crate::util::clock::Clock;
 use std::sync::atomic::AtomicPtr;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 use std::sync::Arc;

@@ -35,11 +35,11 @@
 //! ```
 
 use super::presets::{LangfuseConfig, PhoenixConfig};
-use crate::delivery::DeliveryConfig;
 use crate::error::Error;
 use crate::exporter::OtlpConfig;
-use crate::redact::RedactionConfig;
-use crate::sample::SamplingConfig;
+use crate::pipeline::delivery::DeliveryConfig;
+use crate::policy::redact::RedactionConfig;
+use crate::policy::sample::SamplingConfig;
 use std::collections::BTreeMap;
 use std::path::Path;
 

@@ -41,25 +41,25 @@ mod presets;
 
 pub use presets::{LangfuseConfig, PhoenixConfig};
 
-use crate::delivery::DeliveryConfig;
 use crate::error::Error;
 use crate::exporter::{
     ConsoleExporter, Exporter, FileExporter, InMemoryExporter, NoopExporter, OtlpConfig,
     OtlpExporter, OtlpSettings, Resource,
 };
+use crate::model::semconv;
+use crate::model::value::Attribute;
+use crate::pipeline::delivery::DeliveryConfig;
 use crate::pipeline::BatchConfig;
+use crate::policy::price::{Price, PriceTable};
+use crate::policy::redact::RedactionConfig;
+use crate::policy::sample::SamplingConfig;
 use crate::policy::GlobalContext;
-use crate::price::{Price, PriceTable};
 use crate::propagation::Propagators;
-use crate::redact::RedactionConfig;
-use crate::sample::SamplingConfig;
-use crate::semconv;
-use crate::value::Attribute;
-pub use env::SETTING_NAMES;
-use env::{
+use crate::util::parse::{
     parse_bool, parse_count, parse_json_object, parse_list, parse_millis, parse_pairs, parse_u32,
-    pick, EnvBase, EnvSource,
 };
+pub use env::SETTING_NAMES;
+use env::{pick, EnvBase, EnvSource};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -402,7 +402,7 @@ impl Settings {
             Some(s) => s.clone(),
             None => {
                 let mut s = file.sampling.clone().unwrap_or_default();
-                crate::sample::apply_env(&mut s, &|k| env.get(k))?;
+                crate::policy::sample::apply_env(&mut s, &|k| env.get(k))?;
                 s
             }
         };
@@ -410,7 +410,7 @@ impl Settings {
             Some(r) => r.clone(),
             None => {
                 let mut r = file.redaction.clone().unwrap_or_default();
-                crate::redact::apply_env(&mut r, &|k| env.get(k))?;
+                crate::policy::redact::apply_env(&mut r, &|k| env.get(k))?;
                 r
             }
         };
@@ -731,41 +731,4 @@ fn unique_names(mut specs: Vec<ExporterSpec>) -> Vec<ExporterSpec> {
         }
     }
     specs
-}
-
-/// Serde helper: a duration written as whole milliseconds.
-pub(crate) mod millis {
-    use std::time::Duration;
-
-    /// Saturates at `u64::MAX` ms (half a billion years).
-    pub(crate) fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-    }
-
-    pub(crate) fn deserialize<'de, D: serde::Deserializer<'de>>(
-        d: D,
-    ) -> Result<Duration, D::Error> {
-        let ms: u64 = serde::Deserialize::deserialize(d)?;
-        Ok(Duration::from_millis(ms))
-    }
-}
-
-/// Serde helper: an optional duration written as whole milliseconds.
-pub(crate) mod millis_opt {
-    use std::time::Duration;
-
-    pub(crate) fn deserialize<'de, D: serde::Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<Duration>, D::Error> {
-        let ms: Option<u64> = serde::Deserialize::deserialize(d)?;
-        Ok(ms.map(Duration::from_millis))
-    }
-}
-
-/// Serde helper: a table of name = value read into ordered pairs.
-pub(crate) fn pairs<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<Vec<(String, String)>, D::Error> {
-    let map: std::collections::BTreeMap<String, String> = serde::Deserialize::deserialize(d)?;
-    Ok(map.into_iter().collect())
 }

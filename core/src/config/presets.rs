@@ -8,9 +8,10 @@
 //! - `phoenix`: `{PHOENIX_COLLECTOR_ENDPOINT}/v1/traces`, with
 //!   `PHOENIX_API_KEY` as a bearer token when set.
 
-use super::env::{parse_millis, parse_pairs, EnvSource};
+use super::env::EnvSource;
 use crate::error::Error;
 use crate::exporter::{OtlpCompression, OtlpConfig, OtlpProtocol, OtlpSettings};
+use crate::util::parse::{parse_millis, parse_pairs};
 use base64::Engine;
 use std::time::Duration;
 

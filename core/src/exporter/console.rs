@@ -6,10 +6,10 @@
 
 use super::Exporter;
 use crate::error::ExportError;
-use crate::id::{SpanId, TraceId};
-use crate::record::{SpanRecord, Status};
-use crate::semconv as sc;
-use crate::usage::Usage;
+use crate::model::id::{SpanId, TraceId};
+use crate::model::record::{SpanRecord, Status};
+use crate::model::semconv as sc;
+use crate::model::usage::Usage;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::Write;

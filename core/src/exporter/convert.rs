@@ -1,10 +1,10 @@
 //! Conversion of finished records to the OpenTelemetry SDK's `SpanData`, which
 //! `opentelemetry-otlp` sends and `opentelemetry-proto` encodes.
 
-use crate::id::SpanContext;
-use crate::kind::OtelKind;
-use crate::record::{SpanRecord, Status};
-use crate::value::{Attribute, Value};
+use crate::model::id::SpanContext;
+use crate::model::kind::OtelKind;
+use crate::model::record::{SpanRecord, Status};
+use crate::model::value::{Attribute, Value};
 use opentelemetry::trace as ot;
 use opentelemetry::{InstrumentationScope, KeyValue};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};

@@ -4,7 +4,7 @@
 use super::convert::{scope, span_data, Resource};
 use super::Exporter;
 use crate::error::{Error, ExportError};
-use crate::record::SpanRecord;
+use crate::model::record::SpanRecord;
 use opentelemetry::InstrumentationScope;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;

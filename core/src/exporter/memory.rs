@@ -2,7 +2,7 @@
 
 use super::Exporter;
 use crate::error::ExportError;
-use crate::record::SpanRecord;
+use crate::model::record::SpanRecord;
 use std::sync::{Arc, Mutex};
 
 /// Keeps copies of every exported span. Cloning gives another handle to the

@@ -17,7 +17,7 @@ pub use memory::InMemoryExporter;
 pub use otlp::{OtlpCompression, OtlpConfig, OtlpProtocol};
 
 use crate::error::ExportError;
-use crate::record::SpanRecord;
+use crate::model::record::SpanRecord;
 
 /// A destination for finished spans.
 pub trait Exporter: Send {

@@ -15,7 +15,7 @@
 use super::convert::{scope, span_data, Resource};
 use super::Exporter;
 use crate::error::{Error, ExportError};
-use crate::record::SpanRecord;
+use crate::model::record::SpanRecord;
 use opentelemetry::InstrumentationScope;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use opentelemetry_proto::tonic::collector::trace::v1::{
@@ -74,10 +74,10 @@ pub struct OtlpConfig {
     pub protocol: Option<OtlpProtocol>,
     /// Extra request headers (gRPC metadata), added to those from the
     /// environment. In a config file: a table of name = value.
-    #[serde(deserialize_with = "crate::config::pairs")]
+    #[serde(deserialize_with = "crate::util::parse::pairs")]
     pub headers: Vec<(String, String)>,
     /// Per-request timeout (default 10 s).
-    #[serde(with = "crate::config::millis_opt", rename = "timeout_ms")]
+    #[serde(with = "crate::util::parse::millis_opt", rename = "timeout_ms")]
     pub timeout: Option<Duration>,
     pub compression: Option<OtlpCompression>,
     /// Largest request body; larger batches are split (default 4,000,000

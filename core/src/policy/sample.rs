@@ -35,8 +35,8 @@
 //! `;` cannot be written there: match those characters with `?`.
 
 use crate::error::Error;
-use crate::id::{SpanContext, TraceId};
-use crate::kind::SpanKind;
+use crate::model::id::{SpanContext, TraceId};
+use crate::model::kind::SpanKind;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Head-sampling settings. The default samples every span and follows the
@@ -388,7 +388,7 @@ fn parse_rule(text: &str) -> Result<SamplingRule, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::id::{SpanId, TraceFlags};
+    use crate::model::id::{SpanId, TraceFlags};
     use opentelemetry::trace::SpanKind as OtelSpanKind;
     use opentelemetry_sdk::trace::{Sampler as OtelSampler, SamplingDecision, ShouldSample};
     use std::collections::HashMap;

@@ -479,7 +479,7 @@ impl Redactor {
             let before = record.attributes.len();
             record
                 .attributes
-                .retain(|a| a.key != crate::semconv::GEN_AI_TOOL_DEFINITIONS);
+                .retain(|a| a.key != crate::model::semconv::GEN_AI_TOOL_DEFINITIONS);
             counts.0[TOOL_DEFINITIONS_REMOVED] += (before - record.attributes.len()) as u64;
         }
         for a in record.attributes.iter_mut() {
@@ -522,7 +522,7 @@ impl Redactor {
     fn attribute_list(&self, attrs: &mut Vec<Attribute>, counts: &mut Counts) {
         if !self.cfg.include_tool_definitions {
             let before = attrs.len();
-            attrs.retain(|a| a.key != crate::semconv::GEN_AI_TOOL_DEFINITIONS);
+            attrs.retain(|a| a.key != crate::model::semconv::GEN_AI_TOOL_DEFINITIONS);
             counts.0[TOOL_DEFINITIONS_REMOVED] += (before - attrs.len()) as u64;
         }
         for a in attrs {
@@ -531,7 +531,7 @@ impl Redactor {
     }
 
     fn attribute(&self, a: &mut Attribute, counts: &mut Counts) {
-        use crate::semconv as sc;
+        use crate::model::semconv as sc;
         if self.is_sensitive(&a.key) {
             if a.value.as_str() != Some(REDACTED) {
                 a.value = Value::String(Cow::Borrowed(REDACTED));
@@ -1020,7 +1020,7 @@ pub(crate) fn apply_env(
     ];
     for (name, field) in bools {
         if let Some(v) = var(name) {
-            *field = crate::config::env::parse_bool(name, &v)?;
+            *field = crate::util::parse::parse_bool(name, &v)?;
         }
     }
     if let Some(v) = var("AGTRACE_MAX_MESSAGE_CHARS") {
@@ -1074,7 +1074,7 @@ fn parse_limit(var: &str, v: &str) -> Result<usize, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::semconv as sc;
+    use crate::model::semconv as sc;
     use crate::{Event, Link};
     use serde_json::json;
     use std::collections::HashMap;

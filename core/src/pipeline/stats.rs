@@ -30,6 +30,10 @@ pub(crate) struct Counters {
     pub(crate) dropped_shutdown: AtomicU64,
     /// Written by the batching thread only.
     pub(crate) dispatched: Padded<AtomicU64>,
+    /// Spans the collector finished (rollups, derived attributes, redaction)
+    /// and the time it spent on them: its own throughput.
+    pub(crate) collected: AtomicU64,
+    pub(crate) collector_busy_nanos: AtomicU64,
 }
 
 #[derive(Default, Debug)]
@@ -165,6 +169,17 @@ pub struct Stats {
     /// Ended spans still queued or batching.
     pub pending: u64,
     pub exporters: Vec<ExporterStats>,
+    /// The collector thread's own work.
+    pub collector: CollectorStats,
+}
+
+/// What the collector (the thread that finishes spans before the exporters)
+/// did: spans finished and the time spent finishing them, so
+/// `spans / busy` is its throughput whatever the exporters cost.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CollectorStats {
+    pub spans: u64,
+    pub busy_nanos: u64,
 }
 
 impl Counters {
@@ -179,6 +194,8 @@ impl Counters {
             dropped_queue_bytes,
             dropped_shutdown,
             dispatched,
+            collected,
+            collector_busy_nanos,
         } = self;
         for c in [
             &started.0,
@@ -189,6 +206,8 @@ impl Counters {
             dropped_queue_bytes,
             dropped_shutdown,
             &dispatched.0,
+            collected,
+            collector_busy_nanos,
         ] {
             c.store(0, Relaxed);
         }
@@ -219,6 +238,10 @@ impl Counters {
             dropped,
             pending,
             exporters,
+            collector: CollectorStats {
+                spans: self.collected.load(Relaxed),
+                busy_nanos: self.collector_busy_nanos.load(Relaxed),
+            },
         }
     }
 }

@@ -5,7 +5,7 @@
 //! App threads take one record at a time; the exporters return a whole batch
 //! under one lock. Records are cleared before they are returned.
 
-use crate::record::SpanRecord;
+use crate::model::record::SpanRecord;
 use std::sync::Mutex;
 
 pub(crate) struct RecordPool {

@@ -1,12 +1,12 @@
 //! The data of one span: built up while the span is live, then handed, as an
 //! immutable record, to the pipeline when it ends.
 
-use crate::id::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
-use crate::kind::{OtelKind, SpanKind};
-use crate::rollup::{Node, Totals};
-use crate::trace::TraceShared;
-use crate::usage::Usage;
-use crate::value::{Attribute, Attributes, Str};
+use crate::model::id::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+use crate::model::kind::{OtelKind, SpanKind};
+use crate::model::trace::TraceShared;
+use crate::model::usage::Usage;
+use crate::model::value::{Attribute, Attributes, Str};
+use crate::policy::rollup::{Node, Totals};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
@@ -219,12 +219,12 @@ impl SpanRecord {
     /// per span on the export thread, never on the caller's thread.
     pub(crate) fn finalize(
         &mut self,
-        meta: &crate::trace::TraceMeta,
+        meta: &crate::model::trace::TraceMeta,
         conversation_attribute: &str,
     ) {
-        use crate::semconv as sc;
+        use crate::model::semconv as sc;
         let has = |attrs: &Attributes, k: &str| attrs.iter().any(|a| a.key == k);
-        crate::value::dedup_last_wins(&mut self.attributes);
+        crate::model::value::dedup_last_wins(&mut self.attributes);
         if self.kind != SpanKind::Plain {
             self.attributes
                 .push(Attribute::new(sc::AGTRACE_KIND, self.kind.as_str()));

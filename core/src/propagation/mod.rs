@@ -22,7 +22,7 @@
 //!   and written as `%2B`. Properties after `;` are dropped. At most 180 members
 //!   and 8192 bytes are written; at most 180 members are read.
 
-use crate::id::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+use crate::model::id::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasher;
 

@@ -91,7 +91,7 @@ impl Tracer {
         }
         // The thread-local id generator was copied from the parent, which
         // goes on drawing the same ids.
-        crate::id::reseed_thread_rng();
+        crate::model::id::reseed_thread_rng();
         shared.counters.reset();
         let custom = &old.exporter_names()[shared.settings.exporters.len()..];
         if !custom.is_empty() {

@@ -8,8 +8,8 @@
 //! unbounded names costs memory only up to the budget. Lookups hit a
 //! per-thread cache without locks; a miss takes one global lock.
 
-use crate::fasthash::FxHashSet;
-use crate::value::Str;
+use crate::model::value::Str;
+use crate::util::fasthash::FxHashSet;
 use std::cell::RefCell;
 use std::sync::Mutex;
 

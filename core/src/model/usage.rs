@@ -1,7 +1,7 @@
 //! Token usage of LLM and embedding calls.
 
-use crate::semconv;
-use crate::value::Attribute;
+use crate::model::semconv;
+use crate::model::value::Attribute;
 
 /// Token counts reported by a model call. Zero means "not reported".
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -59,7 +59,7 @@
 //! (100 × 3 + 2000 × 0.30 + 500 × 3.75 + 300 × 15) / 10^6 = $0.007275.
 
 use crate::error::Error;
-use crate::usage::Usage;
+use crate::model::usage::Usage;
 use serde::Deserialize;
 use std::sync::OnceLock;
 

@@ -4,7 +4,7 @@
 //! (`contextvars`, coroutine context, `@TaskLocal`) and pass the parent
 //! explicitly; this stack is only consulted by `Parent::Current`.
 
-use crate::span::SpanRef;
+use crate::model::span::SpanRef;
 use std::cell::RefCell;
 use std::marker::PhantomData;
 

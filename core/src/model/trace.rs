@@ -2,9 +2,9 @@
 //! conversation, tags, metadata, environment, release), set once and carried to
 //! every span of the trace in this process.
 
+use crate::model::semconv;
+use crate::model::value::{Attribute, Attributes};
 use crate::propagation::Baggage;
-use crate::semconv;
-use crate::value::{Attribute, Attributes};
 use std::sync::Mutex;
 
 /// Trace-level context. Applied, as attributes, to every span of the trace that

@@ -6,13 +6,18 @@
 //! swap it. The common "sample everything" case is one atomic load on the
 //! hot path, no lock.
 
-use crate::id::{SpanContext, TraceId};
-use crate::kind::SpanKind;
-use crate::price::PriceTable;
-use crate::record::SpanRecord;
-use crate::redact::Redactor;
-use crate::sample::Sampler;
-use crate::trace::TraceMeta;
+pub(crate) mod price;
+pub(crate) mod redact;
+pub(crate) mod rollup;
+pub(crate) mod sample;
+
+use crate::model::id::{SpanContext, TraceId};
+use crate::model::kind::SpanKind;
+use crate::model::record::SpanRecord;
+use crate::model::trace::TraceMeta;
+use crate::policy::price::PriceTable;
+use crate::policy::redact::Redactor;
+use crate::policy::sample::Sampler;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, RwLock};
 

@@ -17,9 +17,9 @@
 
 use crate::error::{ExportError, ExportErrorKind};
 use crate::exporter::Exporter;
-use crate::fork::Pause;
-use crate::record::SpanRecord;
-use crate::stats::{BreakerState, ExporterCounters};
+use crate::model::record::SpanRecord;
+use crate::pipeline::fork::Pause;
+use crate::pipeline::stats::{BreakerState, ExporterCounters};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -33,17 +33,17 @@ pub struct DeliveryConfig {
     /// Retries of one batch after its first attempt.
     pub max_retries: u32,
     /// First backoff ceiling; doubles each retry up to `max_backoff`.
-    #[serde(with = "crate::config::millis", rename = "initial_backoff_ms")]
+    #[serde(with = "crate::util::parse::millis", rename = "initial_backoff_ms")]
     pub initial_backoff: Duration,
-    #[serde(with = "crate::config::millis", rename = "max_backoff_ms")]
+    #[serde(with = "crate::util::parse::millis", rename = "max_backoff_ms")]
     pub max_backoff: Duration,
     /// Longest time one batch may take, retries included.
-    #[serde(with = "crate::config::millis", rename = "export_deadline_ms")]
+    #[serde(with = "crate::util::parse::millis", rename = "export_deadline_ms")]
     pub export_deadline: Duration,
     /// Consecutive failed batches that open the breaker.
     pub breaker_threshold: u32,
     /// How long the breaker stays open before one batch may probe.
-    #[serde(with = "crate::config::millis", rename = "breaker_reset_ms")]
+    #[serde(with = "crate::util::parse::millis", rename = "breaker_reset_ms")]
     pub breaker_reset: Duration,
 }
 
@@ -64,7 +64,7 @@ impl Default for DeliveryConfig {
 /// all exporters; when the last one is done the records go back to the pool.
 pub(crate) struct Batch {
     pub(crate) records: Vec<Box<SpanRecord>>,
-    pub(crate) pool: Arc<crate::pool::RecordPool>,
+    pub(crate) pool: Arc<crate::pipeline::pool::RecordPool>,
 }
 
 impl Drop for Batch {
@@ -379,7 +379,7 @@ impl Delivery {
             .initial_backoff
             .saturating_mul(1u32.checked_shl(retries).unwrap_or(u32::MAX))
             .min(self.cfg.max_backoff);
-        let unit = (crate::id::random_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        let unit = (crate::model::id::random_u64() >> 11) as f64 / (1u64 << 53) as f64;
         ceiling.mul_f64(unit)
     }
 

@@ -15,14 +15,14 @@
 //! reported usage (a framework LLM span wrapping a provider LLM span counts
 //! once, the innermost).
 
-use crate::fasthash::FxHashMap;
-use crate::id::SpanId;
-use crate::kind::SpanKind;
-use crate::price::PriceTable;
-use crate::record::{SpanRecord, Status};
-use crate::semconv as sc;
-use crate::usage::Usage;
-use crate::value::{Attribute, Value};
+use crate::model::id::SpanId;
+use crate::model::kind::SpanKind;
+use crate::model::record::{SpanRecord, Status};
+use crate::model::semconv as sc;
+use crate::model::usage::Usage;
+use crate::model::value::{Attribute, Value};
+use crate::policy::price::PriceTable;
+use crate::util::fasthash::FxHashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

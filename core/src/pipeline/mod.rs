@@ -14,15 +14,20 @@
 //!   stamped on the records it hands out; a record of another generation was
 //!   started before a fork and is dropped silently, uncounted (see `fork`).
 
-use crate::delivery::{Batch, DeliveryConfig, Worker};
+pub(crate) mod delivery;
+pub(crate) mod fork;
+mod pool;
+pub(crate) mod stats;
+
 use crate::error::Error;
 use crate::exporter::Exporter;
-use crate::fork::Pause;
+use crate::model::record::SpanRecord;
+use crate::pipeline::delivery::{Batch, DeliveryConfig, Worker};
+use crate::pipeline::fork::Pause;
+use crate::pipeline::pool::RecordPool;
+use crate::pipeline::stats::{Counters, ExporterCounters, Stats};
+use crate::policy::rollup::Rollups;
 use crate::policy::Policies;
-use crate::pool::RecordPool;
-use crate::record::SpanRecord;
-use crate::rollup::Rollups;
-use crate::stats::{Counters, ExporterCounters, Stats};
 use std::sync::atomic::{AtomicBool, Ordering::*};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -485,7 +490,9 @@ impl Batcher {
         if self.ready.is_empty() {
             return;
         }
+        let started = Instant::now();
         let finish = self.policies.finisher();
+        let n = self.ready.len() as u64;
         for mut rec in std::mem::take(&mut self.ready) {
             finish.apply(&mut rec);
             let bytes = rec.approx_bytes;
@@ -498,6 +505,10 @@ impl Batcher {
                 self.dispatch();
             }
         }
+        let c = &self.counters;
+        c.collected.fetch_add(n, Relaxed);
+        c.collector_busy_nanos
+            .fetch_add(started.elapsed().as_nanos() as u64, Relaxed);
     }
 
     /// Offers the current batch to every exporter.

@@ -2,10 +2,10 @@
 //! conventions (see `semconv`) set through typed methods, so every language
 //! writes the same names.
 
-use crate::semconv as sc;
-use crate::span::Span;
-use crate::usage::Usage;
-use crate::value::{Str, Value};
+use crate::model::semconv as sc;
+use crate::model::span::Span;
+use crate::model::usage::Usage;
+use crate::model::value::{Str, Value};
 
 /// Request parameters of a model call; `None` fields are not written.
 #[derive(Clone, Debug, Default, PartialEq)]

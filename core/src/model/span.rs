@@ -7,16 +7,16 @@
 //! pipeline's bounded queue without blocking;
 //! a span dropped without `end` is ended then, marked abandoned.
 
-use crate::context;
-use crate::id::{SpanContext, SpanId, TraceFlags, TraceId};
-use crate::kind::{OtelKind, SpanKind};
+use crate::model::context;
+use crate::model::id::{SpanContext, SpanId, TraceFlags, TraceId};
+use crate::model::kind::{OtelKind, SpanKind};
+use crate::model::record::{Event, Link, SpanRecord, Status, RECORD_BASE_BYTES};
+use crate::model::semconv;
+use crate::model::trace::{TraceMeta, TraceShared};
+use crate::model::value::{Attribute, Str, Value};
+use crate::policy::rollup::Node;
 use crate::propagation::Baggage;
-use crate::record::{Event, Link, SpanRecord, Status, RECORD_BASE_BYTES};
-use crate::rollup::Node;
-use crate::semconv;
-use crate::trace::{TraceMeta, TraceShared};
 use crate::tracer::TracerShared;
-use crate::value::{Attribute, Str, Value};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -225,7 +225,7 @@ impl Span {
         if let Some(t) = a.trace {
             let _ = r.trace.set(t);
         }
-        r.parent_node = crate::rollup::register_child(a.parent_node);
+        r.parent_node = crate::policy::rollup::register_child(a.parent_node);
         r.trace_id = context.trace_id;
         r.span_id = context.span_id;
         r.flags = context.flags;

@@ -1,0 +1,7 @@
+//! Leaf helpers shared by several subsystems; nothing here depends on the
+//! rest of the crate except `error`.
+
+pub(crate) mod clock;
+pub(crate) mod fasthash;
+pub(crate) mod intern;
+pub(crate) mod parse;
