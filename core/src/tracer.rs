@@ -6,28 +6,30 @@ use crate::exporter::Exporter;
 use crate::model::context;
 use crate::model::id::{SpanContext, SpanId, TraceFlags, TraceId};
 use crate::model::kind::SpanKind;
-use crate::model::record::SpanRecord;
-use crate::model::span::{Parent, Span, SpanBuilder, SpanRef, StartArgs};
-use crate::model::trace::TraceShared;
+use crate::model::record::{SpanHead, Status};
+use crate::model::span::{Draft, Parent, Span, SpanBuilder, SpanRef};
+use crate::model::value::Attributes;
 use crate::model::value::Str;
-use crate::pipeline::stats::{Counters, Stats};
+use crate::pipeline::stats::Stats;
 use crate::pipeline::Pipeline;
 use crate::policy::redact::{RedactionConfig, RedactionStats, Redactor};
 use crate::policy::sample::{Sampler, SamplingConfig};
 use crate::policy::Policies;
+use crate::propagation::Baggage;
 use crate::propagation::{Extracted, Extractor, Injector};
 use crate::util::clock::Clock;
 use std::sync::atomic::AtomicPtr;
-use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
+use std::sync::atomic::Ordering::{AcqRel, Acquire};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Starts spans and delivers them to the configured exporters.
 ///
-/// Cheap to clone (a reference count); thread-safe. The export thread stops
-/// when `shutdown` is called, or when the last tracer handle and the last span
-/// from it are dropped (which then waits up to the shutdown timeout for the
-/// final export).
+/// Cheap to clone (a reference count); thread-safe. The pipeline's threads
+/// stop when `shutdown` is called, or when the last tracer handle is dropped
+/// (which then waits up to the shutdown timeout for the final export, on the
+/// dropping thread). Live spans do not keep the pipeline alive: one ended
+/// after that is dropped, and ending it never blocks.
 #[derive(Clone)]
 pub struct Tracer {
     pub(crate) shared: Arc<TracerShared>,
@@ -39,7 +41,6 @@ pub(crate) struct TracerShared {
     /// a reference read from here stays valid as long as `self`: the hot path
     /// pays one atomic load and takes no lock.
     pipeline: AtomicPtr<Pipeline>,
-    pub(crate) counters: Arc<Counters>,
     pub(crate) policies: Arc<Policies>,
     pub(crate) clock: Clock,
     pub(crate) settings: Settings,
@@ -77,23 +78,8 @@ impl TracerShared {
         }
     }
 
-    /// A blank record for a new span. Only called when recording, so the
-    /// pipeline exists.
-    pub(crate) fn take_record(&self) -> Box<SpanRecord> {
-        match self.pipeline() {
-            Some(p) => p.take_record(),
-            None => Box::new(SpanRecord::blank()),
-        }
-    }
-
     pub(crate) fn is_shut_down(&self) -> bool {
         self.pipeline().is_none_or(Pipeline::is_shut_down)
-    }
-
-    pub(crate) fn submit(&self, record: Box<SpanRecord>) {
-        if let Some(p) = self.pipeline() {
-            p.submit(record);
-        }
     }
 }
 
@@ -121,8 +107,8 @@ impl Drop for TracerShared {
 pub(crate) fn start_pipeline(
     settings: &Settings,
     custom: Vec<Box<dyn Exporter>>,
-    counters: &Arc<Counters>,
     policies: &Arc<Policies>,
+    clock: Clock,
     generation: u32,
 ) -> Result<Pipeline, Error> {
     let mut exporters = settings.create_exporters()?;
@@ -131,8 +117,9 @@ pub(crate) fn start_pipeline(
         settings.batch.clone(),
         settings.delivery.clone(),
         exporters,
-        counters.clone(),
         policies.clone(),
+        clock,
+        settings.capture_content,
         generation,
     )
 }
@@ -158,7 +145,7 @@ impl Tracer {
 
     pub(crate) fn from_builder(b: TracerBuilder) -> Result<Tracer, Error> {
         let settings = Settings::resolve(&b)?;
-        let counters = Arc::new(Counters::default());
+        let clock = Clock::new();
         let policies = Arc::new(Policies::new(
             Sampler::new(&settings.sampling)?,
             Redactor::new(&settings.redaction)?,
@@ -170,15 +157,14 @@ impl Tracer {
         let pipeline = if settings.disabled {
             std::ptr::null_mut()
         } else {
-            let p = start_pipeline(&settings, b.custom_exporters, &counters, &policies, 0)?;
+            let p = start_pipeline(&settings, b.custom_exporters, &policies, clock, 0)?;
             Box::into_raw(Box::new(p))
         };
         Ok(Tracer {
             shared: Arc::new(TracerShared {
                 pipeline: AtomicPtr::new(pipeline),
-                counters,
                 policies,
-                clock: Clock::new(),
+                clock,
                 settings,
             }),
         })
@@ -207,58 +193,94 @@ impl Tracer {
         self.span(name).kind(kind).parent(parent).start()
     }
 
+    /// The span start path: time, ids and the sampling decision, then a
+    /// `Child` entry when the parent is a live local span. No lock, no
+    /// shared atomic, no allocation.
     pub(crate) fn start_span(&self, mut b: SpanBuilder<'_>) -> Span {
-        let parent = std::mem::take(&mut b.parent);
-        let (parent_ctx, trace, node) = match parent {
-            Parent::Current => match context::current_span() {
-                Some(r) => (Some(r.context), r.trace, r.node),
-                None => (None, None, None),
-            },
-            Parent::Root => (None, None, None),
-            Parent::Span(r) => (Some(r.context), r.trace, r.node),
+        match std::mem::take(&mut b.parent) {
+            Parent::Current => context::with_current(|r| match r {
+                Some(r) => self.start_under(b, Some(&r.context), r.baggage.clone(), r.local),
+                None => self.start_under(b, None, None, false),
+            }),
+            Parent::Root => self.start_under(b, None, None, false),
+            Parent::Span(r) => self.start_under(b, Some(&r.context), r.baggage, r.local),
             Parent::Remote { context, baggage } => {
-                let trace =
-                    (!baggage.is_empty()).then(|| Arc::new(TraceShared::with_baggage(baggage)));
-                (Some(context), trace, None)
+                let baggage = (!baggage.is_empty()).then(|| Arc::new(baggage));
+                self.start_under(b, Some(&context), baggage, false)
             }
-        };
-        let parent_ctx = parent_ctx.filter(SpanContext::is_valid);
-        let trace_id = parent_ctx
-            .as_ref()
-            .map_or_else(TraceId::random, |p| p.trace_id);
+        }
+    }
+
+    #[inline]
+    fn start_under(
+        &self,
+        b: SpanBuilder<'_>,
+        parent: Option<&SpanContext>,
+        baggage: Option<Arc<Baggage>>,
+        local_parent: bool,
+    ) -> Span {
+        let parent = parent.filter(|p| p.is_valid());
         let shared = &*self.shared;
-        let sampled = shared.pipeline().is_some()
-            && shared
-                .policies
-                .should_sample(parent_ctx.as_ref(), trace_id, &b.name, b.kind);
-        let flags = parent_ctx
-            .as_ref()
+        let trace_id = parent.map_or_else(TraceId::random, |p| p.trace_id);
+        let span_id = SpanId::random();
+        let trace_state = parent.map(|p| p.trace_state.clone()).unwrap_or_default();
+        let Some(pipeline) = shared.pipeline() else {
+            // Disabled: a context to propagate, nothing recorded or counted.
+            let flags = parent.map_or(TraceFlags::default(), |p| p.flags);
+            return Span::non_recording(
+                SpanContext::new_with_state(trace_id, span_id, flags, trace_state),
+                baggage,
+            );
+        };
+        let sampled = shared
+            .policies
+            .should_sample(parent, trace_id, &b.name, b.kind);
+        let flags = parent
             .map_or(TraceFlags::default(), |p| p.flags)
             .with_sampled(sampled);
-        let c = &shared.counters;
+        let context = SpanContext::new_with_state(trace_id, span_id, flags, trace_state);
         if !sampled {
-            c.unsampled.fetch_add(1, Relaxed);
-            let context = SpanContext {
-                trace_id,
-                span_id: SpanId::random(),
-                flags,
-                trace_state: parent_ctx.map(|p| p.trace_state).unwrap_or_default(),
-                is_remote: false,
-            };
-            return Span::non_recording(context, trace);
+            pipeline.count_unsampled();
+            return Span::non_recording(context, baggage);
         }
-        c.started.fetch_add(1, Relaxed);
-        let start_instant = Instant::now();
-        let args = StartArgs {
-            trace_id,
-            flags,
-            parent: parent_ctx,
-            trace,
-            parent_node: node,
-            start_instant,
-            start_unix_nanos: shared.clock.unix_nanos(start_instant),
+        let start = Instant::now();
+        let parent_span_id = parent.map_or(SpanId::INVALID, |p| p.span_id);
+        let Some((local, counted)) =
+            pipeline.start_recording(local_parent.then_some(parent_span_id))
+        else {
+            return Span::non_recording(context, baggage);
         };
-        Span::recording(b, args, self.shared.clone())
+        let mut attributes = Attributes::new();
+        let mut approx_bytes = b.name.len();
+        for a in b.attributes {
+            approx_bytes += a.approx_size();
+            attributes.push(a);
+        }
+        let draft = Draft {
+            head: SpanHead {
+                trace_id,
+                span_id,
+                parent_span_id,
+                flags,
+                parent_is_remote: parent.is_some_and(|p| p.is_remote),
+                counted_by_parent: counted,
+                uncounted_child: local_parent && !counted,
+                kind: b.kind,
+                otel_kind: b.otel_kind.unwrap_or(b.kind.otel_kind()),
+                abandoned: false,
+                start,
+                end: start,
+                trace_state: context.trace_state.clone(),
+                name: b.name,
+                status: Status::Unset,
+                usage: None,
+                events: Vec::new(),
+                links: b.links,
+                approx_bytes,
+            },
+            attributes,
+        };
+        Span::recording(context, draft, local, baggage)
     }
 
     /// Writes propagation headers for `span` (its context and its trace's
@@ -376,9 +398,8 @@ impl Tracer {
 
     /// A snapshot of the counters; see [`Stats`] for the accounting invariant.
     pub fn stats(&self) -> Stats {
-        match self.shared.pipeline() {
-            Some(p) => p.stats(),
-            None => self.shared.counters.snapshot(Vec::new(), false),
-        }
+        self.shared
+            .pipeline()
+            .map_or_else(Stats::default, Pipeline::stats)
     }
 }

@@ -34,6 +34,22 @@ pub fn enter(span: SpanRef) -> EnterGuard {
     }
 }
 
+/// Runs `f` on the innermost span entered on this thread, without cloning it
+/// (the span start path).
+#[inline]
+pub(crate) fn with_current<R>(f: impl FnOnce(Option<&SpanRef>) -> R) -> R {
+    let mut f = Some(f);
+    let r = STACK.try_with(|s| match s.try_borrow() {
+        Ok(s) => (f.take().expect("called once"))(s.last()),
+        Err(_) => (f.take().expect("called once"))(None),
+    });
+    match r {
+        Ok(r) => r,
+        // The thread is exiting: it has no current span.
+        Err(_) => (f.take().expect("not called"))(None),
+    }
+}
+
 /// The innermost span entered on this thread and not yet exited.
 pub fn current_span() -> Option<SpanRef> {
     STACK

@@ -74,13 +74,13 @@ impl Span {
     /// `gen_ai.usage.*` attributes when the span is exported.
     pub fn set_usage(&mut self, usage: Usage) {
         if let Some(r) = self.record_mut() {
-            r.usage = Some(usage);
+            r.head.usage = Some(usage);
         }
     }
 
     /// The usage set so far on this span, if any.
     pub fn usage(&self) -> Option<Usage> {
-        self.live.as_ref().and_then(|l| l.record.usage)
+        self.live.as_ref().and_then(|l| l.draft.head.usage)
     }
 
     /// `gen_ai.tool.name` and, when known, `gen_ai.tool.call.id`.
@@ -118,7 +118,7 @@ impl Span {
     /// (`gen_ai.response.time_to_first_chunk`, seconds since span start).
     pub fn mark_first_chunk(&mut self) {
         if let Some(r) = self.record_mut() {
-            let secs = r.start_instant.elapsed().as_secs_f64();
+            let secs = r.head.start.elapsed().as_secs_f64();
             r.push_attribute(crate::Attribute::new(
                 sc::GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK,
                 secs,

@@ -195,6 +195,23 @@ pub struct SpanContext {
 }
 
 impl SpanContext {
+    /// A local (not remote) context with a trace state.
+    #[inline]
+    pub(crate) fn new_with_state(
+        trace_id: TraceId,
+        span_id: SpanId,
+        flags: TraceFlags,
+        trace_state: TraceState,
+    ) -> Self {
+        SpanContext {
+            trace_id,
+            span_id,
+            flags,
+            trace_state,
+            is_remote: false,
+        }
+    }
+
     pub fn new(trace_id: TraceId, span_id: SpanId, flags: TraceFlags, is_remote: bool) -> Self {
         SpanContext {
             trace_id,

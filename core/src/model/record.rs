@@ -3,11 +3,10 @@
 
 use crate::model::id::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 use crate::model::kind::{OtelKind, SpanKind};
-use crate::model::trace::TraceShared;
 use crate::model::usage::Usage;
 use crate::model::value::{Attribute, Attributes, Str};
-use crate::policy::rollup::{Node, Totals};
-use std::sync::{Arc, OnceLock};
+use crate::policy::rollup::Totals;
+use crate::util::clock::Clock;
 use std::time::Instant;
 
 /// Span status, with the OpenTelemetry rule that `Ok` is final.
@@ -34,13 +33,43 @@ pub struct Link {
     pub attributes: Vec<Attribute>,
 }
 
-/// Everything recorded about one span.
-///
-/// While the span is live, only its [`crate::Span`] handle can change it. Once
-/// ended, the record is immutable except for the pipeline's finishing step,
-/// which adds derived attributes (kind, usage, trace-level context) once for
-/// every exporter. Exporters see finished records only.
+/// Everything about a span but its attributes, as the caller's thread
+/// records it and moves it to the collector (see `pipeline::entry`).
 #[derive(Debug)]
+pub(crate) struct SpanHead {
+    pub(crate) trace_id: TraceId,
+    pub(crate) span_id: SpanId,
+    pub(crate) parent_span_id: SpanId,
+    pub(crate) flags: TraceFlags,
+    pub(crate) parent_is_remote: bool,
+    /// The parent is a live local span that counted this child (a `Child`
+    /// entry), so it waits for this span's totals.
+    pub(crate) counted_by_parent: bool,
+    /// The parent is a live local span but could not count this child (no
+    /// buffer room at its start): the parent's totals miss it.
+    pub(crate) uncounted_child: bool,
+    pub(crate) kind: SpanKind,
+    pub(crate) otel_kind: OtelKind,
+    pub(crate) abandoned: bool,
+    pub(crate) start: Instant,
+    pub(crate) end: Instant,
+    pub(crate) trace_state: TraceState,
+    pub(crate) name: Str,
+    pub(crate) status: Status,
+    pub(crate) usage: Option<Usage>,
+    pub(crate) events: Vec<Event>,
+    pub(crate) links: Vec<Link>,
+    /// Payload bytes the span owns on the heap (strings, arrays, events).
+    pub(crate) approx_bytes: usize,
+}
+
+/// Everything recorded about one span, as exporters see it.
+///
+/// Built by the collector from what the caller's thread recorded, then
+/// completed there once for every exporter (derived attributes, rollups,
+/// trace-level context, redaction). Exporters see finished records only;
+/// `Clone` is for exporters that keep spans (in-memory).
+#[derive(Clone, Debug)]
 pub struct SpanRecord {
     pub trace_id: TraceId,
     pub span_id: SpanId,
@@ -62,21 +91,14 @@ pub struct SpanRecord {
     pub usage: Option<Usage>,
     /// The span was dropped without `end` (also written as `agtrace.abandoned`).
     pub abandoned: bool,
-    pub(crate) start_instant: Instant,
-    /// Payload size estimate for the queue's byte cap and batch splitting.
+    /// Payload size estimate for the byte budget and batch splitting.
     pub(crate) approx_bytes: usize,
-    /// The pipeline generation the span started in (see `pipeline`).
-    pub(crate) generation: u32,
-    /// Subtree totals (rollups), set on the export thread before exporters
-    /// see the record; `None` when the subtree has no usage, calls or errors.
+    /// Its parent waits for its totals (see `SpanHead::counted_by_parent`).
+    pub(crate) counted_by_parent: bool,
+    pub(crate) uncounted_child: bool,
+    /// Subtree totals (rollups), set on the collector before exporters see
+    /// the record; `None` when the subtree has no usage, calls or errors.
     pub totals: Option<Totals>,
-    /// Shared with the other spans of this trace in this process; created on
-    /// first need (a child, an `enter`, trace-level context).
-    pub(crate) trace: OnceLock<Arc<TraceShared>>,
-    /// Counts this span's open children; created when it becomes a parent.
-    pub(crate) node: OnceLock<Arc<Node>>,
-    /// The parent's node, when the parent is a local recording span.
-    pub(crate) parent_node: Option<Arc<Node>>,
 }
 
 impl SpanRecord {
@@ -99,18 +121,41 @@ impl SpanRecord {
             status: Status::Unset,
             usage: None,
             abandoned: false,
-            start_instant: Instant::now(),
             approx_bytes: 0,
-            generation: 0,
+            counted_by_parent: false,
+            uncounted_child: false,
             totals: None,
-            trace: OnceLock::new(),
-            node: OnceLock::new(),
-            parent_node: None,
         }
     }
 
-    /// Clears a record for reuse. Fields not cleared here are overwritten at
-    /// span start. Large buffers are released rather than kept in the pool.
+    /// Fills a (pooled, cleared) record from what the caller recorded.
+    pub(crate) fn fill(&mut self, h: SpanHead, attributes: Attributes, clock: &Clock) {
+        self.trace_id = h.trace_id;
+        self.span_id = h.span_id;
+        self.flags = h.flags;
+        self.trace_state = h.trace_state;
+        self.parent_span_id = h.parent_span_id;
+        self.parent_is_remote = h.parent_is_remote;
+        self.name = h.name;
+        self.kind = h.kind;
+        self.otel_kind = h.otel_kind;
+        self.start_unix_nanos = clock.unix_nanos(h.start);
+        self.end_unix_nanos =
+            self.start_unix_nanos + h.end.saturating_duration_since(h.start).as_nanos() as u64;
+        self.attributes = attributes;
+        self.events = h.events;
+        self.links = h.links;
+        self.status = h.status;
+        self.usage = h.usage;
+        self.abandoned = h.abandoned;
+        self.approx_bytes = RECORD_BASE_BYTES + h.approx_bytes;
+        self.counted_by_parent = h.counted_by_parent;
+        self.uncounted_child = h.uncounted_child;
+        self.totals = None;
+    }
+
+    /// Clears a record for reuse. Large buffers are released rather than
+    /// kept in the pool.
     pub(crate) fn reset(&mut self) {
         self.attributes.clear();
         if self.attributes.spilled() {
@@ -122,12 +167,7 @@ impl SpanRecord {
         self.trace_state = TraceState::EMPTY;
         self.status = Status::Unset;
         self.usage = None;
-        self.abandoned = false;
-        self.end_unix_nanos = 0;
         self.totals = None;
-        self.trace = OnceLock::new();
-        self.node = OnceLock::new();
-        self.parent_node = None;
     }
 }
 
@@ -160,56 +200,6 @@ impl SpanRecord {
 
     pub fn duration_nanos(&self) -> u64 {
         self.end_unix_nanos.saturating_sub(self.start_unix_nanos)
-    }
-
-    pub(crate) fn push_attribute(&mut self, attr: Attribute) {
-        self.approx_bytes += attr.approx_size();
-        self.attributes.push(attr);
-    }
-
-    pub(crate) fn trace_shared(&self) -> &Arc<TraceShared> {
-        self.trace.get_or_init(|| Arc::new(TraceShared::default()))
-    }
-
-    pub(crate) fn node(&self) -> &Arc<Node> {
-        self.node.get_or_init(Arc::default)
-    }
-}
-
-/// A copy of a finished record, for exporters that keep spans (in-memory).
-impl Clone for SpanRecord {
-    fn clone(&self) -> Self {
-        let trace = OnceLock::new();
-        if let Some(t) = self.trace.get() {
-            let _ = trace.set(t.clone());
-        }
-        SpanRecord {
-            trace_id: self.trace_id,
-            span_id: self.span_id,
-            flags: self.flags,
-            trace_state: self.trace_state.clone(),
-            parent_span_id: self.parent_span_id,
-            parent_is_remote: self.parent_is_remote,
-            name: self.name.clone(),
-            kind: self.kind,
-            otel_kind: self.otel_kind,
-            start_unix_nanos: self.start_unix_nanos,
-            end_unix_nanos: self.end_unix_nanos,
-            attributes: self.attributes.clone(),
-            events: self.events.clone(),
-            links: self.links.clone(),
-            status: self.status.clone(),
-            usage: self.usage,
-            abandoned: self.abandoned,
-            start_instant: self.start_instant,
-            approx_bytes: self.approx_bytes,
-            generation: self.generation,
-            totals: self.totals,
-            trace,
-            // Copies are for reading; they take no part in rollups.
-            node: OnceLock::new(),
-            parent_node: None,
-        }
     }
 }
 

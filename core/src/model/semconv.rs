@@ -73,3 +73,6 @@ pub const AGTRACE_USAGE_COST_USD: &str = "agtrace.usage.cost_usd";
 pub const AGTRACE_USAGE_LLM_CALLS: &str = "agtrace.usage.llm_calls";
 pub const AGTRACE_USAGE_TOOL_CALLS: &str = "agtrace.usage.tool_calls";
 pub const AGTRACE_USAGE_ERRORS: &str = "agtrace.usage.errors";
+/// Set when a span's totals miss a child's (dropped, never ended, or not
+/// counted).
+pub const AGTRACE_USAGE_INCOMPLETE: &str = "agtrace.usage.incomplete";

@@ -2,21 +2,21 @@
 //!
 //! A [`Span`] is owned by one caller at a time (`Send`, not `Sync`; methods take
 //! `&mut self`). Bindings that share a span between threads wrap it in a lock.
-//! The record is a box recycled by the pipeline (no allocation for a span with
-//! up to eight attributes once the pipeline is warm); ending moves it onto the
-//! pipeline's bounded queue without blocking;
-//! a span dropped without `end` is ended then, marked abandoned.
+//! Its data lives inside the `Span` itself (up to eight attributes inline, so
+//! a typical span allocates nothing); `end` takes the time and moves the data
+//! into the calling thread's buffer (see `pipeline::local`): no lock, no
+//! shared atomic, never blocking. A span dropped without `end` is ended
+//! then, marked abandoned.
 
 use crate::model::context;
-use crate::model::id::{SpanContext, SpanId, TraceFlags, TraceId};
+use crate::model::id::SpanContext;
 use crate::model::kind::{OtelKind, SpanKind};
-use crate::model::record::{Event, Link, SpanRecord, Status, RECORD_BASE_BYTES};
+use crate::model::record::{Event, Link, SpanHead, Status};
 use crate::model::semconv;
-use crate::model::trace::{TraceMeta, TraceShared};
-use crate::model::value::{Attribute, Str, Value};
-use crate::policy::rollup::Node;
+use crate::model::trace::TraceMeta;
+use crate::model::value::{Attribute, Attributes, Str, Value};
+use crate::pipeline::local::Local;
 use crate::propagation::Baggage;
-use crate::tracer::TracerShared;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -25,9 +25,11 @@ use std::time::Instant;
 #[derive(Clone, Debug, Default)]
 pub struct SpanRef {
     pub(crate) context: SpanContext,
-    pub(crate) trace: Option<Arc<TraceShared>>,
-    /// The parent's rollup node, while the span is live.
-    pub(crate) node: Option<Arc<Node>>,
+    /// Baggage received with the trace's remote parent.
+    pub(crate) baggage: Option<Arc<Baggage>>,
+    /// Taken from a span recording in this process: its children are
+    /// counted for its rollups.
+    pub(crate) local: bool,
 }
 
 impl SpanRef {
@@ -36,8 +38,8 @@ impl SpanRef {
     pub fn from_context(context: SpanContext) -> Self {
         SpanRef {
             context,
-            trace: None,
-            node: None,
+            baggage: None,
+            local: false,
         }
     }
 
@@ -47,7 +49,7 @@ impl SpanRef {
 
     /// Baggage carried by the trace (received with a remote parent).
     pub fn baggage(&self) -> Option<&Baggage> {
-        self.trace.as_deref().map(|t| &t.baggage)
+        self.baggage.as_deref()
     }
 }
 
@@ -159,9 +161,24 @@ impl<'t> SpanBuilder<'t> {
     }
 }
 
+/// A recording span's data, moved to the collector at `end`.
+pub(crate) struct Draft {
+    pub(crate) head: SpanHead,
+    pub(crate) attributes: Attributes,
+}
+
+impl Draft {
+    pub(crate) fn push_attribute(&mut self, attr: Attribute) {
+        self.head.approx_bytes += attr.approx_size();
+        self.attributes.push(attr);
+    }
+}
+
 pub(crate) struct Live {
-    pub(crate) record: Box<SpanRecord>,
-    pub(crate) tracer: Arc<TracerShared>,
+    pub(crate) draft: Draft,
+    /// The buffer of the thread the span started on; keeps the pipeline's
+    /// intake alive (never the pipeline's threads).
+    pub(crate) local: Arc<Local>,
 }
 
 /// A span being recorded, or a non-recording span that only carries a context
@@ -169,9 +186,8 @@ pub(crate) struct Live {
 pub struct Span {
     context: SpanContext,
     pub(crate) live: Option<Live>,
-    /// The trace's shared state when not recording (unsampled, or ended), so
-    /// children still get its baggage and trace-level context.
-    trace: Option<Arc<TraceShared>>,
+    /// Baggage of the trace, for children and `inject`.
+    baggage: Option<Arc<Baggage>>,
 }
 
 impl std::fmt::Debug for Span {
@@ -183,66 +199,25 @@ impl std::fmt::Debug for Span {
     }
 }
 
-pub(crate) struct StartArgs {
-    pub(crate) trace_id: TraceId,
-    pub(crate) flags: TraceFlags,
-    pub(crate) parent: Option<SpanContext>,
-    pub(crate) trace: Option<Arc<TraceShared>>,
-    pub(crate) parent_node: Option<Arc<Node>>,
-    pub(crate) start_instant: Instant,
-    pub(crate) start_unix_nanos: u64,
-}
-
 impl Span {
-    pub(crate) fn non_recording(context: SpanContext, trace: Option<Arc<TraceShared>>) -> Span {
+    pub(crate) fn non_recording(context: SpanContext, baggage: Option<Arc<Baggage>>) -> Span {
         Span {
             context,
             live: None,
-            trace,
+            baggage,
         }
     }
 
-    pub(crate) fn recording(b: SpanBuilder<'_>, a: StartArgs, tracer: Arc<TracerShared>) -> Span {
-        let (parent_span_id, parent_is_remote, trace_state) = match &a.parent {
-            Some(p) => (p.span_id, p.is_remote, p.trace_state.clone()),
-            None => (SpanId::INVALID, false, Default::default()),
-        };
-        let context = SpanContext {
-            trace_id: a.trace_id,
-            span_id: SpanId::random(),
-            flags: a.flags,
-            trace_state,
-            is_remote: false,
-        };
-        let mut record = tracer.take_record();
-        let r = &mut *record;
-        r.approx_bytes = RECORD_BASE_BYTES
-            + b.name.len()
-            + b.attributes
-                .iter()
-                .map(Attribute::approx_size)
-                .sum::<usize>();
-        if let Some(t) = a.trace {
-            let _ = r.trace.set(t);
-        }
-        r.parent_node = crate::policy::rollup::register_child(a.parent_node);
-        r.trace_id = context.trace_id;
-        r.span_id = context.span_id;
-        r.flags = context.flags;
-        r.trace_state = context.trace_state.clone();
-        r.parent_span_id = parent_span_id;
-        r.parent_is_remote = parent_is_remote;
-        r.otel_kind = b.otel_kind.unwrap_or(b.kind.otel_kind());
-        r.name = b.name;
-        r.kind = b.kind;
-        r.start_unix_nanos = a.start_unix_nanos;
-        r.start_instant = a.start_instant;
-        r.attributes.extend(b.attributes);
-        r.links = b.links;
+    pub(crate) fn recording(
+        context: SpanContext,
+        draft: Draft,
+        local: Arc<Local>,
+        baggage: Option<Arc<Baggage>>,
+    ) -> Span {
         Span {
             context,
-            live: Some(Live { record, tracer }),
-            trace: None,
+            live: Some(Live { draft, local }),
+            baggage,
         }
     }
 
@@ -254,7 +229,7 @@ impl Span {
     /// True when the span records and its tracer was shut down: ending it
     /// will drop it (counted).
     pub fn tracer_is_shut_down(&self) -> bool {
-        self.live.as_ref().is_some_and(|l| l.tracer.is_shut_down())
+        self.live.as_ref().is_some_and(|l| l.local.sink.is_closed())
     }
 
     /// False for unsampled spans, spans of a disabled tracer, and ended spans.
@@ -266,11 +241,8 @@ impl Span {
     pub fn to_ref(&self) -> SpanRef {
         SpanRef {
             context: self.context.clone(),
-            trace: match &self.live {
-                Some(l) => Some(l.record.trace_shared().clone()),
-                None => self.trace.clone(),
-            },
-            node: self.live.as_ref().map(|l| l.record.node().clone()),
+            baggage: self.baggage.clone(),
+            local: self.live.is_some(),
         }
     }
 
@@ -279,14 +251,14 @@ impl Span {
         context::enter(self.to_ref())
     }
 
-    pub(crate) fn record_mut(&mut self) -> Option<&mut SpanRecord> {
-        self.live.as_mut().map(|l| &mut *l.record)
+    pub(crate) fn record_mut(&mut self) -> Option<&mut Draft> {
+        self.live.as_mut().map(|l| &mut l.draft)
     }
 
     pub(crate) fn capture_content(&self) -> bool {
         self.live
             .as_ref()
-            .is_some_and(|l| l.tracer.settings.capture_content)
+            .is_some_and(|l| l.local.sink.capture_content)
     }
 
     /// Sets an attribute; a later value for the same key wins.
@@ -306,7 +278,7 @@ impl Span {
 
     pub fn update_name(&mut self, name: impl Into<Str>) {
         if let Some(r) = self.record_mut() {
-            r.name = name.into();
+            r.head.name = name.into();
         }
     }
 
@@ -314,8 +286,8 @@ impl Span {
         let Some(live) = self.live.as_mut() else {
             return;
         };
-        let time_unix_nanos = live.tracer.clock.now_unix_nanos();
-        let r = &mut *live.record;
+        let time_unix_nanos = live.local.sink.clock.now_unix_nanos();
+        let r = &mut live.draft.head;
         r.approx_bytes += 16 + attributes.iter().map(Attribute::approx_size).sum::<usize>();
         r.events.push(Event {
             name: name.into(),
@@ -347,14 +319,15 @@ impl Span {
     /// Sets the status. `Ok` is final: later calls cannot change it.
     pub fn set_status(&mut self, status: Status) {
         if let Some(r) = self.record_mut() {
-            if r.status != Status::Ok {
-                r.status = status;
+            if r.head.status != Status::Ok {
+                r.head.status = status;
             }
         }
     }
 
     pub fn add_link(&mut self, context: SpanContext, attributes: Vec<Attribute>) {
         if let Some(r) = self.record_mut() {
+            let r = &mut r.head;
             r.approx_bytes += 32 + attributes.iter().map(Attribute::approx_size).sum::<usize>();
             r.links.push(Link {
                 context,
@@ -363,12 +336,19 @@ impl Span {
         }
     }
 
-    /// Changes the trace-level context (user, session, tags, ...) shared by every
-    /// span of this trace in this process.
+    /// Sets trace-level context (user, session, tags, ...) for every span
+    /// of this trace that this process exports from now on, including spans
+    /// continued here from extracted headers. `f` edits an empty
+    /// [`TraceMeta`]: the fields it sets replace the trace's, tags it sets
+    /// replace the trace's tags, metadata entries are added. Never blocks; the
+    /// update travels to the collector with the thread's spans.
     pub fn update_trace(&mut self, f: impl FnOnce(&mut TraceMeta)) {
-        if let Some(r) = self.record_mut() {
-            r.trace_shared().update(f);
-        }
+        let Some(live) = self.live.as_ref() else {
+            return;
+        };
+        let mut meta = TraceMeta::default();
+        f(&mut meta);
+        crate::pipeline::submit_trace_meta(&live.local, self.context.trace_id, meta);
     }
 
     /// Ends the span. Idempotent: later calls do nothing.
@@ -377,16 +357,12 @@ impl Span {
     }
 
     fn finish(&mut self, abandoned: bool) {
-        let Some(Live { mut record, tracer }) = self.live.take() else {
+        let Some(Live { mut draft, local }) = self.live.take() else {
             return;
         };
-        let elapsed = record.start_instant.elapsed().as_nanos() as u64;
-        record.end_unix_nanos = record.start_unix_nanos + elapsed;
-        if abandoned {
-            record.abandoned = true;
-        }
-        self.trace = record.trace.get().cloned();
-        tracer.submit(record);
+        draft.head.end = Instant::now();
+        draft.head.abandoned = abandoned;
+        crate::pipeline::submit(&local, draft);
     }
 }
 

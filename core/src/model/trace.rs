@@ -1,11 +1,11 @@
 //! Trace-level context: who and what a trace is about (user, session,
 //! conversation, tags, metadata, environment, release), set once and carried to
-//! every span of the trace in this process.
+//! every span of the trace this process exports. The collector keeps it by
+//! trace id (see `pipeline::traces`), so spans continued in this process from
+//! extracted headers get it too.
 
 use crate::model::semconv;
 use crate::model::value::{Attribute, Attributes};
-use crate::propagation::Baggage;
-use std::sync::Mutex;
 
 /// Trace-level context. Applied, as attributes, to every span of the trace that
 /// is exported after it is set.
@@ -62,29 +62,34 @@ impl TraceMeta {
     }
 }
 
-/// State shared by the spans of one trace in this process. Thread-safe; the
-/// lock is taken only when trace-level context is set or a span is exported,
-/// never on span start or end.
-#[derive(Debug, Default)]
-pub struct TraceShared {
-    pub(crate) meta: Mutex<TraceMeta>,
-    /// Baggage received with the remote parent, passed on by `inject`.
-    pub(crate) baggage: Baggage,
-}
-
-impl TraceShared {
-    pub(crate) fn with_baggage(baggage: Baggage) -> Self {
-        TraceShared {
-            meta: Mutex::new(TraceMeta::default()),
-            baggage,
+impl TraceMeta {
+    /// Applies an update made by `Span::update_trace`: fields it set replace
+    /// the trace's, tags it set replace the trace's tags, its metadata
+    /// entries are added (replacing entries of the same key).
+    pub(crate) fn merge(&mut self, update: TraceMeta) {
+        let TraceMeta {
+            user_id,
+            session_id,
+            conversation_id,
+            tags,
+            metadata,
+            environment,
+            release,
+        } = update;
+        for (field, new) in [
+            (&mut self.user_id, user_id),
+            (&mut self.session_id, session_id),
+            (&mut self.conversation_id, conversation_id),
+            (&mut self.environment, environment),
+            (&mut self.release, release),
+        ] {
+            if new.is_some() {
+                *field = new;
+            }
         }
-    }
-
-    pub(crate) fn meta(&self) -> TraceMeta {
-        self.meta.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    pub(crate) fn update(&self, f: impl FnOnce(&mut TraceMeta)) {
-        f(&mut self.meta.lock().unwrap_or_else(|e| e.into_inner()));
+        if !tags.is_empty() {
+            self.tags = tags;
+        }
+        self.metadata.extend(metadata);
     }
 }

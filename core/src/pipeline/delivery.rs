@@ -60,16 +60,21 @@ impl Default for DeliveryConfig {
     }
 }
 
-/// Ended spans handed from the batching thread to every exporter. Shared by
-/// all exporters; when the last one is done the records go back to the pool.
+/// Ended spans handed from the collector to every exporter. Shared by all
+/// exporters; when the last one is done the records go back to the pool and
+/// their bytes back to the budget.
 pub(crate) struct Batch {
     pub(crate) records: Vec<Box<SpanRecord>>,
     pub(crate) pool: Arc<crate::pipeline::pool::RecordPool>,
+    /// Bytes reserved from the budget for these records.
+    pub(crate) reserved: usize,
+    pub(crate) sink: Arc<crate::pipeline::local::Sink>,
 }
 
 impl Drop for Batch {
     fn drop(&mut self) {
         self.pool.give_back(&mut self.records);
+        self.sink.budget.release(self.reserved);
     }
 }
 

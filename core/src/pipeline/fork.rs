@@ -92,7 +92,10 @@ impl Tracer {
         // The thread-local id generator was copied from the parent, which
         // goes on drawing the same ids.
         crate::model::id::reseed_thread_rng();
-        shared.counters.reset();
+        // Spans of the inherited pipeline belong to the parent: dropped
+        // silently from now on (a flag, no lock: the parent's threads are
+        // gone and their locks may be held).
+        old.sink.forsake();
         let custom = &old.exporter_names()[shared.settings.exporters.len()..];
         if !custom.is_empty() {
             eprintln!(
@@ -103,8 +106,8 @@ impl Tracer {
         let new = start_pipeline(
             &shared.settings,
             Vec::new(),
-            &shared.counters,
             &shared.policies,
+            shared.clock,
             old.generation() + 1,
         );
         if let Err(e) = &new {

@@ -1,33 +1,43 @@
-//! The pipeline: a bounded queue filled by app threads, one batching thread,
-//! and one delivery worker per exporter (see `delivery`).
+//! The pipeline: per-thread span buffers filled by app threads (see
+//! `local`), one collector thread that finishes spans (see `collector`), and
+//! one delivery worker per exporter (see `delivery`).
 //!
 //! Contract:
-//! - `submit` never blocks and never allocates: when the queue is full (in
-//!   spans or bytes) or the tracer is shut down, the span is dropped and
-//!   counted.
-//! - The batching thread computes rollups, adds derived attributes, applies
-//!   redaction, batches by count, bytes and delay, and offers each batch to
-//!   every exporter's own queue. It needs no runtime from the host.
+//! - Recording a span takes no lock, touches no atomic another thread writes
+//!   and allocates nothing (up to eight attributes): its data moves into the
+//!   calling thread's buffer at `end`. When the byte budget is spent, or the
+//!   tracer is shut down, the span is dropped and counted; nothing waits.
+//! - The collector reads every thread's buffer on a wake (a chunk filled), on
+//!   its timer, and on flush and shutdown; it computes rollups, adds derived
+//!   attributes and trace-level context, applies redaction, batches by
+//!   count, bytes and delay, and offers each batch to every exporter's own
+//!   queue. It needs no runtime from the host.
 //! - `flush` and `shutdown` return within their timeout whatever the exporters
 //!   do; on timeout they report how many spans were not delivered yet.
-//! - Each pipeline has a generation (0, then one more in each forked child)
-//!   stamped on the records it hands out; a record of another generation was
-//!   started before a fork and is dropped silently, uncounted (see `fork`).
+//! - A forked child gets a new pipeline (see `fork`); spans of the inherited
+//!   one belong to the parent and are dropped silently in the child.
 
+mod collector;
 pub(crate) mod delivery;
+mod entry;
 pub(crate) mod fork;
+pub(crate) mod local;
 mod pool;
 pub(crate) mod stats;
+mod traces;
 
 use crate::error::Error;
 use crate::exporter::Exporter;
-use crate::model::record::SpanRecord;
-use crate::pipeline::delivery::{Batch, DeliveryConfig, Worker};
+use crate::model::id::{SpanId, TraceId};
+use crate::model::span::Draft;
+use crate::model::trace::TraceMeta;
+use crate::pipeline::delivery::{DeliveryConfig, Worker};
 use crate::pipeline::fork::Pause;
+use crate::pipeline::local::{bump, with_local, Local, Refused, Sink};
 use crate::pipeline::pool::RecordPool;
 use crate::pipeline::stats::{Counters, ExporterCounters, Stats};
-use crate::policy::rollup::Rollups;
 use crate::policy::Policies;
+use crate::util::clock::Clock;
 use std::sync::atomic::{AtomicBool, Ordering::*};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -36,10 +46,12 @@ use std::time::{Duration, Instant};
 /// Queue and batch limits.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BatchConfig {
-    /// Most ended spans inside the pipeline (queued, batching, or held for
-    /// rollups), and about the most each exporter's queue holds.
+    /// About the most ended spans each exporter's queue holds, and the most
+    /// parents the rollups hold back at once.
     pub queue_capacity: usize,
-    /// Most payload bytes waiting in the queue.
+    /// The byte budget: most bytes held by spans anywhere in the pipeline
+    /// (thread buffers, the collector, every exporter's queue), counted at
+    /// their real size.
     pub queue_max_bytes: usize,
     /// Spans per export call.
     pub batch_size: usize,
@@ -68,10 +80,10 @@ impl Default for BatchConfig {
 /// Most spare records kept for reuse.
 const POOL_CAPACITY: usize = 4096;
 
-enum Control {
-    /// The queue holds at least a batch.
+pub(crate) enum Control {
+    /// A thread buffer filled a chunk.
     Wake,
-    /// Acknowledged once by the batching thread and once by every exporter.
+    /// Acknowledged once by the collector and once by every exporter.
     Flush(flume::Sender<()>),
     Shutdown(flume::Sender<()>),
     /// Park for a fork, with every exporter.
@@ -79,15 +91,12 @@ enum Control {
 }
 
 pub(crate) struct Pipeline {
-    tx: flume::Sender<Box<SpanRecord>>,
-    pool: Arc<RecordPool>,
+    pub(crate) sink: Arc<Sink>,
     ctl: flume::Sender<Control>,
     counters: Arc<Counters>,
     exporters: Vec<(String, Arc<ExporterCounters>)>,
-    wake_pending: Arc<AtomicBool>,
     closed: AtomicBool,
-    batcher: Mutex<Option<JoinHandle<()>>>,
-    cfg: BatchConfig,
+    collector: Mutex<Option<JoinHandle<()>>>,
     generation: u32,
     /// The process whose threads run this pipeline.
     pid: u32,
@@ -103,22 +112,30 @@ struct Pauses {
 }
 
 impl Pipeline {
-    /// Starts the batching thread and one worker per exporter. Does no I/O
-    /// on the caller's thread.
+    /// Starts the collector and one worker per exporter. Does no I/O on the
+    /// caller's thread.
     pub(crate) fn start(
         cfg: BatchConfig,
         delivery: DeliveryConfig,
         exporters: Vec<Box<dyn Exporter>>,
-        counters: Arc<Counters>,
         policies: Arc<Policies>,
+        clock: Clock,
+        capture_content: bool,
         generation: u32,
     ) -> Result<Pipeline, Error> {
         let thread_error = |e: std::io::Error| Error::Exporter {
             exporter: "pipeline".into(),
             reason: format!("cannot start a thread: {e}"),
         };
-        let (tx, rx) = flume::bounded(cfg.queue_capacity);
         let (ctl, ctl_rx) = flume::unbounded();
+        let sink = Arc::new(Sink::new(
+            cfg.queue_max_bytes,
+            cfg.queue_capacity,
+            clock,
+            capture_content,
+            ctl.clone(),
+        ));
+        let counters = Arc::new(Counters::default());
         let pool = Arc::new(RecordPool::new(cfg.queue_capacity.min(POOL_CAPACITY)));
         // Each exporter may hold about a queue's worth of spans.
         let per_exporter = cfg.queue_capacity.div_ceil(cfg.batch_size).max(2);
@@ -131,105 +148,62 @@ impl Pipeline {
             .iter()
             .map(|w| (w.name.clone(), w.counters.clone()))
             .collect();
-        let wake_pending = Arc::new(AtomicBool::new(false));
-        let batcher = Batcher {
-            rx,
-            ctl: ctl_rx,
+        let collector = collector::Collector::new(
+            sink.clone(),
+            ctl_rx,
             workers,
-            counters: counters.clone(),
-            wake_pending: wake_pending.clone(),
-            rollups: Rollups::new(cfg.rollup_hold),
+            counters.clone(),
             policies,
-            batch: Vec::with_capacity(cfg.batch_size),
-            batch_bytes: 0,
-            ready: Vec::new(),
-            pool: pool.clone(),
-            cfg: cfg.clone(),
-        };
+            pool,
+            cfg,
+        );
         let handle = std::thread::Builder::new()
-            .name("agtrace-batch".into())
-            .spawn(move || batcher.run())
+            .name("agtrace-collect".into())
+            .spawn(move || collector.run())
             .map_err(thread_error)?;
         Ok(Pipeline {
-            tx,
-            pool,
+            sink,
             ctl,
             counters,
             exporters: exporter_counters,
-            wake_pending,
             closed: AtomicBool::new(false),
-            batcher: Mutex::new(Some(handle)),
-            cfg,
+            collector: Mutex::new(Some(handle)),
             generation,
             pid: std::process::id(),
             pauses: Mutex::default(),
         })
     }
 
-    /// A cleared record from the pool, or a new one, of this generation.
-    pub(crate) fn take_record(&self) -> Box<SpanRecord> {
-        let mut record = self.pool.take();
-        record.generation = self.generation;
-        record
+    /// Counts an unsampled span on the calling thread.
+    #[inline]
+    pub(crate) fn count_unsampled(&self) {
+        with_local(&self.sink, |l| bump(&l.counts.unsampled));
     }
 
-    /// Queues an ended span. Never blocks.
-    pub(crate) fn submit(&self, mut record: Box<SpanRecord>) {
-        if record.generation != self.generation {
-            // Started before a fork: the other process exports it.
-            if let Some(parent) = record.parent_node.take() {
-                parent.child_finished();
-            }
-            return;
-        }
-        let c = &*self.counters;
-        if self.closed.load(Relaxed) {
-            return Self::reject(&mut record, &c.dropped_shutdown);
-        }
-        // The cap covers every span inside the pipeline (queued, being
-        // batched, or held for rollups), not only the channel: the batching
-        // thread drains the channel in one go.
-        let inside = c
-            .enqueued
-            .load(Relaxed)
-            .saturating_sub(c.dispatched.load(Relaxed));
-        if inside >= self.cfg.queue_capacity as u64 {
-            return Self::reject(&mut record, &c.dropped_queue_full);
-        }
-        let bytes = record.approx_bytes as u64;
-        let queued = c.queued_bytes.fetch_add(bytes, Relaxed) + bytes;
-        if queued > self.cfg.queue_max_bytes as u64 {
-            c.queued_bytes.fetch_sub(bytes, Relaxed);
-            return Self::reject(&mut record, &c.dropped_queue_bytes);
-        }
-        match self.tx.try_send(record) {
-            Ok(()) => {
-                let n = c.enqueued.fetch_add(1, Relaxed) + 1;
-                let waiting = n.saturating_sub(c.dispatched.load(Relaxed));
-                if waiting >= self.cfg.batch_size as u64
-                    && !self.wake_pending.load(Relaxed)
-                    && !self.wake_pending.swap(true, AcqRel)
-                {
-                    let _ = self.ctl.send(Control::Wake);
+    /// Starts recording on the calling thread: counts the span, and when its
+    /// parent is a live local span, tells the rollups about the child.
+    /// Returns the thread's buffer and whether the parent counted the child;
+    /// `None` (counted) when the thread has no buffer and none can be made.
+    #[inline]
+    pub(crate) fn start_recording(&self, parent: Option<SpanId>) -> Option<(Arc<Local>, bool)> {
+        let r = with_local(&self.sink, |l| {
+            bump(&l.counts.started);
+            let counted = parent.is_some_and(|p| {
+                // SAFETY: `with_local` runs on the buffer's owner thread; the
+                // writer fills exactly `CHILD_SIZE` bytes.
+                unsafe {
+                    l.append(entry::CHILD_SIZE, 0, false, |dst| {
+                        entry::write_child(dst, p)
+                    })
                 }
-            }
-            Err(e) => {
-                c.queued_bytes.fetch_sub(bytes, Relaxed);
-                let (mut record, counter) = match e {
-                    flume::TrySendError::Full(r) => (r, &c.dropped_queue_full),
-                    flume::TrySendError::Disconnected(r) => (r, &c.dropped_shutdown),
-                };
-                Self::reject(&mut record, counter);
-            }
+                .is_ok()
+            });
+            (l.clone(), counted)
+        });
+        if r.is_none() {
+            self.sink.count_unbuffered(true);
         }
-    }
-
-    /// Counts a dropped span, and tells its parent not to wait for it.
-    fn reject(record: &mut SpanRecord, counter: &std::sync::atomic::AtomicU64) {
-        counter.fetch_add(1, Relaxed);
-        if let Some(parent) = record.parent_node.take() {
-            parent.child_finished();
-        }
+        r
     }
 
     /// Waits until every span queued before the call has been delivered (or
@@ -239,7 +213,7 @@ impl Pipeline {
         if self.closed.load(Acquire) {
             return Ok(());
         }
-        let target = self.counters.enqueued.load(Acquire);
+        let target = self.sink.counts().ended;
         self.request(Control::Flush, timeout)
             .or_else(|()| self.timed_out("flush", target))
     }
@@ -251,10 +225,11 @@ impl Pipeline {
         if self.closed.swap(true, AcqRel) {
             return Ok(());
         }
-        let target = self.counters.enqueued.load(Acquire);
+        self.sink.close();
+        let target = self.sink.counts().ended;
         let done = self.request(Control::Shutdown, timeout);
         let handle = self
-            .batcher
+            .collector
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .take();
@@ -269,7 +244,7 @@ impl Pipeline {
         }
     }
 
-    /// Parks the batching thread and every exporter's worker for a fork,
+    /// Parks the collector and every exporter's worker for a fork,
     /// waiting up to `timeout` for them; nested pauses count. Does nothing
     /// once shut down.
     pub(crate) fn pause(&self, timeout: Duration) {
@@ -297,8 +272,8 @@ impl Pipeline {
         }
     }
 
-    /// Sends a request and waits for the batching thread's and every
-    /// exporter's acknowledgement.
+    /// Sends a request and waits for the collector's and every exporter's
+    /// acknowledgement.
     fn request(
         &self,
         make: impl FnOnce(flume::Sender<()>) -> Control,
@@ -344,7 +319,8 @@ impl Pipeline {
             }
             dispatched = again;
         }
-        let not_dispatched = target.saturating_sub(dispatched);
+        let dropped = self.counters.snapshot().dropped_total() + self.sink.counts().dropped_total();
+        let not_dispatched = target.saturating_sub(dispatched + dropped);
         Error::Timeout {
             operation,
             undelivered: not_dispatched + in_exporters,
@@ -368,164 +344,91 @@ impl Pipeline {
         self.exporters.iter().map(|(n, _)| n.clone()).collect()
     }
 
-    /// Pipeline counters are read before the exporters': a batch is counted
-    /// as received by the exporters before it is counted as dispatched, so
-    /// in one snapshot no exporter can look behind the pipeline.
+    /// Read in this order so that the invariants hold in every snapshot:
+    /// what the collector dispatched or dropped first, then the exporters'
+    /// counts (a batch is counted as received before it is counted as
+    /// dispatched), then what app threads ended (a span is ended before the
+    /// collector can see it).
     pub(crate) fn stats(&self) -> Stats {
-        let mut stats = self.counters.snapshot(Vec::new(), self.is_shut_down());
-        stats.exporters = self
+        let c = self.counters.snapshot();
+        let exporters = self
             .exporters
             .iter()
             .map(|(name, c)| c.snapshot(name))
             .collect();
-        stats
+        let threads = self.sink.counts();
+        Stats::assemble(c, threads, exporters, self.is_shut_down())
     }
 }
 
-struct Batcher {
-    rx: flume::Receiver<Box<SpanRecord>>,
-    ctl: flume::Receiver<Control>,
-    workers: Vec<Worker>,
-    counters: Arc<Counters>,
-    wake_pending: Arc<AtomicBool>,
-    rollups: Rollups,
-    policies: Arc<Policies>,
-    batch: Vec<Box<SpanRecord>>,
-    batch_bytes: usize,
-    /// Spans whose rollups are final, waiting to be finished and batched.
-    ready: Vec<Box<SpanRecord>>,
-    pool: Arc<RecordPool>,
-    cfg: BatchConfig,
+impl Drop for Pipeline {
+    /// Lets go of the thread buffers (they refer to the sink, which lists
+    /// them), so nothing of the pipeline outlives it but what live spans and
+    /// threads still hold.
+    fn drop(&mut self) {
+        self.sink.close();
+        self.sink.clear_registry();
+    }
 }
 
-impl Batcher {
-    fn run(mut self) {
-        let mut deadline = Instant::now() + self.cfg.flush_interval;
-        loop {
-            match self.ctl.recv_deadline(deadline) {
-                Ok(Control::Wake) => {
-                    self.wake_pending.store(false, Release);
-                    self.drain(false);
-                }
-                Ok(Control::Flush(ack)) => {
-                    self.drain(true);
-                    for w in &self.workers {
-                        w.flush(ack.clone());
-                    }
-                    let _ = ack.send(());
-                }
-                Ok(Control::Shutdown(ack)) => return self.stop(Some(ack)),
-                // Parked between two steps, holding nothing the app's
-                // threads lock.
-                Ok(Control::Pause(pause)) => {
-                    for w in &self.workers {
-                        w.pause(pause.clone());
-                    }
-                    pause.hold();
-                }
-                Err(flume::RecvTimeoutError::Timeout) => {
-                    self.expire();
-                    self.drain(false);
-                    self.dispatch();
-                    deadline = Instant::now() + self.cfg.flush_interval;
-                }
-                // Every tracer handle is gone without a shutdown: deliver what
-                // is queued, then stop.
-                Err(flume::RecvTimeoutError::Disconnected) => return self.stop(None),
+/// Moves an ended span into the calling thread's buffer; counts it, and
+/// drops it (counted) when the budget is spent or the tracer is shut down.
+/// Never blocks.
+#[inline]
+pub(crate) fn submit(origin: &Arc<Local>, draft: Draft) {
+    let sink = &origin.sink;
+    if sink.is_closed() {
+        // Inherited through a fork: the parent process exports it.
+        if !sink.is_forsaken() {
+            sink.count_after_close();
+        }
+        return;
+    }
+    let Draft {
+        head,
+        mut attributes,
+    } = draft;
+    let size = entry::span_size(attributes.len());
+    let heap = head.approx_bytes;
+    let lost_parent = head.counted_by_parent.then_some(head.parent_span_id);
+    let done = with_local(sink, move |l| {
+        bump(&l.counts.ended);
+        // SAFETY: `with_local` runs on the buffer's owner thread; the writer
+        // fills exactly `span_size(attributes.len())` bytes.
+        let written = unsafe {
+            l.append(size, heap, true, |dst| {
+                entry::write_span(dst, head, &mut attributes)
+            })
+        };
+        if let Err(why) = written {
+            bump(match why {
+                Refused::Bytes => &l.counts.dropped_bytes,
+                Refused::Full => &l.counts.dropped_full,
+            });
+            if let Some(p) = lost_parent {
+                l.lose_child(p);
             }
         }
+    });
+    if done.is_none() {
+        sink.count_unbuffered(false);
     }
+}
 
-    fn stop(&mut self, ack: Option<flume::Sender<()>>) {
-        self.drain(true);
-        let ack = ack.unwrap_or_else(|| flume::bounded(self.workers.len() + 1).0);
-        for w in &self.workers {
-            w.shutdown(ack.clone());
-        }
-        // Spans that raced with shutdown are counted, not exported.
-        let late = self.rx.drain().count() as u64;
-        self.counters.dropped_shutdown.fetch_add(late, Relaxed);
-        self.counters.enqueued.fetch_sub(late, Relaxed);
-        let _ = ack.send(());
-        for w in &mut self.workers {
-            w.join_if_finished();
-        }
+/// Sends trace-level context to the collector with the calling thread's
+/// spans. Lost (with nothing to count) only when the budget is spent.
+pub(crate) fn submit_trace_meta(origin: &Arc<Local>, trace_id: TraceId, meta: TraceMeta) {
+    let sink = &origin.sink;
+    if sink.is_closed() {
+        return;
     }
-
-    /// Moves queued spans through rollups into batches; dispatches every full
-    /// batch, and with `all` also held spans and the partial batch.
-    fn drain(&mut self, all: bool) {
-        let prices = self.policies.prices();
-        loop {
-            // One lock for everything queued, not one per span.
-            let taken: Vec<Box<SpanRecord>> = self.rx.drain().collect();
-            if taken.is_empty() {
-                break;
-            }
-            let bytes: usize = taken.iter().map(|r| r.approx_bytes).sum();
-            self.counters.queued_bytes.fetch_sub(bytes as u64, Relaxed);
-            let ready = &mut self.ready;
-            for rec in taken {
-                self.rollups.process(rec, &prices, &mut |r| ready.push(r));
-            }
-            self.finish_ready();
-        }
-        if all {
-            let ready = &mut self.ready;
-            self.rollups.release_all(&prices, &mut |r| ready.push(r));
-            self.finish_ready();
-            self.dispatch();
-        }
-    }
-
-    fn expire(&mut self) {
-        let prices = self.policies.prices();
-        let ready = &mut self.ready;
-        self.rollups.expire(&prices, &mut |r| ready.push(r));
-        self.finish_ready();
-    }
-
-    /// Adds derived attributes, redacts, and batches the spans in `ready`.
-    fn finish_ready(&mut self) {
-        if self.ready.is_empty() {
-            return;
-        }
-        let started = Instant::now();
-        let finish = self.policies.finisher();
-        let n = self.ready.len() as u64;
-        for mut rec in std::mem::take(&mut self.ready) {
-            finish.apply(&mut rec);
-            let bytes = rec.approx_bytes;
-            if !self.batch.is_empty() && self.batch_bytes + bytes > self.cfg.batch_max_bytes {
-                self.dispatch();
-            }
-            self.batch_bytes += bytes;
-            self.batch.push(rec);
-            if self.batch.len() >= self.cfg.batch_size {
-                self.dispatch();
-            }
-        }
-        let c = &self.counters;
-        c.collected.fetch_add(n, Relaxed);
-        c.collector_busy_nanos
-            .fetch_add(started.elapsed().as_nanos() as u64, Relaxed);
-    }
-
-    /// Offers the current batch to every exporter.
-    fn dispatch(&mut self) {
-        if self.batch.is_empty() {
-            return;
-        }
-        let records = std::mem::replace(&mut self.batch, Vec::with_capacity(self.cfg.batch_size));
-        let n = records.len() as u64;
-        self.batch_bytes = 0;
-        let batch = Arc::new(Batch {
-            records,
-            pool: self.pool.clone(),
-        });
-        for w in &mut self.workers {
-            w.offer(&batch);
-        }
-        self.counters.dispatched.fetch_add(n, Release);
-    }
+    let meta = Box::new(meta);
+    with_local(sink, move |l| {
+        // SAFETY: on the owner thread; the writer fills `TRACE_SIZE` bytes.
+        let _ = unsafe {
+            l.append(entry::TRACE_SIZE, 0, false, |dst| {
+                entry::write_trace(dst, trace_id, meta)
+            })
+        };
+    });
 }

@@ -1,9 +1,8 @@
-//! Spare span records, reused by new spans: span records are then allocated
-//! and freed on the same thread only when the pool runs dry, and a record's
-//! inline storage is not zeroed and reallocated per span.
+//! Spare span records, reused by the collector: a record's inline storage is
+//! not zeroed and reallocated per span.
 //!
-//! App threads take one record at a time; the exporters return a whole batch
-//! under one lock. Records are cleared before they are returned.
+//! The collector takes one record at a time; the exporters return a whole
+//! batch under one lock. Records are cleared before they are returned.
 
 use crate::model::record::SpanRecord;
 use std::sync::Mutex;

@@ -4,36 +4,50 @@
 //! `ended == dispatched + dropped.total() + pending` for the pipeline, and for
 //! each exporter `received == exported + dropped.total() + pending`.
 
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use crate::pipeline::local::ThreadCounts;
+use std::sync::atomic::{
+    AtomicU64,
+    Ordering::{Acquire, Relaxed},
+};
 
-/// Keeps a hot counter on its own cache line, so app threads bumping it do
-/// not contend with the export thread's counters.
+/// The collector's counters (app threads count in their own buffers, see
+/// `local::LocalCounts`). Written by the collector thread only.
 #[derive(Default, Debug)]
-#[repr(align(64))]
-pub(crate) struct Padded<T>(pub(crate) T);
+pub(crate) struct Counters {
+    /// Spans handed to the exporters.
+    pub(crate) dispatched: AtomicU64,
+    /// Batches that did not fit the byte budget on their way to the
+    /// exporters.
+    pub(crate) dropped_queue_bytes: AtomicU64,
+    /// Spans the collector finished and the time it spent on them.
+    pub(crate) collected: AtomicU64,
+    pub(crate) collector_busy_nanos: AtomicU64,
+}
 
-impl<T> std::ops::Deref for Padded<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.0
+/// One reading of [`Counters`].
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct CollectorCounts {
+    pub(crate) dispatched: u64,
+    pub(crate) dropped_queue_bytes: u64,
+    pub(crate) collected: u64,
+    pub(crate) busy_nanos: u64,
+}
+
+impl CollectorCounts {
+    pub(crate) fn dropped_total(&self) -> u64 {
+        self.dropped_queue_bytes
     }
 }
 
-#[derive(Default, Debug)]
-pub(crate) struct Counters {
-    pub(crate) started: Padded<AtomicU64>,
-    pub(crate) enqueued: Padded<AtomicU64>,
-    pub(crate) queued_bytes: Padded<AtomicU64>,
-    pub(crate) unsampled: AtomicU64,
-    pub(crate) dropped_queue_full: AtomicU64,
-    pub(crate) dropped_queue_bytes: AtomicU64,
-    pub(crate) dropped_shutdown: AtomicU64,
-    /// Written by the batching thread only.
-    pub(crate) dispatched: Padded<AtomicU64>,
-    /// Spans the collector finished (rollups, derived attributes, redaction)
-    /// and the time it spent on them: its own throughput.
-    pub(crate) collected: AtomicU64,
-    pub(crate) collector_busy_nanos: AtomicU64,
+impl Counters {
+    pub(crate) fn snapshot(&self) -> CollectorCounts {
+        CollectorCounts {
+            dispatched: self.dispatched.load(Acquire),
+            dropped_queue_bytes: self.dropped_queue_bytes.load(Acquire),
+            collected: self.collected.load(Relaxed),
+            busy_nanos: self.collector_busy_nanos.load(Relaxed),
+        }
+    }
 }
 
 #[derive(Default, Debug)]
@@ -182,65 +196,37 @@ pub struct CollectorStats {
     pub busy_nanos: u64,
 }
 
-impl Counters {
-    /// Zeroes every counter (a forked child counts its own spans only).
-    pub(crate) fn reset(&self) {
-        let Counters {
-            started,
-            enqueued,
-            queued_bytes,
-            unsampled,
-            dropped_queue_full,
-            dropped_queue_bytes,
-            dropped_shutdown,
-            dispatched,
-            collected,
-            collector_busy_nanos,
-        } = self;
-        for c in [
-            &started.0,
-            &enqueued.0,
-            &queued_bytes.0,
-            unsampled,
-            dropped_queue_full,
-            dropped_queue_bytes,
-            dropped_shutdown,
-            &dispatched.0,
-            collected,
-            collector_busy_nanos,
-        ] {
-            c.store(0, Relaxed);
-        }
-    }
-
-    pub(crate) fn snapshot(&self, exporters: Vec<ExporterStats>, shut_down: bool) -> Stats {
-        let dispatched = self.dispatched.load(Relaxed);
-        let enqueued = self.enqueued.load(Relaxed);
+impl Stats {
+    /// Puts the three readings together (see `Pipeline::stats` for the
+    /// order they must be read in).
+    pub(crate) fn assemble(
+        c: CollectorCounts,
+        threads: ThreadCounts,
+        exporters: Vec<ExporterStats>,
+        shut_down: bool,
+    ) -> Stats {
         let mut dropped = Dropped {
-            queue_full: self.dropped_queue_full.load(Relaxed),
-            queue_bytes: self.dropped_queue_bytes.load(Relaxed),
-            shutdown: self.dropped_shutdown.load(Relaxed),
+            queue_full: threads.dropped_full,
+            queue_bytes: threads.dropped_bytes + c.dropped_queue_bytes,
+            shutdown: threads.dropped_shutdown,
         };
-        let mut pending = enqueued.saturating_sub(dispatched);
+        let mut pending = threads.ended.saturating_sub(c.dispatched + dropped.total());
         if shut_down {
-            // After shutdown nothing queued will ever be exported.
+            // After shutdown nothing still buffered will ever be exported.
             dropped.shutdown += pending;
             pending = 0;
         }
         Stats {
-            started: self.started.load(Relaxed),
-            ended: enqueued
-                + dropped.queue_full
-                + dropped.queue_bytes
-                + self.dropped_shutdown.load(Relaxed),
-            unsampled: self.unsampled.load(Relaxed),
-            dispatched,
+            started: threads.started,
+            ended: threads.ended,
+            unsampled: threads.unsampled,
+            dispatched: c.dispatched,
             dropped,
             pending,
             exporters,
             collector: CollectorStats {
-                spans: self.collected.load(Relaxed),
-                busy_nanos: self.collector_busy_nanos.load(Relaxed),
+                spans: c.collected,
+                busy_nanos: c.busy_nanos,
             },
         }
     }

@@ -18,8 +18,11 @@ use crate::model::trace::TraceMeta;
 use crate::policy::price::PriceTable;
 use crate::policy::redact::Redactor;
 use crate::policy::sample::Sampler;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{
+    AtomicBool, AtomicPtr,
+    Ordering::{AcqRel, Acquire, Relaxed},
+};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// Tags and metadata added to every span of every trace.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -29,7 +32,12 @@ pub struct GlobalContext {
 }
 
 pub(crate) struct Policies {
-    sampler: RwLock<Arc<Sampler>>,
+    /// The sampler in effect, read on every span start without a lock or a
+    /// reference count: replaced samplers are kept (in `retired`) until the
+    /// policies are dropped, so a pointer read here stays valid. Replacing
+    /// the sampler is rare (a live settings change), so that memory is small.
+    sampler: AtomicPtr<Sampler>,
+    retired: Mutex<Vec<Box<Sampler>>>,
     /// The sampler keeps every span a parent does not veto.
     sample_all: AtomicBool,
     redactor: RwLock<Arc<Redactor>>,
@@ -58,7 +66,8 @@ impl Policies {
     ) -> Self {
         Policies {
             sample_all: AtomicBool::new(keeps_all(&sampler)),
-            sampler: RwLock::new(Arc::new(sampler)),
+            sampler: AtomicPtr::new(Box::into_raw(Box::new(sampler))),
+            retired: Mutex::new(Vec::new()),
             redactor: RwLock::new(Arc::new(redactor)),
             prices: RwLock::new(Arc::new(prices)),
             global: RwLock::new(Arc::new(global)),
@@ -78,16 +87,21 @@ impl Policies {
         if self.sample_all.load(Relaxed) {
             return parent.is_none_or(SpanContext::is_sampled);
         }
-        read(&self.sampler).should_sample(parent, trace_id, name, kind)
+        self.sampler().should_sample(parent, trace_id, name, kind)
     }
 
-    pub(crate) fn sampler(&self) -> Arc<Sampler> {
-        read(&self.sampler)
+    pub(crate) fn sampler(&self) -> &Sampler {
+        // SAFETY: from `Box::into_raw`, freed only by `drop` (`&mut self`);
+        // replaced samplers are kept in `retired` until then.
+        unsafe { &*self.sampler.load(Acquire) }
     }
 
     pub(crate) fn set_sampler(&self, sampler: Sampler) {
         let all = keeps_all(&sampler);
-        write(&self.sampler, sampler);
+        let mut retired = self.retired.lock().unwrap_or_else(|e| e.into_inner());
+        let old = self.sampler.swap(Box::into_raw(Box::new(sampler)), AcqRel);
+        // SAFETY: from `Box::into_raw`, and no longer installed.
+        retired.push(unsafe { Box::from_raw(old) });
         self.sample_all.store(all, Relaxed);
     }
 
@@ -134,6 +148,13 @@ impl Policies {
     }
 }
 
+impl Drop for Policies {
+    fn drop(&mut self) {
+        // SAFETY: from `Box::into_raw`; `&mut self` means no reader is left.
+        drop(unsafe { Box::from_raw(*self.sampler.get_mut()) });
+    }
+}
+
 /// True when the sampler keeps every span its parent does not veto, so the
 /// hot path can skip it.
 fn keeps_all(sampler: &Sampler) -> bool {
@@ -149,9 +170,10 @@ pub(crate) struct Finisher {
 }
 
 impl Finisher {
-    pub(crate) fn apply(&self, rec: &mut SpanRecord) {
-        let meta = rec.trace.get().map(|t| t.meta()).unwrap_or_default();
-        let meta = merged(&self.global, meta);
+    /// Finishes one span: derived attributes, the trace's context (`meta`)
+    /// over the global one, links on or off, redaction.
+    pub(crate) fn apply(&self, rec: &mut SpanRecord, meta: Option<&TraceMeta>) {
+        let meta = merged(&self.global, meta.cloned().unwrap_or_default());
         rec.finalize(&meta, &self.conversation_attribute);
         if !self.links {
             rec.links.clear();

@@ -1,15 +1,23 @@
 //! Usage and cost rollups: every span carries the totals of its subtree
 //! (tokens, cost, LLM calls, tool calls, errors), computed once in the core for
-//! every language.
+//! every language, on the collector thread.
 //!
 //! How it stays exact with children on other threads, or ending after their
-//! parent: a span that becomes a parent gets a [`Node`] whose counter its
-//! recording children increment when they start. The batching thread adds
-//! each finished span's totals to its parent's accumulator and decrements the
-//! counter; a parent that ends while the counter is above zero is held back
-//! until its last child is in. Held spans are released anyway after a time
-//! limit and on flush or shutdown (their totals are then what had arrived),
-//! so a child that never ends cannot hold its parent forever.
+//! parent, without the app threads sharing a counter: a recording child of a
+//! live local span writes a `Child` entry naming its parent when it starts
+//! (see `pipeline::entry`). The collector counts a parent's open children
+//! from those entries, adds each released child's totals to its parent's
+//! node, and holds a parent that ends with children still open until the
+//! last one is in. A span is decided one collector pass after it was read,
+//! so every `Child` entry written before its end has been read (see
+//! `pipeline::collector`).
+//!
+//! Bounded: a held parent is released after the hold limit, and on flush or
+//! shutdown; a parent whose totals miss a child (dropped, never ended, or not
+//! counted for lack of buffer room) is marked `agtrace.usage.incomplete`.
+//! Nodes of parents that never arrive expire with the hold limit, and the
+//! table holds at most `max_nodes` (the oldest held parents are released
+//! first). Release is iterative: a deep tree cannot overflow the stack.
 //!
 //! No double counting: a span's own usage counts only when no descendant
 //! reported usage (a framework LLM span wrapping a provider LLM span counts
@@ -22,34 +30,9 @@ use crate::model::semconv as sc;
 use crate::model::usage::Usage;
 use crate::model::value::{Attribute, Value};
 use crate::policy::price::PriceTable;
-use crate::util::fasthash::FxHashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
+use crate::util::fasthash::{FxHashMap, FxHashSet};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
-
-/// Shared by a parent span and its recording children: how many of them have
-/// not reached the batching thread yet.
-#[derive(Debug, Default)]
-pub(crate) struct Node {
-    open_children: AtomicU32,
-}
-
-impl Node {
-    pub(crate) fn child_started(&self) {
-        self.open_children.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Returns how many children are still open.
-    pub(crate) fn child_finished(&self) -> u32 {
-        self.open_children
-            .fetch_sub(1, Ordering::AcqRel)
-            .saturating_sub(1)
-    }
-
-    fn open(&self) -> u32 {
-        self.open_children.load(Ordering::Acquire)
-    }
-}
 
 /// The totals of a span's subtree, itself included.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -120,109 +103,214 @@ fn round_usd(v: f64) -> f64 {
     (v * 1e8).round() / 1e8
 }
 
-struct Held {
-    record: Box<SpanRecord>,
-    since: Instant,
-}
-
-struct Acc {
-    totals: Totals,
+/// What the collector knows of a parent: its children still open, their
+/// totals so far, and the parent itself while it waits for them.
+struct Node {
+    open: i64,
+    acc: Totals,
+    /// A child's totals are missing (dropped or never counted).
+    incomplete: bool,
+    held: Option<(Box<SpanRecord>, Instant)>,
     touched: Instant,
 }
 
-/// The batching thread's rollup state. Not shared.
+impl Node {
+    fn new(now: Instant) -> Node {
+        Node {
+            open: 0,
+            acc: Totals::default(),
+            incomplete: false,
+            held: None,
+            touched: now,
+        }
+    }
+}
+
+/// Span ids released recently: a `Child` entry or a child's totals for one
+/// of them arrive too late to count (the parent was already exported).
+struct Released {
+    set: FxHashSet<SpanId>,
+    order: VecDeque<SpanId>,
+    cap: usize,
+}
+
+impl Released {
+    fn insert(&mut self, id: SpanId) {
+        if self.order.len() >= self.cap {
+            if let Some(old) = self.order.pop_front() {
+                self.set.remove(&old);
+            }
+        }
+        if self.set.insert(id) {
+            self.order.push_back(id);
+        }
+    }
+}
+
+/// The collector's rollup state. Not shared.
 pub(crate) struct Rollups {
-    acc: FxHashMap<SpanId, Acc>,
-    held: FxHashMap<SpanId, Held>,
+    nodes: FxHashMap<SpanId, Node>,
+    /// Nodes holding their span.
+    held: usize,
+    released: Released,
     hold_limit: Duration,
+    max_nodes: usize,
 }
 
 impl Rollups {
-    pub(crate) fn new(hold_limit: Duration) -> Self {
+    pub(crate) fn new(hold_limit: Duration, max_nodes: usize) -> Self {
         Rollups {
-            acc: FxHashMap::default(),
-            held: FxHashMap::default(),
+            nodes: FxHashMap::default(),
+            held: 0,
+            released: Released {
+                set: FxHashSet::default(),
+                order: VecDeque::new(),
+                cap: max_nodes.max(1024),
+            },
             hold_limit,
+            max_nodes: max_nodes.max(16),
         }
     }
 
-    /// Takes a finished span; passes it (and any parent it completes) to
-    /// `out` once its totals are final, or holds it.
-    pub(crate) fn process(
+    /// Spans held back for their children.
+    pub(crate) fn held(&self) -> usize {
+        self.held
+    }
+
+    /// A recording child of `parent` started.
+    pub(crate) fn child(&mut self, parent: SpanId) {
+        if self.released.set.contains(&parent) {
+            return;
+        }
+        let now = Instant::now();
+        let n = self.nodes.entry(parent).or_insert_with(|| Node::new(now));
+        n.open += 1;
+        n.touched = now;
+    }
+
+    /// A counted child of `parent` was dropped before the collector read it.
+    pub(crate) fn lost(&mut self, parent: SpanId) {
+        if let Some(n) = self.nodes.get_mut(&parent) {
+            n.open -= 1;
+            n.incomplete = true;
+        }
+    }
+
+    /// Takes a span read at least one pass ago: passes it (and every parent
+    /// it completes) to `out` once its totals are final, or holds it.
+    pub(crate) fn decide(
         &mut self,
         rec: Box<SpanRecord>,
         prices: &PriceTable,
         out: &mut dyn FnMut(Box<SpanRecord>),
     ) {
-        if rec.node.get().is_some_and(|n| n.open() > 0) {
-            self.held.insert(
-                rec.span_id,
-                Held {
-                    record: rec,
-                    since: Instant::now(),
-                },
-            );
-            return;
+        if let Some(n) = self.nodes.get_mut(&rec.span_id) {
+            if n.open > 0 {
+                n.held = Some((rec, Instant::now()));
+                self.held += 1;
+                return;
+            }
         }
         self.release(rec, prices, out);
     }
 
+    /// Releases `first`, then every held parent whose last child that was.
     fn release(
         &mut self,
-        mut rec: Box<SpanRecord>,
+        first: Box<SpanRecord>,
         prices: &PriceTable,
         out: &mut dyn FnMut(Box<SpanRecord>),
     ) {
-        // Only a span that became a parent can have children's totals.
-        let children = if rec.node.get().is_some() {
-            self.acc
-                .remove(&rec.span_id)
-                .map(|a| a.totals)
-                .unwrap_or_default()
-        } else {
-            Totals::default()
-        };
-        let mut totals = children;
-        totals.add(&own_contribution(&mut rec, &children, prices));
-        if !totals.is_empty() {
-            rec.attributes.extend(totals.attributes());
-            rec.totals = Some(totals);
-        }
-        if let Some(parent) = rec.parent_node.take() {
-            let acc = self.acc.entry(rec.parent_span_id).or_insert(Acc {
-                totals: Totals::default(),
-                touched: Instant::now(),
-            });
-            acc.totals.add(&totals);
-            acc.touched = Instant::now();
-            if parent.child_finished() == 0 {
-                if let Some(h) = self.held.remove(&rec.parent_span_id) {
-                    out(rec);
-                    return self.release(h.record, prices, out);
+        let mut next = Some(first);
+        while let Some(mut rec) = next.take() {
+            let (children, mut incomplete) = match self.nodes.remove(&rec.span_id) {
+                Some(n) => (n.acc, n.incomplete || n.open > 0),
+                None => (Totals::default(), false),
+            };
+            self.released.insert(rec.span_id);
+            let mut totals = children;
+            totals.add(&own_contribution(&mut rec, &children, prices));
+            if !totals.is_empty() {
+                rec.attributes.extend(totals.attributes());
+                rec.totals = Some(totals);
+            }
+            if rec.uncounted_child {
+                self.mark_incomplete(rec.parent_span_id);
+            }
+            if rec.counted_by_parent && !self.released.set.contains(&rec.parent_span_id) {
+                let now = Instant::now();
+                let parent = self
+                    .nodes
+                    .entry(rec.parent_span_id)
+                    .or_insert_with(|| Node::new(now));
+                parent.acc.add(&totals);
+                parent.open -= 1;
+                parent.touched = now;
+                if parent.open <= 0 {
+                    next = parent.held.take().map(|(r, _)| r);
+                    self.held -= usize::from(next.is_some());
                 }
             }
+            if std::mem::take(&mut incomplete) {
+                rec.attributes
+                    .push(Attribute::new(sc::AGTRACE_USAGE_INCOMPLETE, true));
+            }
+            out(rec);
         }
-        out(rec);
     }
 
-    /// Releases spans held longer than the limit (or whose last child was
-    /// dropped before reaching this thread), and forgets stale accumulators.
-    pub(crate) fn expire(&mut self, prices: &PriceTable, out: &mut dyn FnMut(Box<SpanRecord>)) {
-        let limit = self.hold_limit;
-        let due: Vec<SpanId> = self
-            .held
-            .iter()
-            .filter(|(_, h)| {
-                h.since.elapsed() >= limit || h.record.node.get().is_none_or(|n| n.open() == 0)
-            })
-            .map(|(id, _)| *id)
-            .collect();
-        for id in due {
-            if let Some(h) = self.held.remove(&id) {
-                self.release(h.record, prices, out);
-            }
+    fn mark_incomplete(&mut self, parent: SpanId) {
+        if self.released.set.contains(&parent) {
+            return;
         }
-        self.acc.retain(|_, a| a.touched.elapsed() < limit);
+        let now = Instant::now();
+        self.nodes
+            .entry(parent)
+            .or_insert_with(|| Node::new(now))
+            .incomplete = true;
+    }
+
+    /// Releases spans held longer than the limit, forgets nodes of parents
+    /// that never arrived, and keeps the table within its bound.
+    pub(crate) fn expire(
+        &mut self,
+        now: Instant,
+        prices: &PriceTable,
+        out: &mut dyn FnMut(Box<SpanRecord>),
+    ) {
+        let limit = self.hold_limit;
+        let stale = |since: Instant| now.saturating_duration_since(since) >= limit;
+        let mut due: Vec<Box<SpanRecord>> = Vec::new();
+        self.nodes.retain(|_, n| match &n.held {
+            Some((_, since)) if stale(*since) => {
+                due.extend(n.held.take().map(|(r, _)| r));
+                // Kept (without the span) so its release below sees its
+                // children's totals.
+                true
+            }
+            Some(_) => true,
+            None => !stale(n.touched),
+        });
+        if self.nodes.len() > self.max_nodes {
+            let mut held: Vec<(Instant, SpanId)> = self
+                .nodes
+                .iter()
+                .filter_map(|(id, n)| n.held.as_ref().map(|(_, since)| (*since, *id)))
+                .collect();
+            held.sort_unstable();
+            let excess = self.nodes.len() - self.max_nodes;
+            for (_, id) in held.into_iter().take(excess) {
+                if let Some(r) = self.nodes.get_mut(&id).and_then(|n| n.held.take()) {
+                    due.push(r.0);
+                }
+            }
+            self.nodes
+                .retain(|_, n| n.held.is_some() || n.open > 0 && !stale(n.touched));
+        }
+        self.held -= due.len();
+        for rec in due {
+            self.release(rec, prices, out);
+        }
     }
 
     /// Releases every held span (flush and shutdown), children first.
@@ -231,12 +319,17 @@ impl Rollups {
         prices: &PriceTable,
         out: &mut dyn FnMut(Box<SpanRecord>),
     ) {
-        let mut held: Vec<Held> = self.held.drain().map(|(_, h)| h).collect();
+        let mut held: Vec<Box<SpanRecord>> = self
+            .nodes
+            .values_mut()
+            .filter_map(|n| n.held.take().map(|(r, _)| r))
+            .collect();
         // Later-started spans are deeper in the tree: release them first so
         // their totals reach the ancestors released after them.
-        held.sort_by_key(|h| std::cmp::Reverse(h.record.start_unix_nanos));
-        for h in held {
-            self.release(h.record, prices, out);
+        self.held = 0;
+        held.sort_by_key(|r| std::cmp::Reverse(r.start_unix_nanos));
+        for rec in held {
+            self.release(rec, prices, out);
         }
     }
 }
@@ -271,9 +364,4 @@ fn own_contribution(rec: &mut SpanRecord, children: &Totals, prices: &PriceTable
         }
     }
     own
-}
-
-/// Registers a new recording child with its parent's node.
-pub(crate) fn register_child(parent: Option<Arc<Node>>) -> Option<Arc<Node>> {
-    parent.inspect(|n| n.child_started())
 }
