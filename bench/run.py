@@ -4,7 +4,7 @@
 
 Each command is one benchmark program (`make bench` passes them). Its output
 is shown as it runs; its lines `BENCH {json}` are result rows with the keys
-section, scenario, unit (ns, spans/s, MiB, allocs), agtrace, peer,
+section, scenario, unit (ns, spans/s, spans, MiB, allocs), agtrace, peer,
 peer_value, target, met and note (see core/benches/report.rs). FILE receives
 the machine, the tool versions, the date and a table per section: scenario,
 agtrace, peer, ratio, target, met or not.
@@ -55,6 +55,8 @@ def value(v: float | None, unit: str) -> str:
         return f"{v / 1000:.2f} us" if v >= 1000 else f"{v:.0f} ns"
     if unit == "spans/s":
         return f"{v / 1000:.0f}k spans/s"
+    if unit == "spans":
+        return f"{v:.0f} spans"
     if unit == "MiB":
         return f"{v:.0f} MiB"
     return f"{v:.2f} {unit}"
