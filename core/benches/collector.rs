@@ -12,7 +12,9 @@
 //!
 //! The collector's own throughput is `collector.spans / collector.busy_nanos`
 //! from the same run: spans finished per second of its thread's busy time,
-//! whatever the producers or the exporter cost.
+//! whatever the exporter costs. Busy time is wall time, so where the machine
+//! has fewer cores than the producers, the collector and the exporter need,
+//! time the collector spent preempted counts and the figure reads low.
 
 use agtrace_core::{ExporterConfig, SpanKind, Tracer};
 use std::time::{Duration, Instant};
@@ -119,10 +121,12 @@ fn main() {
         peer: None,
         target: None,
         note: &format!(
-            "{} spans finished in {:.0} ms busy on the collector thread, in the run above \
-             ({:.1} x the offered rate)",
+            "{} spans finished in {:.0} ms busy (wall time, preemption included) on the \
+             collector thread, in the run above with {PRODUCERS} producers on {} cores ({:.1} x \
+             the offered rate)",
             c.spans,
             c.busy_nanos as f64 / 1e6,
+            std::thread::available_parallelism().map_or(1, usize::from),
             rate / offered
         ),
     });
