@@ -203,18 +203,22 @@ test-swift-consumer: sdk-swift
 ## bench: every benchmark beside its peer, one table in bench/RESULTS.md (bench/run.py)
 # bench-smoke runs them briefly into build/bench-smoke.md, to prove they
 # work (make test does); its numbers mean nothing. Prerequisites are built
-# first so that no build is timed.
+# first so that no build is timed. The profile (bench/profile.sh: perf,
+# installed when missing) runs in the full run only, so make test needs
+# neither perf nor the permission to record.
 KT_BENCH := $(CURDIR)/build/kotlin-bench
 OTLP_SINK := $(AGTRACE_CACHE)/otlp-sink
 BENCH_C := $(AGTRACE_CACHE)/bench-c
 BENCH_CMDS = \
   'cargo bench --quiet -p agtrace-core --bench span' \
   'AGTRACE_OTLP_SINK=$(OTLP_SINK) cargo bench --quiet -p agtrace-core --bench pipeline' \
+  'cargo bench --quiet -p agtrace-core --bench collector' \
   'cargo bench --quiet -p agtrace-ffi --bench abi' \
   '$(BENCH_C) $(if $(SMOKE),20000,200000)' \
   '$(BENCH_PY) bench/python/bench_span.py' \
   'java -cp $(DIST_KT)/agtrace-$(VERSION).jar:$(KT_BENCH)/bench-kotlin-0.jar:$$(cat $(KT_BENCH)/classpath.txt) bench.SpanCostKt' \
-  'tests/swift/run.sh $(SWIFT_BUILD) .build/$(SWIFT_CONF)/AgtraceBench'
+  'tests/swift/run.sh $(SWIFT_BUILD) .build/$(SWIFT_CONF)/AgtraceBench' \
+  $(if $(SMOKE),,'bench/profile.sh')
 # The smoke run uses the debug build the Swift tests made; the real one a release build.
 SWIFT_CONF = $(if $(SMOKE),debug,release)
 BENCH_PY = $$(tests/python-env.sh | tail -n 1)/bin/python
@@ -229,7 +233,8 @@ bench-smoke: bench-build
 	$(BENCH_PY) bench/run.py --smoke --out $(CURDIR)/build/bench-smoke.md -- $(BENCH_CMDS)
 
 bench-build: sdk-c python-installed sdk-kotlin
-	cargo bench --quiet --no-run -p agtrace-core --bench span --bench pipeline
+	cargo bench --quiet --no-run -p agtrace-core --bench span --bench pipeline --bench collector \
+	  --bench span_loop
 	cargo bench --quiet --no-run -p agtrace-ffi --bench abi
 	cd bench/otlp-sink && GOFLAGS=-mod=mod go build -o $(OTLP_SINK) .
 	gcc -std=c99 -O2 bench/c/bench.c -I$(DIST_C)/include -L$(DIST_C)/lib -lagtrace -Wl,-rpath,$(DIST_C)/lib -o $(BENCH_C)

@@ -4,10 +4,15 @@
 
 Each command is one benchmark program (`make bench` passes them). Its output
 is shown as it runs; its lines `BENCH {json}` are result rows with the keys
-section, scenario, unit (ns, spans/s, MiB, allocs), agtrace, peer,
+section, scenario, unit (ns, spans/s, spans, MiB, allocs), agtrace, peer,
 peer_value, target, met and note (see core/benches/report.rs). FILE receives
 the machine, the tool versions, the date and a table per section: scenario,
 agtrace, peer, ratio, target, met or not.
+
+A line `PROFILE {json}` (bench/profile.sh) is a profile: workload, method,
+threads (thread, share in percent of samples) and symbols (self in percent,
+object, symbol), most first. It becomes the Profile section: the shares, the
+time by kind of work and the top symbols.
 
 --smoke sets AGTRACE_BENCH_SMOKE=1 for every command (each benchmark then
 runs briefly, to prove it works: CI does this; the numbers mean nothing).
@@ -21,6 +26,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -35,9 +41,12 @@ VERSIONS = [
 ]
 
 
-def run(command: str, env: dict[str, str]) -> tuple[int, list[dict[str, Any]]]:
+def run(
+    command: str, env: dict[str, str]
+) -> tuple[int, list[dict[str, Any]], list[dict[str, Any]]]:
     print(f"\n=== {command}", flush=True)
     rows: list[dict[str, Any]] = []
+    profiles: list[dict[str, Any]] = []
     proc = subprocess.Popen(command, shell=True, env=env, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     for line in proc.stdout:
@@ -45,7 +54,9 @@ def run(command: str, env: dict[str, str]) -> tuple[int, list[dict[str, Any]]]:
         sys.stdout.flush()
         if line.startswith("BENCH "):
             rows.append(json.loads(line[len("BENCH ") :]))
-    return proc.wait(), rows
+        elif line.startswith("PROFILE "):
+            profiles.append(json.loads(line[len("PROFILE ") :]))
+    return proc.wait(), rows, profiles
 
 
 def value(v: float | None, unit: str) -> str:
@@ -55,6 +66,8 @@ def value(v: float | None, unit: str) -> str:
         return f"{v / 1000:.2f} us" if v >= 1000 else f"{v:.0f} ns"
     if unit == "spans/s":
         return f"{v / 1000:.0f}k spans/s"
+    if unit == "spans":
+        return f"{v:.0f} spans"
     if unit == "MiB":
         return f"{v:.0f} MiB"
     return f"{v:.2f} {unit}"
@@ -115,6 +128,44 @@ def table(rows: list[dict[str, Any]]) -> list[str]:
     return out + ([""] + notes if notes else [])
 
 
+# Kinds of work, matched against "object symbol" (first match wins), so the
+# note says where the time goes without reading every symbol.
+KINDS = [
+    ("kernel", r"^\[kernel"),
+    ("clock reads", r"clock_gettime|Instant|Timespec|SystemTime"),
+    ("allocator", r" (__libc_|_int_|__rust_)?(malloc|free|cfree|realloc|calloc|alloc|dealloc)\b"
+     r"|tcache"),
+    ("memory copies", r" __(memmove|memcpy|memset|memcmp)"),
+    ("channel and locks", r"flume::|pthread_mutex|futex|parking_lot|std::sync::"),
+    ("agtrace_core", r"agtrace_core::"),
+]
+
+
+def profile(p: dict[str, Any]) -> list[str]:
+    symbols = p["symbols"]
+    out = [f"Where the time goes: {p['workload']}; {p['method']}.", ""]
+    if p.get("threads"):
+        shares = ", ".join(
+            f"{t['thread']} {t['share']:.0f}%" for t in p["threads"] if t["share"] >= 0.5
+        )
+        out += [f"Samples by thread: {shares}.", ""]
+    kinds: dict[str, float] = {}
+    for s in symbols:
+        name = f"{s['object']} {s['symbol']}"
+        kind = next((k for k, pattern in KINDS if re.search(pattern, name)), "other")
+        kinds[kind] = kinds.get(kind, 0.0) + s["self"]
+    kinds.pop("other", None)
+    kinds["other, or under 0.1% each"] = 100.0 - sum(kinds.values())
+    by_kind = ", ".join(f"{k} {v:.0f}%" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1]))
+    out += [f"By kind of work (from symbol names): {by_kind}.", ""]
+    out += ["| self | symbol | object |", "|---|---|---|"]
+    for s in symbols[:10]:
+        obj = re.sub(r"-[0-9a-f]{16}$", "", s["object"])
+        sym = s["symbol"].replace("|", "\\|")
+        out.append(f"| {s['self']:.1f}% | `{sym}` | {obj} |")
+    return out
+
+
 def main(argv: list[str]) -> int:
     smoke = "--smoke" in argv
     out = Path(argv[argv.index("--out") + 1])
@@ -124,12 +175,14 @@ def main(argv: list[str]) -> int:
         env["AGTRACE_BENCH_SMOKE"] = "1"
     failed = []
     sections: dict[str, list[dict[str, Any]]] = {}
+    profiles: list[dict[str, Any]] = []
     for command in commands:
-        code, rows = run(command, env)
-        if code != 0 or not rows:
-            failed.append(f"{command} (exit {code}, {len(rows)} rows)")
+        code, rows, found = run(command, env)
+        if code != 0 or not (rows or found):
+            failed.append(f"{command} (exit {code}, {len(rows) + len(found)} rows)")
         for r in rows:
             sections.setdefault(r["section"], []).append(r)
+        profiles += found
 
     text = ["# agtrace benchmark results", ""]
     if smoke:
@@ -144,6 +197,8 @@ def main(argv: list[str]) -> int:
     ]
     for section, rows in sections.items():
         text += [f"## {section}", "", *table(rows), ""]
+    for p in profiles:
+        text += ["## Profile", "", *profile(p), ""]
     if failed:
         text += ["## Failed", "", *(f"- {f}" for f in failed), ""]
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,7 @@ use serde_json::json;
 pub struct Row<'a> {
     pub section: &'a str,
     pub scenario: &'a str,
-    /// `ns`, `spans/s`, `MiB`, `allocs`.
+    /// `ns`, `spans/s`, `spans`, `MiB`, `allocs`.
     pub unit: &'a str,
     pub agtrace: f64,
     pub peer: Option<(&'a str, f64)>,

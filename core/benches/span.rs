@@ -6,8 +6,10 @@
 //! ratio to `opentelemetry_sdk`, plus how many spans each dropped (a saturated
 //! queue drops instead of exporting, which is cheaper, so drops are shown).
 //! The target (TARGETS.md): agtrace at most 1/4 of `opentelemetry_sdk`.
-//! Also: an unsampled span beside OpenTelemetry's no-op tracer (target
-//! 10 ns), and 2 threads making spans at once through one tracer each side.
+//! Also: an unsampled span and a span of a disabled tracer
+//! (`OTEL_SDK_DISABLED`), each beside OpenTelemetry's no-op tracer (what an
+//! OpenTelemetry application gets when no SDK is installed; targets 10 ns and
+//! 5 ns), and 2 threads making spans at once through one tracer each side.
 //! Rows go to `bench/run.py` (see report.rs).
 
 use agtrace_core::{ExporterConfig, SpanKind, Tracer};
@@ -69,11 +71,15 @@ fn otel_five_attributes(mut s: impl opentelemetry::trace::Span) {
     s.end()
 }
 
-const GROUPS: [(&str, &str); 4] = [
+const GROUPS: [(&str, &str); 5] = [
     ("span_no_attributes", "root span, no attributes"),
     ("span_5_attributes", "root span, 5 attributes"),
     ("span_child_5_attributes", "child span, 5 attributes"),
     ("span_unsampled", "unsampled span (OTel: no-op tracer)"),
+    (
+        "span_disabled",
+        "span while tracing is disabled (OTEL_SDK_DISABLED; OTel: no-op tracer)",
+    ),
 ];
 
 fn bench(c: &mut Criterion) -> (Tracer, SdkTracerProvider) {
@@ -122,6 +128,22 @@ fn bench(c: &mut Criterion) -> (Tracer, SdkTracerProvider) {
     let mut g = c.benchmark_group(GROUPS[3].0);
     g.bench_function("agtrace", |b| {
         b.iter(|| off.span("span").root().start().end())
+    });
+    g.bench_function("opentelemetry_sdk", |b| b.iter(|| noop.start("span").end()));
+    g.finish();
+
+    // opentelemetry_sdk 0.33 does not read OTEL_SDK_DISABLED, so its
+    // disabled state is the no-op tracer too.
+    let disabled = Tracer::builder()
+        .ignore_env()
+        .exporter(ExporterConfig::None)
+        .set("OTEL_SDK_DISABLED", "true")
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut g = c.benchmark_group(GROUPS[4].0);
+    g.bench_function("agtrace", |b| {
+        b.iter(|| disabled.span("span").root().start().end())
     });
     g.bench_function("opentelemetry_sdk", |b| b.iter(|| noop.start("span").end()));
     g.finish();
@@ -193,10 +215,10 @@ fn main() {
             println!("{label}: not run");
             continue;
         };
-        let (peer, target) = if group == "span_unsampled" {
-            ("opentelemetry no-op", ("<= 10 ns", a <= 10.0))
-        } else {
-            ("opentelemetry_sdk 0.33", ("<= 0.25 x peer", a / o <= 0.25))
+        let (peer, target) = match group {
+            "span_unsampled" => ("opentelemetry no-op", ("<= 10 ns", a <= 10.0)),
+            "span_disabled" => ("opentelemetry no-op", ("<= 5 ns", a <= 5.0)),
+            _ => ("opentelemetry_sdk 0.33", ("<= 0.25 x peer", a / o <= 0.25)),
         };
         emit(Row {
             section: "Rust core",
