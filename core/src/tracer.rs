@@ -21,7 +21,7 @@ use crate::util::clock::Clock;
 use std::sync::atomic::AtomicPtr;
 use std::sync::atomic::Ordering::{AcqRel, Acquire};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Starts spans and delivers them to the configured exporters.
 ///
@@ -157,7 +157,7 @@ impl Tracer {
         let pipeline = if settings.disabled {
             std::ptr::null_mut()
         } else {
-            let p = start_pipeline(&settings, b.custom_exporters, &policies, clock, 0)?;
+            let p = start_pipeline(&settings, b.custom_exporters, &policies, clock.clone(), 0)?;
             Box::into_raw(Box::new(p))
         };
         Ok(Tracer {
@@ -243,7 +243,7 @@ impl Tracer {
             pipeline.count_unsampled();
             return Span::non_recording(context, baggage);
         }
-        let start = Instant::now();
+        let start = shared.clock.now();
         let parent_span_id = parent.map_or(SpanId::INVALID, |p| p.span_id);
         let Some((local, counted)) =
             pipeline.start_recording(local_parent.then_some(parent_span_id))

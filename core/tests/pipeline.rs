@@ -317,6 +317,10 @@ fn dropping_the_last_handle_exports_what_ended_and_a_later_end_never_blocks() {
     // handle is gone drops it, without running a shutdown on this thread.
     let t = Instant::now();
     drop(late);
-    assert!(t.elapsed() < Duration::from_millis(100), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_millis(100),
+        "{:?}",
+        t.elapsed()
+    );
     assert_eq!(names(&mem.spans()), vec!["ended-before"]);
 }

@@ -117,8 +117,10 @@ impl Span {
     /// Records that the first chunk of a streamed response arrived now
     /// (`gen_ai.response.time_to_first_chunk`, seconds since span start).
     pub fn mark_first_chunk(&mut self) {
-        if let Some(r) = self.record_mut() {
-            let secs = r.head.start.elapsed().as_secs_f64();
+        if let Some(live) = self.live.as_mut() {
+            let clock = &live.local.sink.clock;
+            let secs = clock.nanos_between(live.draft.head.start, clock.now()) as f64 / 1e9;
+            let r = &mut live.draft;
             r.push_attribute(crate::Attribute::new(
                 sc::GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK,
                 secs,

@@ -7,7 +7,6 @@ use crate::model::usage::Usage;
 use crate::model::value::{Attribute, Attributes, Str};
 use crate::policy::rollup::Totals;
 use crate::util::clock::Clock;
-use std::time::Instant;
 
 /// Span status, with the OpenTelemetry rule that `Ok` is final.
 #[derive(Clone, Debug, PartialEq, Default)]
@@ -51,8 +50,9 @@ pub(crate) struct SpanHead {
     pub(crate) kind: SpanKind,
     pub(crate) otel_kind: OtelKind,
     pub(crate) abandoned: bool,
-    pub(crate) start: Instant,
-    pub(crate) end: Instant,
+    /// Clock ticks (see `util::clock`), converted by the collector.
+    pub(crate) start: u64,
+    pub(crate) end: u64,
     pub(crate) trace_state: TraceState,
     pub(crate) name: Str,
     pub(crate) status: Status,
@@ -140,8 +140,7 @@ impl SpanRecord {
         self.kind = h.kind;
         self.otel_kind = h.otel_kind;
         self.start_unix_nanos = clock.unix_nanos(h.start);
-        self.end_unix_nanos =
-            self.start_unix_nanos + h.end.saturating_duration_since(h.start).as_nanos() as u64;
+        self.end_unix_nanos = self.start_unix_nanos + clock.nanos_between(h.start, h.end);
         self.attributes = attributes;
         self.events = h.events;
         self.links = h.links;

@@ -138,6 +138,7 @@ impl Collector {
     /// what is ready.
     fn pass(&mut self) {
         let started = Instant::now();
+        self.sink.clock.calibrate();
         if let Some(locals) = self.sink.locals_since(&mut self.seen) {
             self.locals = locals;
         }

@@ -107,7 +107,7 @@ impl Tracer {
             &shared.settings,
             Vec::new(),
             &shared.policies,
-            shared.clock,
+            shared.clock.clone(),
             old.generation() + 1,
         );
         if let Err(e) = &new {

@@ -29,8 +29,9 @@ mod traces;
 use crate::error::Error;
 use crate::exporter::Exporter;
 use crate::model::id::{SpanId, TraceId};
-use crate::model::span::Draft;
+use crate::model::record::SpanHead;
 use crate::model::trace::TraceMeta;
+use crate::model::value::Attributes;
 use crate::pipeline::delivery::{DeliveryConfig, Worker};
 use crate::pipeline::fork::Pause;
 use crate::pipeline::local::{bump, with_local, Local, Refused, Sink};
@@ -375,7 +376,7 @@ impl Drop for Pipeline {
 /// drops it (counted) when the budget is spent or the tracer is shut down.
 /// Never blocks.
 #[inline]
-pub(crate) fn submit(origin: &Arc<Local>, draft: Draft) {
+pub(crate) fn submit(origin: &Arc<Local>, head: SpanHead, attributes: &mut Attributes) {
     let sink = &origin.sink;
     if sink.is_closed() {
         // Inherited through a fork: the parent process exports it.
@@ -384,10 +385,6 @@ pub(crate) fn submit(origin: &Arc<Local>, draft: Draft) {
         }
         return;
     }
-    let Draft {
-        head,
-        mut attributes,
-    } = draft;
     let size = entry::span_size(attributes.len());
     let heap = head.approx_bytes;
     let lost_parent = head.counted_by_parent.then_some(head.parent_span_id);
@@ -397,7 +394,7 @@ pub(crate) fn submit(origin: &Arc<Local>, draft: Draft) {
         // fills exactly `span_size(attributes.len())` bytes.
         let written = unsafe {
             l.append(size, heap, true, |dst| {
-                entry::write_span(dst, head, &mut attributes)
+                entry::write_span(dst, head, attributes)
             })
         };
         if let Err(why) = written {
