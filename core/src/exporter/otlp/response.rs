@@ -68,3 +68,51 @@ pub(super) fn partial_success(
         _ => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rejected(resp: Option<ExportTraceServiceResponse>) -> Option<u64> {
+        match partial_success("e", resp) {
+            Ok(()) => None,
+            Err(e) => match e.kind {
+                crate::ExportErrorKind::PartialSuccess { rejected } => Some(rejected),
+                other => panic!("{other:?}"),
+            },
+        }
+    }
+
+    #[test]
+    fn json_rejected_spans_as_number_or_string() {
+        let number = br#"{"partialSuccess":{"rejectedSpans":2,"errorMessage":"old"}}"#;
+        let string = br#"{"partialSuccess":{"rejectedSpans":"3"}}"#;
+        assert_eq!(
+            rejected(ExportTraceServiceResponse::from_json(number)),
+            Some(2)
+        );
+        assert_eq!(
+            rejected(ExportTraceServiceResponse::from_json(string)),
+            Some(3)
+        );
+        assert_eq!(rejected(ExportTraceServiceResponse::from_json(b"{}")), None);
+        assert_eq!(
+            rejected(ExportTraceServiceResponse::from_json(b"<html>")),
+            None
+        );
+    }
+
+    #[test]
+    fn protobuf_partial_success() {
+        // partial_success { rejected_spans: 5, error_message: "x" }
+        let body = [0x0a, 0x05, 0x08, 0x05, 0x12, 0x01, b'x'];
+        assert_eq!(
+            rejected(ExportTraceServiceResponse::from_protobuf(&body)),
+            Some(5)
+        );
+        assert_eq!(
+            rejected(ExportTraceServiceResponse::from_protobuf(&[])),
+            None
+        );
+    }
+}

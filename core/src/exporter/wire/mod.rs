@@ -10,10 +10,13 @@
 //! is encoded once per exporter.
 //!
 //! Contract: encoders only append to the caller's buffer; they allocate
-//! nothing else, take no lock and never block. The output is what
+//! nothing else, take no lock and never block. Framings are immutable once
+//! built; the cache belongs to one exporter. The output is what
 //! `opentelemetry-proto` (prost, and serde with `with-serde`) produced from
-//! the same records through the OpenTelemetry SDK's `SpanData`, byte for byte:
-//! the tests encode both ways and compare.
+//! the same records through the OpenTelemetry SDK's `SpanData`, byte for byte
+//! (the tests encode both ways and compare), with one difference: resource
+//! attributes come in the order given, where the SDK's hash map left their
+//! order unspecified.
 
 mod cache;
 pub(crate) mod json;
@@ -25,7 +28,7 @@ pub(crate) use cache::EncodedSpans;
 
 use crate::model::id::{TraceFlags, TraceState};
 use crate::model::kind::OtelKind;
-use crate::model::record::Status;
+use crate::model::record::{SpanRecord, Status};
 use crate::model::value::Attribute;
 
 /// The instrumentation scope every span is reported under.
@@ -40,7 +43,7 @@ pub(crate) enum Format {
 
 impl Format {
     /// Appends the piece for one span.
-    pub(crate) fn span(&self, r: &crate::model::record::SpanRecord, out: &mut Vec<u8>) {
+    pub(crate) fn span(&self, r: &SpanRecord, out: &mut Vec<u8>) {
         match self {
             Format::Protobuf(_) => proto::span(r, out),
             Format::Json(_) => json::span(r, out),
