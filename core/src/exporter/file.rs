@@ -1,14 +1,10 @@
 //! The file exporter: JSON lines in the OTLP/JSON encoding, one
 //! `ExportTraceServiceRequest` per line, so any OTLP tool can read the file.
 
-use super::convert::{scope, span_data, Resource};
-use super::Exporter;
+use super::wire::json;
+use super::{Exporter, Resource};
 use crate::error::{Error, ExportError};
 use crate::model::record::SpanRecord;
-use opentelemetry::InstrumentationScope;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
-use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -18,8 +14,11 @@ use std::path::{Path, PathBuf};
 pub struct FileExporter {
     path: PathBuf,
     out: BufWriter<File>,
-    resource: ResourceAttributesWithSchema,
-    scope: InstrumentationScope,
+    framing: json::Framing,
+    /// The batch's spans, then the line written; kept so their memory is
+    /// reused.
+    spans: Vec<u8>,
+    line: Vec<u8>,
 }
 
 impl FileExporter {
@@ -37,8 +36,9 @@ impl FileExporter {
         Ok(FileExporter {
             path: path.to_path_buf(),
             out: BufWriter::new(file),
-            resource: (&resource.to_otel()).into(),
-            scope: scope(),
+            framing: json::Framing::new(resource),
+            spans: Vec::new(),
+            line: Vec::new(),
         })
     }
 }
@@ -49,14 +49,15 @@ impl Exporter for FileExporter {
     }
 
     fn export(&mut self, batch: &[Box<SpanRecord>]) -> Result<(), ExportError> {
-        let spans = batch.iter().map(|r| span_data(r, &self.scope)).collect();
-        let request = ExportTraceServiceRequest {
-            resource_spans: group_spans_by_resource_and_scope(spans, &self.resource),
-        };
+        self.spans.clear();
+        for r in batch {
+            json::span(r, &mut self.spans);
+        }
+        self.line.clear();
+        self.framing.write_request(&self.spans, &mut self.line);
+        self.line.push(b'\n');
         let io = |e: std::io::Error| ExportError::new(format!("{}: {e}", self.path.display()));
-        serde_json::to_writer(&mut self.out, &request)
-            .map_err(|e| ExportError::new(format!("{}: {e}", self.path.display())))?;
-        self.out.write_all(b"\n").map_err(io)?;
+        self.out.write_all(&self.line).map_err(io)?;
         self.out.flush().map_err(io)
     }
 

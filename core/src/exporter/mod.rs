@@ -6,10 +6,11 @@
 //! logged by the pipeline, never raised to the application.
 
 mod console;
-mod convert;
 mod file;
 mod memory;
 mod otlp;
+mod resource;
+mod wire;
 
 pub use console::ConsoleExporter;
 pub use file::FileExporter;
@@ -55,5 +56,5 @@ impl Exporter for NoopExporter {
     }
 }
 
-pub(crate) use convert::Resource;
 pub(crate) use otlp::{OtlpExporter, OtlpSettings, DEFAULT_MAX_REQUEST_BYTES};
+pub(crate) use resource::Resource;
