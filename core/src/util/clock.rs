@@ -117,12 +117,9 @@ mod tsc {
     /// True when the time-stamp counter ticks at a constant rate in every
     /// power state (CPUID 0x8000_0007, EDX bit 8), so it can time spans.
     pub(super) fn invariant() -> bool {
-        // SAFETY: CPUID exists on every x86_64 CPU; leaves above the
-        // maximum extended leaf are checked first.
-        unsafe {
-            let max = std::arch::x86_64::__cpuid(0x8000_0000).eax;
-            max >= 0x8000_0007 && std::arch::x86_64::__cpuid(0x8000_0007).edx & (1 << 8) != 0
-        }
+        // Leaves above the maximum extended leaf are checked first.
+        let max = std::arch::x86_64::__cpuid(0x8000_0000).eax;
+        max >= 0x8000_0007 && std::arch::x86_64::__cpuid(0x8000_0007).edx & (1 << 8) != 0
     }
 
     #[inline]
