@@ -196,6 +196,7 @@ impl Tracer {
     /// The span start path: time, ids and the sampling decision, then a
     /// `Child` entry when the parent is a live local span. No lock, no
     /// shared atomic, no allocation.
+    #[inline]
     pub(crate) fn start_span(&self, mut b: SpanBuilder<'_>) -> Span {
         match std::mem::take(&mut b.parent) {
             Parent::Current => context::with_current(|r| match r {

@@ -348,9 +348,10 @@ TEST(Tracer, FlushSucceedsAndReportsNothingUndelivered) {
   EXPECT_EQ(undelivered, 0u);
 }
 
-TEST(Tracer, SpansKeepAFreedTracerAlive) {
+TEST(Tracer, FreeingTheLastHandleExportsWhatEndedAndLaterEndsReportShutDown) {
   std::string path = otlp::temp_path("outlive");
   agtrace_span_t* s = nullptr;
+  agtrace_span_t* done = nullptr;
   agtrace_config_t* cfg = agtrace_config_new();
   agtrace_config_ignore_env(cfg, nullptr);
   agtrace_config_set(cfg, S("AGTRACE_EXPORTERS"), S("file"), nullptr);
@@ -359,16 +360,21 @@ TEST(Tracer, SpansKeepAFreedTracerAlive) {
   ASSERT_OK(agtrace_tracer_new(cfg, &t, err));
   agtrace_config_free(cfg);
   agtrace_span_options_t o{};
+  o.name = S("ended before the free");
+  ASSERT_OK(agtrace_span_start(t, &o, &done, err));
+  ASSERT_OK(agtrace_span_end(done, err));
   o.name = S("outlives its tracer handle");
   ASSERT_OK(agtrace_span_start(t, &o, &s, err));
-  agtrace_tracer_free(t);  // the span keeps the tracer alive
-  EXPECT_OK(agtrace_span_set_tool(s, S("late"), kAbsent, err));
-  EXPECT_OK(agtrace_span_end(s, err));
-  agtrace_span_free(s);  // last reference: the tracer shuts down and exports
+  agtrace_tracer_free(t);  // the last handle: shuts down, exports what ended
+  // The live span's handle stays valid; its calls report the shutdown.
+  EXPECT_EQ(agtrace_span_set_tool(s, S("late"), kAbsent, nullptr), AGTRACE_ERR_SHUT_DOWN);
+  EXPECT_EQ(agtrace_span_end(s, nullptr), AGTRACE_ERR_SHUT_DOWN);
+  agtrace_span_free(s);
+  agtrace_span_free(done);
   auto spans = otlp::read_spans(path);
   std::remove(path.c_str());
   ASSERT_EQ(spans.size(), 1u);
-  EXPECT_EQ(spans[0].str("gen_ai.tool.name"), "late");
+  EXPECT_EQ(spans[0].name, "ended before the free");
 }
 
 // --- starting spans -------------------------------------------------------------

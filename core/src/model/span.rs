@@ -2,11 +2,12 @@
 //!
 //! A [`Span`] is owned by one caller at a time (`Send`, not `Sync`; methods take
 //! `&mut self`). Bindings that share a span between threads wrap it in a lock.
-//! Its data lives inside the `Span` itself (up to eight attributes inline, so
-//! a typical span allocates nothing); `end` takes the time and moves the data
-//! into the calling thread's buffer (see `pipeline::local`): no lock, no
-//! shared atomic, never blocking. A span dropped without `end` is ended
-//! then, marked abandoned.
+//! Its data lives in a box recycled through a per-thread spare list (up to
+//! eight attributes inline, so a typical span allocates nothing once the
+//! thread is warm, and a `Span` is small to move); `end` takes the time and
+//! moves the data into the calling thread's buffer (see `pipeline::local`):
+//! no lock, no shared atomic, never blocking. A span dropped without `end`
+//! is ended then, marked abandoned.
 
 use crate::model::context;
 use crate::model::id::SpanContext;
@@ -154,6 +155,7 @@ impl<'t> SpanBuilder<'t> {
         self
     }
 
+    #[inline]
     pub fn start(self) -> Span {
         let tracer = self.tracer;
         tracer.start_span(self)
@@ -184,7 +186,7 @@ pub(crate) struct Live {
 /// (unsampled, or the tracer is disabled or shut down).
 pub struct Span {
     context: SpanContext,
-    pub(crate) live: Option<Live>,
+    pub(crate) live: Option<Box<Live>>,
     /// Baggage of the trace, for children and `inject`.
     baggage: Option<Arc<Baggage>>,
 }
@@ -215,7 +217,7 @@ impl Span {
     ) -> Span {
         Span {
             context,
-            live: Some(Live { draft, local }),
+            live: Some(spare::boxed(Live { draft, local })),
             baggage,
         }
     }
@@ -356,28 +358,28 @@ impl Span {
     }
 
     fn finish(&mut self, abandoned: bool) {
-        let Some(live) = self.live.as_mut() else {
+        let Some(live) = self.live.take() else {
             return;
         };
-        live.draft.head.end = live.local.sink.clock.now();
-        live.draft.head.abandoned = abandoned;
-        // The span's data is moved out field by field, not by moving the
-        // whole `Span` (hundreds of bytes, most of them unused inline
-        // attribute room): `submit` moves the head and the attributes into
-        // the thread buffer, and the `None` written last forgets what was
-        // moved.
-        // SAFETY: `head` and `local` are read once and never used or dropped
-        // through `self` again (overwritten with `None` below without
-        // dropping); `submit` moves the attributes out (the vector is left
-        // empty) and does not unwind (no allocation failure unwinds, and it
-        // calls no user code), so nothing is dropped twice.
+        let live = Box::into_raw(live);
+        // The span's data moves out field by field (only the used part is
+        // copied), and its box goes back to this thread's spare list.
+        // SAFETY: `live` is a valid box, read here only. `submit` takes
+        // ownership of the head (moved into the buffer or dropped) and moves
+        // the attributes out (the vector is left empty, then dropped);
+        // `local` is read once. The box is then recycled as uninitialised
+        // memory, so nothing in it is dropped again. `submit` does not
+        // unwind (no allocation failure unwinds, and it calls no user code).
         unsafe {
-            let head = std::ptr::read(&live.draft.head);
-            let local = std::ptr::read(&live.local);
-            let attributes = &mut live.draft.attributes;
-            crate::pipeline::submit(&local, head, attributes);
+            let l = &mut *live;
+            l.draft.head.end = l.local.sink.clock.now();
+            l.draft.head.abandoned = abandoned;
+            let local = std::ptr::read(&l.local);
+            let attributes = &mut l.draft.attributes;
+            crate::pipeline::submit(&local, &mut l.draft.head, attributes);
             std::ptr::drop_in_place(attributes);
-            std::ptr::write(&mut self.live, None);
+            drop(local);
+            spare::recycle(Box::from_raw(live.cast()));
         }
     }
 }
@@ -387,5 +389,51 @@ impl Drop for Span {
     /// caller broke out of does not lose its span.
     fn drop(&mut self) {
         self.finish(true);
+    }
+}
+
+/// Spare boxes for live spans, per thread: taken at start, given back at
+/// end (on whichever thread ends the span), so a warm thread allocates
+/// nothing per span and touches memory it used last.
+mod spare {
+    use super::Live;
+    use std::cell::RefCell;
+    use std::mem::MaybeUninit;
+
+    /// Most spare boxes a thread keeps (about 700 bytes each).
+    const PER_THREAD: usize = 64;
+
+    type Spare = Box<MaybeUninit<Live>>;
+
+    thread_local! {
+        static SPARE: RefCell<Vec<Spare>> = const { RefCell::new(Vec::new()) };
+    }
+
+    #[inline]
+    pub(super) fn boxed(live: Live) -> Box<Live> {
+        let spare = SPARE
+            .try_with(|s| s.try_borrow_mut().ok()?.pop())
+            .ok()
+            .flatten();
+        match spare {
+            Some(mut b) => {
+                b.write(live);
+                // SAFETY: just initialised.
+                unsafe { b.assume_init() }
+            }
+            None => Box::new(live),
+        }
+    }
+
+    /// Keeps an emptied box (its contents moved out or dropped).
+    #[inline]
+    pub(super) fn recycle(b: Spare) {
+        let _ = SPARE.try_with(|s| {
+            if let Ok(mut s) = s.try_borrow_mut() {
+                if s.len() < PER_THREAD {
+                    s.push(b);
+                }
+            }
+        });
     }
 }

@@ -62,13 +62,14 @@ pub(crate) const CHILD_SIZE: usize = HEADER + padded(size_of::<SpanId>());
 pub(crate) const TRACE_SIZE: usize =
     HEADER + padded(size_of::<TraceId>()) + size_of::<*mut TraceMeta>();
 
-/// Writes a span entry, moving `head` and every attribute out of `attrs`
+/// Writes a span entry, moving `*head` and every attribute out of `attrs`
 /// (left empty).
 ///
 /// # Safety
-/// `dst` is 8-aligned with `span_size(attrs.len())` writable bytes.
+/// `dst` is 8-aligned with `span_size(attrs.len())` writable bytes; `head` is
+/// valid, and is moved: the caller must not use or drop it afterwards.
 #[inline]
-pub(crate) unsafe fn write_span(dst: *mut u8, head: SpanHead, attrs: &mut Attributes) {
+pub(crate) unsafe fn write_span(dst: *mut u8, head: *const SpanHead, attrs: &mut Attributes) {
     let n = attrs.len();
     // SAFETY: in bounds and aligned (the caller's contract); the attributes
     // are moved: the vector forgets them before anything can drop them.
@@ -80,7 +81,7 @@ pub(crate) unsafe fn write_span(dst: *mut u8, head: SpanHead, attrs: &mut Attrib
                 op: SPAN,
             },
         );
-        ptr::write(dst.add(HEADER).cast::<SpanHead>(), head);
+        ptr::copy_nonoverlapping(head, dst.add(HEADER).cast::<SpanHead>(), 1);
         ptr::copy_nonoverlapping(
             attrs.as_ptr(),
             dst.add(HEADER + HEAD).cast::<Attribute>(),

@@ -375,9 +375,25 @@ impl Drop for Pipeline {
 /// Moves an ended span into the calling thread's buffer; counts it, and
 /// drops it (counted) when the budget is spent or the tracer is shut down.
 /// Never blocks.
+///
+/// # Safety
+/// `head` is valid and owned by this call: it is moved into the buffer or
+/// dropped, and must not be used or dropped by the caller afterwards. The
+/// attributes are moved out of `attributes` when the span is kept.
 #[inline]
-pub(crate) fn submit(origin: &Arc<Local>, head: SpanHead, attributes: &mut Attributes) {
+pub(crate) unsafe fn submit(origin: &Arc<Local>, head: *mut SpanHead, attributes: &mut Attributes) {
     let sink = &origin.sink;
+    // Dropped on every path that does not move the head into the buffer.
+    struct Owned(*mut SpanHead);
+    impl Drop for Owned {
+        fn drop(&mut self) {
+            if !self.0.is_null() {
+                // SAFETY: owned by this call (`submit`'s contract).
+                unsafe { std::ptr::drop_in_place(self.0) }
+            }
+        }
+    }
+    let mut owned = Owned(head);
     if sink.is_closed() {
         // Inherited through a fork: the parent process exports it.
         if !sink.is_forsaken() {
@@ -385,15 +401,20 @@ pub(crate) fn submit(origin: &Arc<Local>, head: SpanHead, attributes: &mut Attri
         }
         return;
     }
+    // SAFETY: valid (the contract).
+    let h = unsafe { &*head };
     let size = entry::span_size(attributes.len());
-    let heap = head.approx_bytes;
-    let lost_parent = head.counted_by_parent.then_some(head.parent_span_id);
+    let heap = h.approx_bytes;
+    let lost_parent = h.counted_by_parent.then_some(h.parent_span_id);
+    let owned = &mut owned;
     let done = with_local(sink, move |l| {
         bump(&l.counts.ended);
         // SAFETY: `with_local` runs on the buffer's owner thread; the writer
         // fills exactly `span_size(attributes.len())` bytes.
         let written = unsafe {
             l.append(size, heap, true, |dst| {
+                // The head moves into the buffer: not ours to drop any more.
+                owned.0 = std::ptr::null_mut();
                 entry::write_span(dst, head, attributes)
             })
         };
