@@ -286,6 +286,7 @@ impl Collector {
             c.dropped_queue_bytes.fetch_add(n, Release);
             return;
         }
+        self.sink.queued.fetch_add(records.len(), Relaxed);
         let batch = Arc::new(Batch {
             records,
             pool: self.pool.clone(),

@@ -282,7 +282,10 @@ impl Local {
     #[cold]
     fn seal_and_grow(&self, p: &mut Producer, size: usize) -> Result<(), Refused> {
         let sink = &*self.sink;
-        if sink.buffered.load(Relaxed) + sink.holding.load(Relaxed) + p.spans > sink.capacity {
+        let inside = sink.buffered.load(Relaxed)
+            + sink.holding.load(Relaxed)
+            + sink.queued.load(Relaxed);
+        if inside + p.spans > sink.capacity {
             return Err(Refused::Full);
         }
         let next = sink
@@ -423,10 +426,12 @@ pub(crate) struct Sink {
     pub(crate) budget: Budget,
     /// Spans in sealed chunks not yet read, the spans the collector holds
     /// (published after each pass; raised before a chunk's spans leave
-    /// `buffered`, so the sum never reads low), and the most allowed (the
-    /// span cap; each thread's tail chunk is counted when sealed).
+    /// `buffered`, so the sum never reads low), the spans in batches some
+    /// exporter still holds, and the most allowed in all three together
+    /// (the span cap; each thread's tail chunk is counted when sealed).
     buffered: AtomicUsize,
     holding: AtomicUsize,
+    pub(crate) queued: AtomicUsize,
     capacity: usize,
     spare: Mutex<Vec<Box<Chunk>>>,
     /// No more spans are accepted (shutdown, or a forked child's inherited
@@ -488,6 +493,7 @@ impl Sink {
             budget: Budget::new(max_bytes),
             buffered: AtomicUsize::new(0),
             holding: AtomicUsize::new(0),
+            queued: AtomicUsize::new(0),
             capacity,
             spare: Mutex::new(Vec::new()),
             closed: AtomicBool::new(false),

@@ -47,8 +47,10 @@ use std::time::{Duration, Instant};
 /// Queue and batch limits.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BatchConfig {
-    /// About the most ended spans each exporter's queue holds, and the most
-    /// parents the rollups hold back at once.
+    /// The span cap: most ended spans inside the pipeline (thread buffers,
+    /// the collector, every exporter's queue), plus each recording thread's
+    /// open buffer chunk (counted when it fills); also the most parents the
+    /// rollups hold back at once.
     pub queue_capacity: usize,
     /// The byte budget: most bytes held by spans anywhere in the pipeline
     /// (thread buffers, the collector, every exporter's queue), counted at
