@@ -65,7 +65,7 @@ pub use pipeline::stats::{
 };
 pub use pipeline::BatchConfig;
 pub use policy::price::{Price, PriceTable};
-pub use policy::redact::{RedactionConfig, RedactionStats};
+pub use policy::redact::{RedactionConfig, RedactionStats, Redactor};
 pub use policy::rollup::Totals;
 pub use policy::sample::{trace_id_ratio, SamplingConfig, SamplingRule};
 pub use policy::GlobalContext;
