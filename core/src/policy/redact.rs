@@ -124,13 +124,19 @@
 //!   class, or can match the empty string) they are gated by one `RegexSet`
 //!   pass as before. Text a replacement changed goes through every user
 //!   pattern, since a user pattern may match `[REDACTED]` itself.
+//! - **JSON nothing applies to is not parsed.** A JSON value within the
+//!   limits, holding no pattern literal, is scanned as written for its keys
+//!   (none sensitive) and string values (none that looks like JSON); when
+//!   that holds it is left as is without building a `serde_json::Value` (see
+//!   `Redactor::json_unchanged` for when it declines).
 //!
-//! None of this changes a result or a counter: the `prefiltered_scrub_*` and
-//! `the_rule_cache_*` tests compare against the plain computation.
+//! None of this changes a result or a counter: the `prefiltered_scrub_*`,
+//! `json_left_unparsed_*` and `the_rule_cache_*` tests compare against the
+//! plain computation.
 
 use crate::util::fasthash::FxHashMap;
 use crate::{Attribute, Error, SpanRecord, Status, Str, Value};
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, MatchKind};
 use regex::{Regex, RegexSet};
 use serde_json::Value as Json;
 use std::borrow::Cow;
@@ -514,49 +520,69 @@ impl RuleCache {
 struct BuiltinGate {
     /// The case-sensitive literals. Kept apart from the folded ones so that
     /// this search keeps its SIMD prefilter, which case folding disables.
-    exact: AhoCorasick,
-    exact_bits: Vec<u8>,
+    exact: LiteralSet,
     /// The literals compared ASCII-case-insensitively (`bearer`).
-    folded: AhoCorasick,
-    folded_bits: Vec<u8>,
+    folded: LiteralSet,
 }
 
-impl BuiltinGate {
-    fn new() -> Self {
-        // (literal, bit of the built-in that needs it)
-        let mut exact: Vec<(&str, u8)> = Vec::new();
-        let mut folded: Vec<(&str, u8)> = Vec::new();
-        for (i, b) in BUILTINS.iter().enumerate() {
-            let list = if b.fold_case { &mut folded } else { &mut exact };
-            list.extend(b.literals.iter().map(|l| (*l, 1u8 << i)));
-        }
-        let build = |lits: &[(&str, u8)], fold: bool| {
+/// Literals, each with the bit of the built-in that needs it.
+struct LiteralSet {
+    /// Leftmost-first: only this kind gets the SIMD (Teddy) prefilter, which
+    /// makes the usual answer, "none here", cheap on long text.
+    any: AhoCorasick,
+    /// Standard semantics, for an overlapping search that finds every
+    /// literal, even one inside another (`sk-` in `sk-ant-`) or overlapping
+    /// it (`AKIA` then `AIza` in `AKIAIza`).
+    each: AhoCorasick,
+    bits: Vec<u8>,
+}
+
+impl LiteralSet {
+    fn new(literals: &[(&str, u8)], fold_case: bool) -> Self {
+        let build = |kind| {
             AhoCorasick::builder()
-                .ascii_case_insensitive(fold)
-                .build(lits.iter().map(|(l, _)| l))
+                .ascii_case_insensitive(fold_case)
+                .match_kind(kind)
+                .build(literals.iter().map(|(l, _)| l))
                 .expect("built-in literals compile")
         };
-        BuiltinGate {
-            exact: build(&exact, false),
-            exact_bits: exact.iter().map(|(_, bit)| *bit).collect(),
-            folded: build(&folded, true),
-            folded_bits: folded.iter().map(|(_, bit)| *bit).collect(),
+        LiteralSet {
+            any: build(MatchKind::LeftmostFirst),
+            each: build(MatchKind::Standard),
+            bits: literals.iter().map(|(_, bit)| *bit).collect(),
         }
     }
 
     fn candidates(&self, text: &str) -> u8 {
-        // `is_match` first: the usual text holds no literal, and that answer
-        // is the cheapest search. Then overlapping, to find every literal,
-        // even one inside another (`sk-` in `sk-ant-`) or overlapping it
-        // (`AKIA` then `AIza` in `AKIAIza`).
-        let all = |ac: &AhoCorasick, bits: &[u8]| {
-            if !ac.is_match(text) {
-                return 0;
-            }
-            ac.find_overlapping_iter(text)
-                .fold(0, |acc, m| acc | bits[m.pattern().as_usize()])
-        };
-        all(&self.exact, &self.exact_bits) | all(&self.folded, &self.folded_bits)
+        if !self.any.is_match(text) {
+            return 0;
+        }
+        self.each
+            .find_overlapping_iter(text)
+            .fold(0, |acc, m| acc | self.bits[m.pattern().as_usize()])
+    }
+}
+
+impl BuiltinGate {
+    fn new() -> Self {
+        let mut exact = Vec::new();
+        let mut folded = Vec::new();
+        for (i, b) in BUILTINS.iter().enumerate() {
+            let list = if b.fold_case { &mut folded } else { &mut exact };
+            list.extend(b.literals.iter().map(|l| (*l, 1u8 << i)));
+        }
+        BuiltinGate {
+            exact: LiteralSet::new(&exact, false),
+            folded: LiteralSet::new(&folded, true),
+        }
+    }
+
+    fn may_match(&self, text: &str) -> bool {
+        self.exact.any.is_match(text) || self.folded.any.is_match(text)
+    }
+
+    fn candidates(&self, text: &str) -> u8 {
+        self.exact.candidates(text) | self.folded.candidates(text)
     }
 }
 
@@ -564,8 +590,13 @@ impl BuiltinGate {
 enum UserGate {
     /// Every match of every user pattern starts with one of these literals
     /// (extracted by `regex-syntax`, case variants of `(?i)` included), so
-    /// text holding none of them cannot match.
-    Literals(AhoCorasick),
+    /// text holding none of them cannot match. `escape_free`: no literal
+    /// holds a byte a JSON escape other than `\u` can spell (`"`, `\`, `/`,
+    /// control characters).
+    Literals {
+        literals: AhoCorasick,
+        escape_free: bool,
+    },
     /// Some pattern has no such literals (it can match the empty string, or
     /// starts with a large class): the patterns themselves, as one set.
     Set(RegexSet),
@@ -583,15 +614,26 @@ impl UserGate {
                 _ => return RegexSet::new(patterns).map(UserGate::Set),
             }
         }
-        match AhoCorasick::new(&literals) {
-            Ok(ac) => Ok(UserGate::Literals(ac)),
+        let escape_free = literals
+            .iter()
+            .flatten()
+            .all(|b| !matches!(b, b'"' | b'\\' | b'/' | 0..=0x1f));
+        // Leftmost-first for the SIMD prefilter; only `is_match` is asked.
+        let built = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(&literals);
+        match built {
+            Ok(literals) => Ok(UserGate::Literals {
+                literals,
+                escape_free,
+            }),
             Err(_) => RegexSet::new(patterns).map(UserGate::Set),
         }
     }
 
     fn may_match(&self, text: &str) -> bool {
         match self {
-            UserGate::Literals(ac) => ac.is_match(text),
+            UserGate::Literals { literals, .. } => literals.is_match(text),
             UserGate::Set(set) => set.is_match(text),
         }
     }
@@ -905,7 +947,22 @@ impl Redactor {
 
     /// Rules 4 to 6 for one string value; `None` when it is left as is.
     fn string_value(&self, s: &str, content: bool, counts: &mut Counts) -> Option<String> {
-        let json = if looks_like_json(s) {
+        let json = looks_like_json(s);
+        if json && self.json_unchanged(s, content) {
+            return None;
+        }
+        self.string_value_parsed(s, json, content, counts)
+    }
+
+    /// [`Redactor::string_value`] the long way: JSON parsed and walked.
+    fn string_value_parsed(
+        &self,
+        s: &str,
+        looks_like_json: bool,
+        content: bool,
+        counts: &mut Counts,
+    ) -> Option<String> {
+        let json = if looks_like_json {
             serde_json::from_str::<Json>(s).ok()
         } else {
             None
@@ -966,6 +1023,75 @@ impl Redactor {
                 }
             }
         }
+    }
+
+    /// True when the rules provably leave the JSON-looking text `s` as it
+    /// is, decided without parsing it (a parse and walk of a 1 KB message
+    /// costs microseconds): it is within the limits, holds no literal a
+    /// pattern needs, and of its strings no key is sensitive and no value
+    /// looks like JSON. False means "parse and see".
+    ///
+    /// For valid JSON the scan finds every key: a string followed by `:`. A
+    /// key or value with escapes is compared as written, which is why a `\u`
+    /// escape anywhere (it can spell any character), an escaped key, and user
+    /// literals that other escapes can spell (`"`, `\`, `/`, control
+    /// characters) all mean "parse". Text that does not parse is scrubbed as
+    /// plain text, which the same literal and limit checks leave unchanged.
+    fn json_unchanged(&self, s: &str, content: bool) -> bool {
+        let mut limit = self.cfg.max_attribute_bytes;
+        if content {
+            limit = limit.min(self.cfg.max_message_chars.unwrap_or(usize::MAX));
+        }
+        let user_ok = match &self.user_gate {
+            None => true,
+            Some(UserGate::Literals { escape_free, .. }) => *escape_free,
+            Some(UserGate::Set(_)) => false,
+        };
+        let b = s.as_bytes();
+        if s.len() > limit || !user_ok || memchr::memmem::find(b, b"\\u").is_some() {
+            return false;
+        }
+        if self.builtin_gate.as_ref().is_some_and(|g| g.may_match(s))
+            || self.user_gate.as_ref().is_some_and(|g| g.may_match(s))
+        {
+            return false;
+        }
+        let mut at = 0;
+        while let Some(open) = memchr::memchr(b'"', &b[at..]).map(|i| at + i) {
+            let mut close = open + 1;
+            let mut escaped = false;
+            loop {
+                match memchr::memchr2(b'"', b'\\', &b[close..]) {
+                    Some(i) if b[close + i] == b'\\' => {
+                        escaped = true;
+                        close += i + 2;
+                        if close > b.len() {
+                            return false;
+                        }
+                    }
+                    Some(i) => {
+                        close += i;
+                        break;
+                    }
+                    None => return false,
+                }
+            }
+            // Both ends are `"` bytes, so on char boundaries.
+            let raw = &s[open + 1..close];
+            let next = b[close + 1..]
+                .iter()
+                .find(|c| !matches!(c, b' ' | b'\t' | b'\n' | b'\r'));
+            let unchanged = if next == Some(&b':') {
+                !escaped && !self.is_sensitive(raw)
+            } else {
+                !starts_like_json(raw.as_bytes())
+            };
+            if !unchanged {
+                return false;
+            }
+            at = close + 1;
+        }
+        true
     }
 
     /// Secret shapes and the byte cap only (span name, status description).
@@ -1097,7 +1223,9 @@ impl KeySet {
         let in_bucket = |n: &[u8]| {
             self.by_len
                 .get(n.len())
-                .is_some_and(|b| b.iter().any(|k| **k == *n))
+                // The first byte before a full comparison: most names
+                // differ there, and it saves a `memcmp` call.
+                .is_some_and(|b| b.iter().any(|k| k.first() == n.first() && **k == *n))
         };
         let longest = self.by_len.len().saturating_sub(1);
         if !key.is_ascii() || longest > STACK {
@@ -1132,6 +1260,21 @@ fn looks_like_json(s: &str) -> bool {
         (b.first(), b.last()),
         (Some(b'{'), Some(b'}')) | (Some(b'['), Some(b']'))
     )
+}
+
+/// Whether a JSON string, as written between its quotes, might decode to
+/// text that [`looks_like_json`]: its first character after whitespace
+/// (written plainly or as an escape) is `{` or `[`. Errs towards yes.
+fn starts_like_json(raw: &[u8]) -> bool {
+    let mut i = 0;
+    loop {
+        match raw.get(i) {
+            Some(b' ' | b'\t' | b'\n' | b'\r' | 0x0c) => i += 1,
+            Some(b'\\') if matches!(raw.get(i + 1), Some(b'n' | b't' | b'r' | b'f')) => i += 2,
+            Some(b'{' | b'[') => return true,
+            _ => return false,
+        }
+    }
 }
 
 /// What a length limit counts.
@@ -2386,7 +2529,7 @@ mod tests {
             let rd = redactor(cfg.clone());
             let gate = match (&rd.user_gate, i) {
                 (None, 0)
-                | (Some(UserGate::Literals(_)), 1 | 3)
+                | (Some(UserGate::Literals { .. }), 1 | 3)
                 | (Some(UserGate::Set(_)), 2 | 4) => "ok",
                 _ => "unexpected",
             };
@@ -2531,5 +2674,129 @@ mod tests {
         let mut fresh = span_with_names(0);
         redactor(cfg).apply(&mut fresh);
         assert_eq!(r.attributes, fresh.attributes);
+    }
+
+    /// JSON texts of every shape the scan must get right: sensitive and
+    /// near-sensitive keys at any depth, secrets and embedded JSON in values,
+    /// escapes of every kind (`\u` included), pretty printing, broken JSON.
+    fn json_corpus() -> Vec<String> {
+        const KEYS: [&str; 14] = [
+            "role",
+            "content",
+            "parts",
+            "author",
+            "max_tokens",
+            "Api-Key",
+            "token",
+            "headers.Authorization",
+            "customer_id",
+            "k\"q",
+            "line\nbreak",
+            "caf\u{e9}",
+            "secret_note",
+            "url",
+        ];
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N";
+        let leaves: [String; 14] = [
+            "What is the weather?".into(),
+            "sk-proj-Ab12Cd34Ef56Gh78Ij90KlMn".into(),
+            format!("cookie {jwt}"),
+            "Bearer abc123def456".into(),
+            json!({"api_key": "abc", "city": "Paris"}).to_string(),
+            " [1, 2]".into(),
+            "\n{\"q\": 1}".into(),
+            "quote \" backslash \\ slash / tab \t nul \u{0}".into(),
+            "\u{e9}\u{20ac}\u{1f600} secret=hunter2".into(),
+            "see order-123456".into(),
+            "https://example.com/a".into(),
+            "[REDACTED]".into(),
+            "word ".repeat(30),
+            String::new(),
+        ];
+        let mut rng = Rng(0xA076_1D64_78BD_642F);
+        let mut corpus = Vec::new();
+        for _ in 0..400 {
+            let v = random_json(&mut rng, 3, &KEYS, &leaves);
+            let compact = to_json(&v);
+            let pretty = serde_json::to_string_pretty(&v).unwrap();
+            corpus.push(compact.replace('/', "\\/"));
+            corpus.push(compact.replacen('t', "\\u0074", 1));
+            // Broken: one character dropped.
+            let cut = 1 + rng.below(compact.len().max(3) - 2);
+            if cut < compact.len() && compact.is_char_boundary(cut) {
+                let mut broken = compact.clone();
+                broken.remove(cut);
+                corpus.push(broken);
+            }
+            corpus.push(compact);
+            corpus.push(pretty);
+        }
+        corpus
+    }
+
+    fn random_json(rng: &mut Rng, depth: u32, keys: &[&str], leaves: &[String]) -> Json {
+        match rng.below(if depth == 0 { 3 } else { 6 }) {
+            0 | 1 => Json::String(leaves[rng.below(leaves.len())].clone()),
+            2 => json!(rng.below(1000)),
+            3 => Json::Array(
+                (0..rng.below(4))
+                    .map(|_| random_json(rng, depth - 1, keys, leaves))
+                    .collect(),
+            ),
+            _ => Json::Object(
+                (0..1 + rng.below(4))
+                    .map(|_| {
+                        let k = keys[rng.below(keys.len())].to_string();
+                        (k, random_json(rng, depth - 1, keys, leaves))
+                    })
+                    .collect(),
+            ),
+        }
+    }
+
+    #[test]
+    fn json_left_unparsed_is_json_the_walk_leaves_alone() {
+        let user = |ps: &[&str]| ps.iter().map(|p| p.to_string()).collect::<Vec<_>>();
+        let configs = [
+            RedactionConfig::default(),
+            RedactionConfig {
+                max_message_chars: Some(300),
+                max_attribute_bytes: 500,
+                ..Default::default()
+            },
+            RedactionConfig {
+                sensitive_keys: user(&["customer-id", "headers.authorization"]),
+                replace_sensitive_keys: true,
+                scrub_patterns: user(&[r"(?i)secret=\S+", r"order-\d+"]),
+                ..Default::default()
+            },
+            RedactionConfig {
+                scrub_patterns: user(&[r"https?://\S+"]),
+                scrub_default_patterns: false,
+                ..Default::default()
+            },
+            RedactionConfig {
+                scrub_patterns: user(&[r"\d{6}"]),
+                ..Default::default()
+            },
+        ];
+        let corpus = json_corpus();
+        for (i, cfg) in configs.iter().enumerate() {
+            let rd = redactor(cfg.clone());
+            let mut skipped = 0;
+            for text in corpus.iter().filter(|t| looks_like_json(t)) {
+                for content in [false, true] {
+                    let mut counts = Counts([0; N_COUNTERS]);
+                    let walked = rd.string_value_parsed(text, true, content, &mut counts);
+                    if rd.json_unchanged(text, content) {
+                        skipped += 1;
+                        assert_eq!(walked, None, "config {i}: {text}");
+                        assert_eq!(counts.0, [0; N_COUNTERS], "config {i}: {text}");
+                    }
+                }
+            }
+            let expect_skips = matches!(i, 0..=2);
+            assert_eq!(skipped > 100, expect_skips, "config {i}: {skipped} skipped");
+        }
     }
 }
