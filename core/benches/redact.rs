@@ -9,6 +9,9 @@
 //! - `typical`: an LLM span with 5 short user attributes plus the derived ones;
 //! - `messages_1_3kb`: the same with a 1.3 KB JSON `gen_ai.input.messages`;
 //! - `secret`: the typical span with an OpenAI key in one attribute.
+//!
+//! After criterion's report, prints one `BENCH` row per scenario for
+//! `bench/run.py` (see report.rs).
 
 use agtrace_core::{
     ExporterConfig, InMemoryExporter, RedactionConfig, Redactor, SpanKind, SpanRecord, Tracer,

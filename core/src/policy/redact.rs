@@ -99,7 +99,7 @@
 //! `apply` runs on the collector thread for every span, so it does per span
 //! only what depends on the values:
 //!
-//! - **Rules by name are cached.** Steps 1 to 3, and whether
+//! - **Rules by name are cached.** Steps 2 and 3, and whether
 //!   `max_message_chars` applies, depend on the name alone: they are worked
 //!   out once per distinct name and kept in a bounded per-redactor cache (see
 //!   `RuleCache`); `'static` and interned names are looked up by address.
