@@ -213,6 +213,7 @@ BENCH_CMDS = \
   'cargo bench --quiet -p agtrace-core --bench span' \
   'AGTRACE_OTLP_SINK=$(OTLP_SINK) cargo bench --quiet -p agtrace-core --bench pipeline' \
   'cargo bench --quiet -p agtrace-core --bench collector' \
+  'cargo bench --quiet -p agtrace-core --bench redact' \
   'cargo bench --quiet -p agtrace-ffi --bench abi' \
   '$(BENCH_C) $(if $(SMOKE),20000,200000)' \
   '$(BENCH_PY) bench/python/bench_span.py' \
@@ -234,7 +235,7 @@ bench-smoke: bench-build
 
 bench-build: sdk-c python-installed sdk-kotlin
 	cargo bench --quiet --no-run -p agtrace-core --bench span --bench pipeline --bench collector \
-	  --bench span_loop
+	  --bench span_loop --bench redact
 	cargo bench --quiet --no-run -p agtrace-ffi --bench abi
 	cd bench/otlp-sink && GOFLAGS=-mod=mod go build -o $(OTLP_SINK) .
 	gcc -std=c99 -O2 bench/c/bench.c -I$(DIST_C)/include -L$(DIST_C)/lib -lagtrace -Wl,-rpath,$(DIST_C)/lib -o $(BENCH_C)

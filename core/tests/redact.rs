@@ -1,6 +1,7 @@
 //! Redaction through the public API: sensitive keys and secret shapes masked
 //! before export, the content switches, truncation, environment variables,
-//! bad rules failing at build, and live updates.
+//! bad rules failing at build, live updates (rules by name included), the
+//! attributes the core derives, and many distinct attribute names.
 
 mod common;
 use agtrace_core::semconv as sc;
@@ -313,4 +314,99 @@ fn environment_variables_set_the_rules() {
             other => panic!("expected InvalidConfig for {var}, got {:?}", other.err()),
         }
     }
+}
+
+#[test]
+fn derived_attributes_pass_untouched_and_user_values_under_their_names_are_scanned() {
+    let (tracer, mem) = tracer_with(RedactionConfig::default());
+    let mut agent = tracer
+        .span("invoke_agent planner")
+        .kind(SpanKind::Agent)
+        .start();
+    {
+        let _in = agent.enter();
+        chat_span(&tracer, "chat");
+        let mut tool = tracer.span("tool").kind(SpanKind::Tool).start();
+        tool.set_attribute(sc::GEN_AI_OPERATION_NAME, format!("lookup {OPENAI_KEY}"));
+        tool.end();
+    }
+    agent.end();
+
+    let spans = flushed(&tracer, &mem);
+    let chat = by_name(&spans, "chat");
+    assert_eq!(str_attr(chat, "agtrace.kind"), "llm");
+    assert_eq!(str_attr(chat, sc::GEN_AI_OPERATION_NAME), "chat");
+    assert_eq!(str_attr(chat, sc::OPENINFERENCE_SPAN_KIND), "LLM");
+    let agent = by_name(&spans, "invoke_agent planner");
+    assert_eq!(
+        agent.attribute("agtrace.usage.input_tokens"),
+        Some(&Value::I64(120))
+    );
+    assert_eq!(
+        agent.attribute("agtrace.usage.tool_calls"),
+        Some(&Value::I64(1))
+    );
+    assert_eq!(
+        str_attr(by_name(&spans, "tool"), sc::GEN_AI_OPERATION_NAME),
+        "lookup [REDACTED]"
+    );
+    let stats = tracer.redaction_stats();
+    assert_eq!(stats.by_rule.len(), 1, "{stats:?}");
+    assert_eq!(stats.get("pattern:openai_key"), 1);
+}
+
+#[test]
+fn rules_by_name_follow_a_live_update() {
+    let (tracer, mem) = tracer_with(RedactionConfig::default());
+    let span = |name: &'static str| {
+        let mut s = tracer.span(name).start();
+        s.set_attribute("app.customer_ref", "c-123");
+        s.set_attribute(String::from("app.customer_ref_owned"), "c-456");
+        s.end();
+    };
+    span("before");
+    let spans = flushed(&tracer, &mem);
+    let before = by_name(&spans, "before");
+    assert_eq!(str_attr(before, "app.customer_ref"), "c-123");
+    assert_eq!(str_attr(before, "app.customer_ref_owned"), "c-456");
+    tracer
+        .update_redaction(RedactionConfig {
+            sensitive_keys: vec!["customer_ref".into(), "customer-ref-owned".into()],
+            ..Default::default()
+        })
+        .expect("valid rules");
+    span("after");
+
+    let spans = flushed(&tracer, &mem);
+    let after = by_name(&spans, "after");
+    assert_eq!(str_attr(after, "app.customer_ref"), REDACTED);
+    assert_eq!(str_attr(after, "app.customer_ref_owned"), REDACTED);
+}
+
+#[test]
+fn many_distinct_attribute_names_are_all_redacted() {
+    let (tracer, mem) = tracer_with(RedactionConfig::default());
+    let n = 5000;
+    for i in 0..n {
+        let mut s = tracer.span("step").start();
+        s.set_attribute(format!("app.user_{i}.password"), "hunter2");
+        s.set_attribute(format!("app.note_{i}"), format!("key {OPENAI_KEY}"));
+        s.set_attribute("app.password", "hunter2");
+        s.end();
+    }
+    let spans = flushed(&tracer, &mem);
+    assert_eq!(spans.len(), n);
+    for (i, r) in spans.iter().enumerate() {
+        assert!(
+            r.attributes
+                .iter()
+                .all(|a| a.value.as_str() == Some(REDACTED)
+                    || a.value.as_str() == Some("key [REDACTED]")),
+            "span {i}: {:?}",
+            r.attributes
+        );
+    }
+    let stats = tracer.redaction_stats();
+    assert_eq!(stats.get("sensitive_key"), 2 * n as u64);
+    assert_eq!(stats.get("pattern:openai_key"), n as u64);
 }

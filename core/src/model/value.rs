@@ -186,19 +186,36 @@ pub type Attributes = smallvec::SmallVec<[Attribute; 8]>;
 
 /// Removes earlier duplicates of a key, keeping the last value set (the
 /// OpenTelemetry rule). Survivors keep their relative order.
+///
+/// Linear in the number of attributes; allocates nothing for up to
+/// [`DEDUP_SCAN_MAX`] of them, where comparing every pair is cheaper than
+/// hashing.
 pub(crate) fn dedup_last_wins(attrs: &mut Attributes) {
     if attrs.len() < 2 {
         return;
     }
-    let mut i = 0;
-    while i < attrs.len() {
-        if attrs[i + 1..].iter().any(|a| a.key == attrs[i].key) {
-            attrs.remove(i);
-        } else {
-            i += 1;
+    if attrs.len() <= DEDUP_SCAN_MAX {
+        let mut i = 0;
+        while i < attrs.len() {
+            if attrs[i + 1..].iter().any(|a| a.key == attrs[i].key) {
+                attrs.remove(i);
+            } else {
+                i += 1;
+            }
         }
+        return;
     }
+    // From the end: the first sighting of a key is its last value. A
+    // randomly seeded hash, since keys may come from outside the program.
+    let mut seen = std::collections::HashSet::with_capacity(attrs.len());
+    let keep: Vec<bool> = attrs.iter().rev().map(|a| seen.insert(&*a.key)).collect();
+    drop(seen);
+    let mut survives = keep.into_iter().rev();
+    attrs.retain(|_| survives.next().unwrap_or(true));
 }
+
+/// Up to this many attributes, [`dedup_last_wins`] compares pairs in place.
+const DEDUP_SCAN_MAX: usize = 8;
 
 #[cfg(test)]
 mod tests {
@@ -219,6 +236,52 @@ mod tests {
             Value::json(&j).as_str(),
             Some(r#"{"content":"hi","role":"user"}"#)
         );
+    }
+
+    /// The rule, written as plainly as possible.
+    fn dedup_reference(attrs: &[Attribute]) -> Vec<Attribute> {
+        attrs
+            .iter()
+            .enumerate()
+            .filter(|(i, a)| !attrs[i + 1..].iter().any(|b| b.key == a.key))
+            .map(|(_, a)| a.clone())
+            .collect()
+    }
+
+    #[test]
+    fn dedup_matches_the_rule_at_every_size() {
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        for len in 0..200usize {
+            for distinct in [1, 2, 3, len / 2 + 1, len + 1] {
+                let attrs: Attributes = (0..len)
+                    .map(|i| {
+                        state ^= state << 13;
+                        state ^= state >> 7;
+                        state ^= state << 17;
+                        let key = format!("k{}", state % distinct as u64);
+                        Attribute::new(key, i as i64)
+                    })
+                    .collect();
+                let mut got = attrs.clone();
+                dedup_last_wins(&mut got);
+                assert_eq!(got.to_vec(), dedup_reference(&attrs), "{len} {distinct}");
+            }
+        }
+    }
+
+    #[test]
+    fn dedup_of_many_attributes_is_linear() {
+        let n = 100_000;
+        let mut attrs: Attributes = (0..n)
+            .map(|i| Attribute::new(format!("key.{}", i % (n / 2)), i as i64))
+            .collect();
+        let start = std::time::Instant::now();
+        dedup_last_wins(&mut attrs);
+        // Pairwise this takes minutes; linear, milliseconds.
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
+        assert_eq!(attrs.len(), n / 2);
+        assert_eq!(attrs[0].value, Value::I64((n / 2) as i64));
+        assert_eq!(attrs[n / 2 - 1].value, Value::I64(n as i64 - 1));
     }
 
     #[test]

@@ -93,14 +93,57 @@
 //! [`Redactor::stats`] returns, per rule name, how many values (or, for
 //! patterns, matches) it changed since creation; rules that never fired are
 //! absent. Counting uses atomics: `apply` may run while `stats` is read.
+//!
+//! # Cost, and what is skipped
+//!
+//! `apply` runs on the collector thread for every span, so it does per span
+//! only what depends on the values:
+//!
+//! - **Rules by name are cached.** Steps 2 and 3, and whether
+//!   `max_message_chars` applies, depend on the name alone: they are worked
+//!   out once per distinct name and kept in a bounded per-redactor cache (see
+//!   `RuleCache`); `'static` and interned names are looked up by address.
+//! - **Attributes the core derives are not scanned.** `agtrace.kind`,
+//!   `gen_ai.operation.name` and `openinference.span.kind` are skipped when
+//!   their value is one the core writes (a kind name such as `chat`, compared
+//!   exactly) and no rule would change it; the rules are tried on those few
+//!   values when the redactor is built. Any other value, which only a user can
+//!   have set (any string under `gen_ai.operation.name`, say), is scanned like
+//!   any attribute. Usage counts, rollups, cost and `agtrace.abandoned` are
+//!   numbers or booleans: scanning never touches those, only the name rules,
+//!   which still apply (a user who lists `input_tokens` as sensitive gets it
+//!   masked).
+//! - **Regexes run only behind a literal prefilter.** Each built-in needs a
+//!   literal (`sk-`, `AKIA`, `eyJ`, `bearer` in any case, `-----BEGIN`, ...):
+//!   one multi-literal search (Aho-Corasick) finds which occur, and only those
+//!   built-ins' regexes run. A replacement (`[REDACTED]`) cannot create a
+//!   built-in's literal, so the set found on the original text holds for the
+//!   rest of the pass. User patterns are gated by the literals that start
+//!   every one of their matches, extracted with `regex-syntax` (case variants
+//!   of `(?i)` included); when some pattern has none (it starts with a large
+//!   class, or can match the empty string) they are gated by one `RegexSet`
+//!   pass as before. Text a replacement changed goes through every user
+//!   pattern, since a user pattern may match `[REDACTED]` itself.
+//! - **JSON nothing applies to is not parsed.** A JSON value within the
+//!   limits, holding no pattern literal, is scanned as written for its keys
+//!   (none sensitive) and string values (none that looks like JSON); when
+//!   that holds it is left as is without building a `serde_json::Value` (see
+//!   `Redactor::json_unchanged` for when it declines).
+//!
+//! None of this changes a result or a counter: the `prefiltered_scrub_*`,
+//! `json_left_unparsed_*` and `the_rule_cache_*` tests compare against the
+//! plain computation.
 
-use crate::{Attribute, Error, SpanRecord, Status, Value};
+use crate::util::fasthash::FxHashMap;
+use crate::{Attribute, Error, SpanRecord, Status, Str, Value};
+use aho_corasick::{AhoCorasick, MatchKind};
 use regex::{Regex, RegexSet};
 use serde_json::Value as Json;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, TryLockError};
 
 /// What a masked value becomes.
 pub const REDACTED: &str = "[REDACTED]";
@@ -242,10 +285,15 @@ fn counter_name(i: usize) -> String {
 
 /// A built-in secret shape. `check` gets the matched secret and returns how
 /// many of its leading bytes to redact, or `None` for a false positive.
+/// Every match contains one of `literals` (ASCII case ignored when
+/// `fold_case`): the prefilter runs the regex only on text holding one, which
+/// the `builtins_need_their_literals` test checks against the pattern.
 struct Builtin {
     name: &'static str,
     pattern: &'static str,
     check: fn(&str) -> Option<usize>,
+    literals: &'static [&'static str],
+    fold_case: bool,
 }
 
 fn whole(s: &str) -> Option<usize> {
@@ -269,41 +317,57 @@ const BUILTINS: [Builtin; 8] = [
         name: "private_key_block",
         pattern: r"-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY-----(?s:.)*?(?:-----END[A-Z0-9 ]{0,40}PRIVATE KEY-----|\z)",
         check: whole,
+        literals: &["-----BEGIN"],
+        fold_case: false,
     },
     Builtin {
         name: "bearer",
         pattern: r"(?-u:\b)(?i-u:bearer)[ \t]+(?P<secret>[A-Za-z0-9._~+/-]+=*)",
         check: bearer_token,
+        literals: &["bearer"],
+        fold_case: true,
     },
     Builtin {
         name: "anthropic_key",
         pattern: r"(?-u:\b)sk-ant-[A-Za-z0-9_-]{20,}",
         check: with_digit,
+        literals: &["sk-ant-"],
+        fold_case: false,
     },
     Builtin {
         name: "openai_key",
         pattern: r"(?-u:\b)sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}",
         check: with_digit,
+        literals: &["sk-"],
+        fold_case: false,
     },
     Builtin {
         name: "github_token",
         pattern: r"(?-u:\b)(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})",
         check: whole,
+        literals: &["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"],
+        fold_case: false,
     },
     Builtin {
         name: "aws_access_key",
         pattern: r"(?-u:\b)(?:AKIA|ASIA)[0-9A-Z]{16}(?-u:\b)",
         check: whole,
+        literals: &["AKIA", "ASIA"],
+        fold_case: false,
     },
     Builtin {
         name: "google_api_key",
         pattern: r"(?-u:\b)AIza[0-9A-Za-z_-]{35}",
         check: whole,
+        literals: &["AIza"],
+        fold_case: false,
     },
     Builtin {
         name: "jwt",
         pattern: r"(?-u:\b)eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*",
         check: whole,
+        literals: &["eyJ"],
+        fold_case: false,
     },
 ];
 
@@ -372,19 +436,237 @@ impl Pattern {
 /// Counts of one `apply` call, added to the shared atomics at its end.
 struct Counts([u64; N_COUNTERS]);
 
+/// The state of one `apply` call.
+struct Pass<'a> {
+    counts: &'a mut Counts,
+    /// `None` when another thread holds the cache.
+    cache: Option<&'a mut RuleCache>,
+}
+
+/// What happens to an attribute by its name alone.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum KeyRule {
+    /// A sensitive name: the value becomes `[REDACTED]`.
+    Sensitive,
+    /// A content attribute whose switch is on: the value becomes
+    /// `[REDACTED]`, counted under this rule.
+    Switched(usize),
+    /// String values are scanned (JSON keys, secret shapes, the byte cap);
+    /// `content`: `max_message_chars` applies too.
+    Scan { content: bool },
+    /// A string attribute the core derives (`agtrace.kind`,
+    /// `gen_ai.operation.name`, `openinference.span.kind`), index into
+    /// `Redactor::derived`. A value the core writes, compared exactly, is
+    /// skipped; anything else, which only a user can set, is scanned. The
+    /// numeric ones (usage, rollups, cost, `agtrace.abandoned`) need no entry:
+    /// only the name rules above ever touch a number or a boolean.
+    Derived(usize),
+}
+
+/// Most names a [`RuleCache`] holds before it starts over.
+const RULE_CACHE_CAP: usize = 1024;
+/// Longer owned names are not cached: they are unlikely to repeat.
+const RULE_CACHE_MAX_KEY: usize = 128;
+
+/// The rule of each attribute name seen, so names are normalized and matched
+/// once per distinct name, not once per span. Names are low-cardinality in
+/// practice (literals or interned); the cache is bounded all the same: a full
+/// map is cleared, so a flood of one-off names costs refills, never memory,
+/// and the names still in use come back on their next sighting.
+///
+/// One per [`Redactor`]: a rule change builds a new redactor, so no entry
+/// outlives the rules it was worked out from. Held behind a mutex that `apply`
+/// only tries: on the collector thread it is uncontended; a second thread
+/// applying at the same moment works its rules out without the cache.
+#[derive(Default)]
+struct RuleCache {
+    /// `'static` names by address and length: their bytes never change or go
+    /// away, so the same address means the same name, and a lookup hashes two
+    /// words instead of the name.
+    by_addr: FxHashMap<(usize, usize), KeyRule>,
+    /// Owned names by content.
+    by_name: FxHashMap<Box<str>, KeyRule>,
+}
+
+impl RuleCache {
+    fn get(&self, key: &Str) -> Option<KeyRule> {
+        match key {
+            Cow::Borrowed(k) => self.by_addr.get(&(k.as_ptr() as usize, k.len())),
+            Cow::Owned(k) => self.by_name.get(k.as_str()),
+        }
+        .copied()
+    }
+
+    fn insert(&mut self, key: &Str, rule: KeyRule) {
+        fn bounded<K: std::hash::Hash + Eq>(map: &mut FxHashMap<K, KeyRule>, k: K, rule: KeyRule) {
+            if map.len() >= RULE_CACHE_CAP {
+                map.clear();
+            }
+            map.insert(k, rule);
+        }
+        match key {
+            Cow::Borrowed(k) => bounded(&mut self.by_addr, (k.as_ptr() as usize, k.len()), rule),
+            Cow::Owned(k) if k.len() <= RULE_CACHE_MAX_KEY => {
+                bounded(&mut self.by_name, k.as_str().into(), rule)
+            }
+            Cow::Owned(_) => {}
+        }
+    }
+}
+
+/// Which built-in patterns may match a text: one multi-literal search
+/// (Aho-Corasick) in place of a regex pass, as a bit set (bit `i`:
+/// `BUILTINS[i]`).
+struct BuiltinGate {
+    /// The case-sensitive literals. Kept apart from the folded ones so that
+    /// this search keeps its SIMD prefilter, which case folding disables.
+    exact: LiteralSet,
+    /// The literals compared ASCII-case-insensitively (`bearer`).
+    folded: LiteralSet,
+}
+
+/// Literals, each with the bit of the built-in that needs it.
+struct LiteralSet {
+    /// Leftmost-first: only this kind gets the SIMD (Teddy) prefilter, which
+    /// makes the usual answer, "none here", cheap on long text.
+    any: AhoCorasick,
+    /// Standard semantics, for an overlapping search that finds every
+    /// literal, even one inside another (`sk-` in `sk-ant-`) or overlapping
+    /// it (`AKIA` then `AIza` in `AKIAIza`).
+    each: AhoCorasick,
+    bits: Vec<u8>,
+}
+
+impl LiteralSet {
+    fn new(literals: &[(&str, u8)], fold_case: bool) -> Self {
+        let build = |kind| {
+            AhoCorasick::builder()
+                .ascii_case_insensitive(fold_case)
+                .match_kind(kind)
+                .build(literals.iter().map(|(l, _)| l))
+                .expect("built-in literals compile")
+        };
+        LiteralSet {
+            any: build(MatchKind::LeftmostFirst),
+            each: build(MatchKind::Standard),
+            bits: literals.iter().map(|(_, bit)| *bit).collect(),
+        }
+    }
+
+    fn candidates(&self, text: &str) -> u8 {
+        if !self.any.is_match(text) {
+            return 0;
+        }
+        self.each
+            .find_overlapping_iter(text)
+            .fold(0, |acc, m| acc | self.bits[m.pattern().as_usize()])
+    }
+}
+
+impl BuiltinGate {
+    fn new() -> Self {
+        let mut exact = Vec::new();
+        let mut folded = Vec::new();
+        for (i, b) in BUILTINS.iter().enumerate() {
+            let list = if b.fold_case { &mut folded } else { &mut exact };
+            list.extend(b.literals.iter().map(|l| (*l, 1u8 << i)));
+        }
+        BuiltinGate {
+            exact: LiteralSet::new(&exact, false),
+            folded: LiteralSet::new(&folded, true),
+        }
+    }
+
+    fn may_match(&self, text: &str) -> bool {
+        self.exact.any.is_match(text) || self.folded.any.is_match(text)
+    }
+
+    fn candidates(&self, text: &str) -> u8 {
+        self.exact.candidates(text) | self.folded.candidates(text)
+    }
+}
+
+/// Whether some user pattern may match a text.
+enum UserGate {
+    /// Every match of every user pattern starts with one of these literals
+    /// (extracted by `regex-syntax`, case variants of `(?i)` included), so
+    /// text holding none of them cannot match. `escape_free`: no literal
+    /// holds a byte a JSON escape other than `\u` can spell (`"`, `\`, `/`,
+    /// control characters).
+    Literals {
+        literals: AhoCorasick,
+        escape_free: bool,
+    },
+    /// Some pattern has no such literals (it can match the empty string, or
+    /// starts with a large class): the patterns themselves, as one set.
+    Set(RegexSet),
+}
+
+/// Literal sets larger than this are not worth a search of their own.
+const MAX_USER_LITERALS: usize = 500;
+
+impl UserGate {
+    fn new(patterns: &[String]) -> Result<Self, regex::Error> {
+        let mut literals = Vec::new();
+        for p in patterns {
+            match match_prefixes(p) {
+                Some(l) if literals.len() + l.len() <= MAX_USER_LITERALS => literals.extend(l),
+                _ => return RegexSet::new(patterns).map(UserGate::Set),
+            }
+        }
+        let escape_free = literals
+            .iter()
+            .flatten()
+            .all(|b| !matches!(b, b'"' | b'\\' | b'/' | 0..=0x1f));
+        // Leftmost-first for the SIMD prefilter; only `is_match` is asked.
+        let built = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(&literals);
+        match built {
+            Ok(literals) => Ok(UserGate::Literals {
+                literals,
+                escape_free,
+            }),
+            Err(_) => RegexSet::new(patterns).map(UserGate::Set),
+        }
+    }
+
+    fn may_match(&self, text: &str) -> bool {
+        match self {
+            UserGate::Literals { literals, .. } => literals.is_match(text),
+            UserGate::Set(set) => set.is_match(text),
+        }
+    }
+}
+
+/// Literals one of which starts every match of `pattern` (as `Regex::new`
+/// parses it), or `None` when there is no such finite set of non-empty ones.
+fn match_prefixes(pattern: &str) -> Option<Vec<Vec<u8>>> {
+    use regex_syntax::hir::literal::Extractor;
+    let hir = regex_syntax::parse(pattern).ok()?;
+    let seq = Extractor::new().extract(&hir);
+    let literals = seq.literals()?;
+    if literals.iter().any(|l| l.is_empty()) {
+        return None;
+    }
+    Some(literals.iter().map(|l| l.as_bytes().to_vec()).collect())
+}
+
 /// A compiled [`RedactionConfig`]: build once, apply to many records. `Send +
-/// Sync`; `apply` takes `&self`.
+/// Sync`; `apply` takes `&self` and never blocks (see [`RuleCache`]).
 pub struct Redactor {
     cfg: RedactionConfig,
     keys: KeySet,
     /// Built-ins first, then user patterns: applied in this order.
     patterns: Vec<Pattern>,
-    /// The built-ins as one regex: one quick pass over text that holds no
-    /// secret (the usual case).
-    builtin_gate: Option<Regex>,
-    /// The same for the user patterns (kept apart: a user pattern cannot be
-    /// pasted safely into one alternation, `(?x)` comments for one).
-    user_gate: Option<RegexSet>,
+    /// Which built-ins may match a string; `None` when they are off.
+    builtin_gate: Option<BuiltinGate>,
+    /// Whether a user pattern may match a string; `None` without any.
+    user_gate: Option<UserGate>,
+    /// The string attributes the core derives, each with the values it
+    /// writes that no rule changes (see [`KeyRule::Derived`]).
+    derived: Vec<(&'static str, Vec<&'static str>)>,
+    rules: Mutex<RuleCache>,
     counters: [AtomicU64; N_COUNTERS],
 }
 
@@ -438,33 +720,66 @@ impl Redactor {
                 .map_err(|reason| Error::config("scrub_patterns", p, reason))?;
             patterns.push(compiled);
         }
-        let builtin_gate = cfg.scrub_default_patterns.then(|| {
-            let alternation: Vec<String> = BUILTINS
-                .iter()
-                .map(|b| format!("(?:{})", b.pattern.replace("?P<secret>", "?:")))
-                .collect();
-            Regex::new(&alternation.join("|")).expect("built-in patterns compile")
-        });
+        let builtin_gate = cfg.scrub_default_patterns.then(BuiltinGate::new);
         let user_gate = if cfg.scrub_patterns.is_empty() {
             None
         } else {
-            let set = RegexSet::new(&cfg.scrub_patterns).map_err(|e| {
+            Some(UserGate::new(&cfg.scrub_patterns).map_err(|e| {
                 Error::config(
                     "scrub_patterns",
                     &cfg.scrub_patterns.join("\n"),
                     e.to_string(),
                 )
-            })?;
-            Some(set)
+            })?)
         };
-        Ok(Redactor {
+        let mut redactor = Redactor {
             cfg: cfg.clone(),
             keys,
             patterns,
             builtin_gate,
             user_gate,
+            derived: Vec::new(),
+            rules: Mutex::new(RuleCache::default()),
             counters: std::array::from_fn(|_| AtomicU64::new(0)),
-        })
+        };
+        redactor.derived = redactor.inert_derived_values();
+        Ok(redactor)
+    }
+
+    /// For each string attribute the core derives whose name no rule masks,
+    /// the values the core writes there that these rules leave unchanged. A
+    /// user pattern can match such a value (`chat`, say): it is then not
+    /// listed, and is scanned like any other.
+    fn inert_derived_values(&self) -> Vec<(&'static str, Vec<&'static str>)> {
+        use crate::model::kind::SpanKind;
+        use crate::model::semconv as sc;
+        let kinds = SpanKind::ALL;
+        let written: [(&'static str, Vec<&'static str>); 3] = [
+            (sc::AGTRACE_KIND, kinds.iter().map(|k| k.as_str()).collect()),
+            (
+                sc::GEN_AI_OPERATION_NAME,
+                kinds.iter().filter_map(|k| k.operation_name()).collect(),
+            ),
+            (
+                sc::OPENINFERENCE_SPAN_KIND,
+                kinds
+                    .iter()
+                    .filter_map(|k| k.openinference_kind())
+                    .collect(),
+            ),
+        ];
+        let mut scratch = Counts([0; N_COUNTERS]);
+        written
+            .into_iter()
+            .filter(|(key, _)| self.rule_of(key) == KeyRule::Scan { content: false })
+            .map(|(key, values)| {
+                let inert = values
+                    .into_iter()
+                    .filter(|v| self.string_value(v, false, &mut scratch).is_none())
+                    .collect();
+                (key, inert)
+            })
+            .collect()
     }
 
     pub fn config(&self) -> &RedactionConfig {
@@ -475,21 +790,34 @@ impl Redactor {
     /// attributes, and scrubs and caps its name and status description.
     pub fn apply(&self, record: &mut SpanRecord) {
         let mut counts = Counts([0; N_COUNTERS]);
+        // Uncontended on the collector thread; a concurrent caller works out
+        // the rules without the cache rather than wait.
+        let mut cache = match self.rules.try_lock() {
+            Ok(guard) => Some(guard),
+            // The cache holds only complete entries whatever panicked.
+            Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        };
+        let cache = cache.as_deref_mut();
+        let mut pass = Pass {
+            counts: &mut counts,
+            cache,
+        };
         if !self.cfg.include_tool_definitions {
             let before = record.attributes.len();
             record
                 .attributes
                 .retain(|a| a.key != crate::model::semconv::GEN_AI_TOOL_DEFINITIONS);
-            counts.0[TOOL_DEFINITIONS_REMOVED] += (before - record.attributes.len()) as u64;
+            pass.counts.0[TOOL_DEFINITIONS_REMOVED] += (before - record.attributes.len()) as u64;
         }
         for a in record.attributes.iter_mut() {
-            self.attribute(a, &mut counts);
+            self.attribute(a, &mut pass);
         }
         for e in &mut record.events {
-            self.attribute_list(&mut e.attributes, &mut counts);
+            self.attribute_list(&mut e.attributes, &mut pass);
         }
         for l in &mut record.links {
-            self.attribute_list(&mut l.attributes, &mut counts);
+            self.attribute_list(&mut l.attributes, &mut pass);
         }
         if let Some(n) = self.plain(&record.name, &mut counts) {
             record.name = Cow::Owned(n);
@@ -519,51 +847,33 @@ impl Redactor {
         RedactionStats { by_rule }
     }
 
-    fn attribute_list(&self, attrs: &mut Vec<Attribute>, counts: &mut Counts) {
+    fn attribute_list(&self, attrs: &mut Vec<Attribute>, pass: &mut Pass<'_>) {
         if !self.cfg.include_tool_definitions {
             let before = attrs.len();
             attrs.retain(|a| a.key != crate::model::semconv::GEN_AI_TOOL_DEFINITIONS);
-            counts.0[TOOL_DEFINITIONS_REMOVED] += (before - attrs.len()) as u64;
+            pass.counts.0[TOOL_DEFINITIONS_REMOVED] += (before - attrs.len()) as u64;
         }
         for a in attrs {
-            self.attribute(a, counts);
+            self.attribute(a, pass);
         }
     }
 
-    fn attribute(&self, a: &mut Attribute, counts: &mut Counts) {
-        use crate::model::semconv as sc;
-        if self.is_sensitive(&a.key) {
-            if a.value.as_str() != Some(REDACTED) {
-                a.value = Value::String(Cow::Borrowed(REDACTED));
-                counts.0[SENSITIVE_KEY] += 1;
+    fn attribute(&self, a: &mut Attribute, pass: &mut Pass<'_>) {
+        let counts = &mut *pass.counts;
+        let content = match self.rule(&a.key, pass.cache.as_deref_mut()) {
+            KeyRule::Sensitive => return self.mask(&mut a.value, SENSITIVE_KEY, counts),
+            KeyRule::Switched(rule) => return self.mask(&mut a.value, rule, counts),
+            KeyRule::Derived(i) => {
+                let (_, inert) = &self.derived[i];
+                if let Value::String(s) = &a.value {
+                    if inert.iter().any(|v| *v == &**s) {
+                        return;
+                    }
+                }
+                false
             }
-            return;
-        }
-        let (switch, content) = match &*a.key {
-            sc::GEN_AI_INPUT_MESSAGES
-            | sc::GEN_AI_OUTPUT_MESSAGES
-            | sc::GEN_AI_SYSTEM_INSTRUCTIONS => {
-                (self.cfg.redact_messages.then_some(REDACT_MESSAGES), true)
-            }
-            sc::GEN_AI_TOOL_CALL_ARGUMENTS => (
-                self.cfg
-                    .redact_tool_arguments
-                    .then_some(REDACT_TOOL_ARGUMENTS),
-                true,
-            ),
-            sc::GEN_AI_TOOL_CALL_RESULT => (
-                self.cfg.redact_tool_results.then_some(REDACT_TOOL_RESULTS),
-                true,
-            ),
-            _ => (None, false),
+            KeyRule::Scan { content } => content,
         };
-        if let Some(rule) = switch {
-            if a.value.as_str() != Some(REDACTED) {
-                a.value = Value::String(Cow::Borrowed(REDACTED));
-                counts.0[rule] += 1;
-            }
-            return;
-        }
         match &mut a.value {
             Value::String(s) => {
                 if let Some(n) = self.string_value(s, content, counts) {
@@ -581,9 +891,78 @@ impl Redactor {
         }
     }
 
+    /// Replaces the whole value with `[REDACTED]`, counted under `rule`
+    /// unless it already was.
+    fn mask(&self, value: &mut Value, rule: usize, counts: &mut Counts) {
+        if value.as_str() != Some(REDACTED) {
+            *value = Value::String(Cow::Borrowed(REDACTED));
+            counts.0[rule] += 1;
+        }
+    }
+
+    /// The rule for an attribute name: from the cache, or worked out (and
+    /// cached when there is one).
+    fn rule(&self, key: &Str, cache: Option<&mut RuleCache>) -> KeyRule {
+        let Some(cache) = cache else {
+            return self.rule_of(key);
+        };
+        if let Some(rule) = cache.get(key) {
+            return rule;
+        }
+        let rule = self.rule_of(key);
+        cache.insert(key, rule);
+        rule
+    }
+
+    /// Works out the rule for an attribute name (steps 2 and 3 of the module
+    /// docs, and whether the size cap for message content applies).
+    fn rule_of(&self, key: &str) -> KeyRule {
+        use crate::model::semconv as sc;
+        if self.is_sensitive(key) {
+            return KeyRule::Sensitive;
+        }
+        let switched = |on: bool, rule: usize| {
+            if on {
+                KeyRule::Switched(rule)
+            } else {
+                KeyRule::Scan { content: true }
+            }
+        };
+        match key {
+            sc::GEN_AI_INPUT_MESSAGES
+            | sc::GEN_AI_OUTPUT_MESSAGES
+            | sc::GEN_AI_SYSTEM_INSTRUCTIONS => switched(self.cfg.redact_messages, REDACT_MESSAGES),
+            sc::GEN_AI_TOOL_CALL_ARGUMENTS => {
+                switched(self.cfg.redact_tool_arguments, REDACT_TOOL_ARGUMENTS)
+            }
+            sc::GEN_AI_TOOL_CALL_RESULT => {
+                switched(self.cfg.redact_tool_results, REDACT_TOOL_RESULTS)
+            }
+            _ => match self.derived.iter().position(|(k, _)| *k == key) {
+                Some(i) => KeyRule::Derived(i),
+                None => KeyRule::Scan { content: false },
+            },
+        }
+    }
+
     /// Rules 4 to 6 for one string value; `None` when it is left as is.
     fn string_value(&self, s: &str, content: bool, counts: &mut Counts) -> Option<String> {
-        let json = if looks_like_json(s) {
+        let json = looks_like_json(s);
+        if json && self.json_unchanged(s, content) {
+            return None;
+        }
+        self.string_value_parsed(s, json, content, counts)
+    }
+
+    /// [`Redactor::string_value`] the long way: JSON parsed and walked.
+    fn string_value_parsed(
+        &self,
+        s: &str,
+        looks_like_json: bool,
+        content: bool,
+        counts: &mut Counts,
+    ) -> Option<String> {
+        let json = if looks_like_json {
             serde_json::from_str::<Json>(s).ok()
         } else {
             None
@@ -646,6 +1025,75 @@ impl Redactor {
         }
     }
 
+    /// True when the rules provably leave the JSON-looking text `s` as it
+    /// is, decided without parsing it (a parse and walk of a 1 KB message
+    /// costs microseconds): it is within the limits, holds no literal a
+    /// pattern needs, and of its strings no key is sensitive and no value
+    /// looks like JSON. False means "parse and see".
+    ///
+    /// For valid JSON the scan finds every key: a string followed by `:`. A
+    /// key or value with escapes is compared as written, which is why a `\u`
+    /// escape anywhere (it can spell any character), an escaped key, and user
+    /// literals that other escapes can spell (`"`, `\`, `/`, control
+    /// characters) all mean "parse". Text that does not parse is scrubbed as
+    /// plain text, which the same literal and limit checks leave unchanged.
+    fn json_unchanged(&self, s: &str, content: bool) -> bool {
+        let mut limit = self.cfg.max_attribute_bytes;
+        if content {
+            limit = limit.min(self.cfg.max_message_chars.unwrap_or(usize::MAX));
+        }
+        let user_ok = match &self.user_gate {
+            None => true,
+            Some(UserGate::Literals { escape_free, .. }) => *escape_free,
+            Some(UserGate::Set(_)) => false,
+        };
+        let b = s.as_bytes();
+        if s.len() > limit || !user_ok || memchr::memmem::find(b, b"\\u").is_some() {
+            return false;
+        }
+        if self.builtin_gate.as_ref().is_some_and(|g| g.may_match(s))
+            || self.user_gate.as_ref().is_some_and(|g| g.may_match(s))
+        {
+            return false;
+        }
+        let mut at = 0;
+        while let Some(open) = memchr::memchr(b'"', &b[at..]).map(|i| at + i) {
+            let mut close = open + 1;
+            let mut escaped = false;
+            loop {
+                match memchr::memchr2(b'"', b'\\', &b[close..]) {
+                    Some(i) if b[close + i] == b'\\' => {
+                        escaped = true;
+                        close += i + 2;
+                        if close > b.len() {
+                            return false;
+                        }
+                    }
+                    Some(i) => {
+                        close += i;
+                        break;
+                    }
+                    None => return false,
+                }
+            }
+            // Both ends are `"` bytes, so on char boundaries.
+            let raw = &s[open + 1..close];
+            let next = b[close + 1..]
+                .iter()
+                .find(|c| !matches!(c, b' ' | b'\t' | b'\n' | b'\r'));
+            let unchanged = if next == Some(&b':') {
+                !escaped && !self.is_sensitive(raw)
+            } else {
+                !starts_like_json(raw.as_bytes())
+            };
+            if !unchanged {
+                return false;
+            }
+            at = close + 1;
+        }
+        true
+    }
+
     /// Secret shapes and the byte cap only (span name, status description).
     fn plain(&self, s: &str, counts: &mut Counts) -> Option<String> {
         let mut text = self.scrub(s, counts);
@@ -704,16 +1152,29 @@ impl Redactor {
         }
     }
 
-    /// Replaces secret shapes; one pass over the text when it has none.
+    /// Replaces secret shapes. A pattern's regex runs only when the text
+    /// holds a literal it needs; text holding none is returned as is after
+    /// one multi-literal search.
     fn scrub<'a>(&self, s: &'a str, counts: &mut Counts) -> Cow<'a, str> {
-        let builtin = |g: &Regex| s.len() >= MIN_BUILTIN_MATCH && g.is_match(s);
-        let hit = self.builtin_gate.as_ref().is_some_and(builtin)
-            || self.user_gate.as_ref().is_some_and(|g| g.is_match(s));
-        if !hit {
+        let builtins = match &self.builtin_gate {
+            Some(gate) if s.len() >= MIN_BUILTIN_MATCH => gate.candidates(s),
+            _ => 0,
+        };
+        let user = self.user_gate.as_ref().is_some_and(|g| g.may_match(s));
+        if builtins == 0 && !user {
             return Cow::Borrowed(s);
         }
         let mut text = Cow::Borrowed(s);
         for p in &self.patterns {
+            let run = match p.counter.checked_sub(PATTERN_BASE) {
+                Some(i) if i < BUILTINS.len() => builtins & (1 << i) != 0,
+                // A replacement can complete a user pattern's match (one
+                // matching `[REDACTED]`, say): changed text gets them all.
+                _ => user || matches!(text, Cow::Owned(_)),
+            };
+            if !run {
+                continue;
+            }
             if let Some(t) = p.replace(&text, counts) {
                 text = Cow::Owned(t);
             }
@@ -762,7 +1223,9 @@ impl KeySet {
         let in_bucket = |n: &[u8]| {
             self.by_len
                 .get(n.len())
-                .is_some_and(|b| b.iter().any(|k| **k == *n))
+                // The first byte before a full comparison: most names
+                // differ there, and it saves a `memcmp` call.
+                .is_some_and(|b| b.iter().any(|k| k.first() == n.first() && **k == *n))
         };
         let longest = self.by_len.len().saturating_sub(1);
         if !key.is_ascii() || longest > STACK {
@@ -797,6 +1260,21 @@ fn looks_like_json(s: &str) -> bool {
         (b.first(), b.last()),
         (Some(b'{'), Some(b'}')) | (Some(b'['), Some(b']'))
     )
+}
+
+/// Whether a JSON string, as written between its quotes, might decode to
+/// text that [`looks_like_json`]: its first character after whitespace
+/// (written plainly or as an escape) is `{` or `[`. Errs towards yes.
+fn starts_like_json(raw: &[u8]) -> bool {
+    let mut i = 0;
+    loop {
+        match raw.get(i) {
+            Some(b' ' | b'\t' | b'\n' | b'\r' | 0x0c) => i += 1,
+            Some(b'\\') if matches!(raw.get(i + 1), Some(b'n' | b't' | b'r' | b'f')) => i += 2,
+            Some(b'{' | b'[') => return true,
+            _ => return false,
+        }
+    }
 }
 
 /// What a length limit counts.
@@ -1877,6 +2355,448 @@ mod tests {
                 }
                 other => panic!("{var}={value:?}: {other:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn builtins_need_their_literals() {
+        use regex_syntax::hir::literal::Extractor;
+        for b in &BUILTINS {
+            let hir = regex_syntax::parse(b.pattern).unwrap();
+            let seq = Extractor::new().extract(&hir);
+            let prefixes = seq.literals().expect("a finite set of prefixes");
+            for p in prefixes {
+                let p = p.as_bytes();
+                let needs = |l: &&str| {
+                    p.len() >= l.len()
+                        && if b.fold_case {
+                            p[..l.len()].eq_ignore_ascii_case(l.as_bytes())
+                        } else {
+                            p.starts_with(l.as_bytes())
+                        }
+                };
+                assert!(
+                    b.literals.iter().any(needs),
+                    "{}: a match can start with {:?}, which holds none of {:?}",
+                    b.name,
+                    String::from_utf8_lossy(p),
+                    b.literals
+                );
+            }
+        }
+    }
+
+    /// Scrubbing as it was before the prefilters: one regex pass for the
+    /// built-ins and one for the user patterns, then every pattern in order.
+    struct OldScrub {
+        builtins: Option<Regex>,
+        user: Option<RegexSet>,
+    }
+
+    impl OldScrub {
+        fn new(cfg: &RedactionConfig) -> Self {
+            let alternation: Vec<String> = BUILTINS
+                .iter()
+                .map(|b| format!("(?:{})", b.pattern.replace("?P<secret>", "?:")))
+                .collect();
+            OldScrub {
+                builtins: cfg
+                    .scrub_default_patterns
+                    .then(|| Regex::new(&alternation.join("|")).unwrap()),
+                user: (!cfg.scrub_patterns.is_empty())
+                    .then(|| RegexSet::new(&cfg.scrub_patterns).unwrap()),
+            }
+        }
+
+        fn scrub<'a>(&self, rd: &Redactor, s: &'a str, counts: &mut Counts) -> Cow<'a, str> {
+            let builtin = |g: &Regex| s.len() >= MIN_BUILTIN_MATCH && g.is_match(s);
+            let hit = self.builtins.as_ref().is_some_and(builtin)
+                || self.user.as_ref().is_some_and(|g| g.is_match(s));
+            if !hit {
+                return Cow::Borrowed(s);
+            }
+            let mut text = Cow::Borrowed(s);
+            for p in &rd.patterns {
+                if let Some(t) = p.replace(&text, counts) {
+                    text = Cow::Owned(t);
+                }
+            }
+            text
+        }
+    }
+
+    /// Secrets of every kind (and near misses), alone and in context: at the
+    /// start and end, in JSON, next to unicode, in other letter cases.
+    fn scrub_corpus() -> Vec<String> {
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
+        let key_block = "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----";
+        let cores = [
+            "sk-ant-api03-AbCdEf0123456789_xyzXYZ-abc",
+            "sk-proj-Ab12Cd34Ef56Gh78Ij90KlMn",
+            "sk-1234567890abcdefghijklmnopqrstuvwxyz",
+            "SK-proj-Ab12Cd34Ef56Gh78Ij90KlMn",
+            "sk-abcdefghijklmnopqrstuvwxyz",
+            "ghp_0123456789abcdefghijABCDEFGHIJ012345",
+            "GHP_0123456789abcdefghijABCDEFGHIJ012345",
+            "github_pat_11ABCDEFG0123456789_abcdefghijklmnop",
+            "AKIAIOSFODNN7EXAMPLE",
+            "ASIAIOSFODNN7EXAMPLE",
+            "akiaiosfodnn7example",
+            "AKIAIOSFODNN7EXAMPLEAIzaSyA1234567890abcdefghijklmnopqrstuv",
+            "AKIAIza",
+            "AIzaSyA1234567890abcdefghijklmnopqrstuv",
+            "aizaSyA1234567890abcdefghijklmnopqrstuv",
+            jwt,
+            "EYJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.abc",
+            "Bearer abc123def456",
+            "bEaReR\tXyZ0987654321==",
+            "BEARER abcdefghijklmnopqrstuvwxyz.",
+            "the bearer of bad news",
+            key_block,
+            "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0B",
+            "-----begin private key-----",
+            "task-1234 risk-assessment Asia",
+            "secret=hunter2",
+            "SECRET: Hunter2",
+            "\u{17f}ecret=x",
+            "order-123456",
+            "ORDER-123456",
+            "ssn 123-45-6789",
+            "[REDACTED]",
+            "redacted",
+            "\u{212a}-line and k-line",
+            "",
+        ];
+        let around = [
+            ("", ""),
+            ("x", "x"),
+            ("key ", " used"),
+            ("\u{e9}\u{20ac}\u{1f600} ", " \u{1f600}"),
+            ("{\"k\":\"", "\"}"),
+            ("[\"", "\",1]"),
+            ("\n", "."),
+            ("_", "-"),
+            ("Bearer ", " sk-"),
+        ];
+        let mut corpus = Vec::new();
+        for c in cores {
+            for (before, after) in around {
+                corpus.push(format!("{before}{c}{after}"));
+            }
+        }
+        for pair in cores.windows(2) {
+            corpus.push(format!("{} {}", pair[0], pair[1]));
+            corpus.push(format!("{}{}", pair[0], pair[1]));
+        }
+        corpus
+    }
+
+    #[test]
+    fn prefiltered_scrub_finds_what_the_old_scrub_found() {
+        let user = |ps: &[&str]| ps.iter().map(|p| p.to_string()).collect::<Vec<_>>();
+        let with_literals = user(&[
+            r"(?i)secret[=:]\s*\S+",
+            r"order-(?P<secret>\d{6})",
+            r"(?i)redacted",
+            r"(?i)k-line",
+        ]);
+        let mut without = with_literals.clone();
+        without.push(r"\d{3}-\d{2}-\d{4}".into());
+        let configs = [
+            RedactionConfig::default(),
+            RedactionConfig {
+                scrub_patterns: with_literals.clone(),
+                ..Default::default()
+            },
+            RedactionConfig {
+                scrub_patterns: without.clone(),
+                ..Default::default()
+            },
+            RedactionConfig {
+                scrub_patterns: with_literals,
+                scrub_default_patterns: false,
+                ..Default::default()
+            },
+            RedactionConfig {
+                scrub_patterns: without,
+                scrub_default_patterns: false,
+                ..Default::default()
+            },
+        ];
+        let corpus = scrub_corpus();
+        let mut changed = 0;
+        for (i, cfg) in configs.iter().enumerate() {
+            let rd = redactor(cfg.clone());
+            let gate = match (&rd.user_gate, i) {
+                (None, 0)
+                | (Some(UserGate::Literals { .. }), 1 | 3)
+                | (Some(UserGate::Set(_)), 2 | 4) => "ok",
+                _ => "unexpected",
+            };
+            assert_eq!(gate, "ok", "config {i}");
+            let old = OldScrub::new(cfg);
+            for text in &corpus {
+                let (mut want, mut got) = (Counts([0; N_COUNTERS]), Counts([0; N_COUNTERS]));
+                let expected = old.scrub(&rd, text, &mut want);
+                let actual = rd.scrub(text, &mut got);
+                assert_eq!(actual, expected, "config {i}: {text:?}");
+                assert_eq!(got.0, want.0, "config {i}: {text:?}");
+                changed += usize::from(matches!(actual, Cow::Owned(_)));
+            }
+        }
+        assert!(
+            changed > 500,
+            "the corpus exercises the patterns: {changed}"
+        );
+    }
+
+    #[test]
+    fn derived_attributes_are_skipped_only_when_nothing_applies() {
+        use crate::model::kind::SpanKind;
+        let rd = redactor(RedactionConfig::default());
+        let derived: Vec<_> = rd.derived.iter().map(|(k, v)| (*k, v.len())).collect();
+        assert_eq!(
+            derived,
+            [
+                (sc::AGTRACE_KIND, SpanKind::ALL.len()),
+                (sc::GEN_AI_OPERATION_NAME, 6),
+                (sc::OPENINFERENCE_SPAN_KIND, 10)
+            ]
+        );
+        let key = "sk-proj-Ab12Cd34Ef56Gh78Ij90KlMn";
+        let mut r = record(vec![
+            Attribute::new(sc::GEN_AI_OPERATION_NAME, format!("chat {key}")),
+            Attribute::new(sc::AGTRACE_KIND, format!("{key} ")),
+            Attribute::new(sc::AGTRACE_KIND, "llm"),
+            Attribute::new(sc::OPENINFERENCE_SPAN_KIND, vec!["LLM", key]),
+            Attribute::new(sc::GEN_AI_USAGE_INPUT_TOKENS, key),
+            Attribute::new(sc::AGTRACE_USAGE_COST_USD, 0.5),
+        ]);
+        rd.apply(&mut r);
+        let values: Vec<_> = r.attributes.iter().map(|a| a.value.clone()).collect();
+        assert_eq!(
+            values,
+            [
+                Value::from("chat [REDACTED]"),
+                Value::from("[REDACTED] "),
+                Value::from("llm"),
+                Value::from(vec!["LLM", REDACTED]),
+                Value::from(REDACTED),
+                Value::from(0.5),
+            ],
+            "values only a user can have set are scanned"
+        );
+        assert_eq!(rd.stats(), stats_of(&[("pattern:openai_key", 4)]));
+
+        // A rule that reaches a derived name or value still applies.
+        let cfg = RedactionConfig {
+            sensitive_keys: vec!["input_tokens".into(), "kind".into()],
+            scrub_patterns: vec!["^chat$".into()],
+            ..Default::default()
+        };
+        let rd = redactor(cfg);
+        let names: Vec<_> = rd.derived.iter().map(|(k, _)| *k).collect();
+        assert_eq!(names, [sc::GEN_AI_OPERATION_NAME]);
+        assert!(!rd.derived[0].1.contains(&"chat"));
+        let mut r = record(vec![
+            Attribute::new(sc::AGTRACE_KIND, "llm"),
+            Attribute::new(sc::OPENINFERENCE_SPAN_KIND, "LLM"),
+            Attribute::new(sc::GEN_AI_OPERATION_NAME, "chat"),
+            Attribute::new(sc::GEN_AI_OPERATION_NAME, "execute_tool"),
+            Attribute::new(sc::GEN_AI_USAGE_INPUT_TOKENS, 12i64),
+        ]);
+        rd.apply(&mut r);
+        let values: Vec<_> = r.attributes.iter().map(|a| a.value.clone()).collect();
+        assert_eq!(
+            values,
+            [
+                Value::from(REDACTED),
+                Value::from(REDACTED),
+                Value::from(REDACTED),
+                Value::from("execute_tool"),
+                Value::from(REDACTED),
+            ]
+        );
+        assert_eq!(
+            rd.stats(),
+            stats_of(&[("sensitive_key", 3), ("pattern:custom", 1)])
+        );
+    }
+
+    /// A span with the same attributes under names of every origin: literals,
+    /// owned strings, and names too long to cache.
+    fn span_with_names(i: usize) -> SpanRecord {
+        let long = format!("app.{}.token", "x".repeat(RULE_CACHE_MAX_KEY));
+        record(vec![
+            Attribute::new(format!("app.unique_{i}.password"), "p"),
+            Attribute::new(format!("app.unique_{i}"), "AKIAIOSFODNN7EXAMPLE"),
+            Attribute::new("password", "p"),
+            Attribute::new(sc::GEN_AI_INPUT_MESSAGES, "word ".repeat(20)),
+            Attribute::new(sc::AGTRACE_KIND, "llm"),
+            Attribute::new(long, "t"),
+            Attribute::new(String::from(sc::GEN_AI_TOOL_CALL_RESULT), "r"),
+        ])
+    }
+
+    #[test]
+    fn the_rule_cache_changes_nothing_and_stays_bounded() {
+        let cfg = RedactionConfig {
+            redact_tool_results: true,
+            max_message_chars: Some(64),
+            ..Default::default()
+        };
+        let cached = redactor(cfg.clone());
+        let n = 3 * RULE_CACHE_CAP;
+        for i in 0..n {
+            let mut r = span_with_names(i);
+            cached.apply(&mut r);
+            // Worked out afresh, by a redactor that has never seen a name.
+            let mut fresh = span_with_names(i);
+            redactor(cfg.clone()).apply(&mut fresh);
+            assert_eq!(r.attributes, fresh.attributes, "span {i}");
+            let cache = cached.rules.lock().unwrap();
+            assert!(cache.by_name.len() <= RULE_CACHE_CAP);
+            assert!(cache.by_addr.len() <= RULE_CACHE_CAP);
+        }
+        let per_span = [
+            ("sensitive_key", 3),
+            ("pattern:aws_access_key", 1),
+            ("message_truncated", 1),
+            ("redact_tool_results", 1),
+        ];
+        let expected: Vec<_> = per_span.iter().map(|(k, v)| (*k, v * n as u64)).collect();
+        assert_eq!(cached.stats(), stats_of(&expected));
+
+        // A caller that finds the cache taken works without it.
+        let _taken = cached.rules.lock().unwrap();
+        let mut r = span_with_names(0);
+        cached.apply(&mut r);
+        let mut fresh = span_with_names(0);
+        redactor(cfg).apply(&mut fresh);
+        assert_eq!(r.attributes, fresh.attributes);
+    }
+
+    /// JSON texts of every shape the scan must get right: sensitive and
+    /// near-sensitive keys at any depth, secrets and embedded JSON in values,
+    /// escapes of every kind (`\u` included), pretty printing, broken JSON.
+    fn json_corpus() -> Vec<String> {
+        const KEYS: [&str; 14] = [
+            "role",
+            "content",
+            "parts",
+            "author",
+            "max_tokens",
+            "Api-Key",
+            "token",
+            "headers.Authorization",
+            "customer_id",
+            "k\"q",
+            "line\nbreak",
+            "caf\u{e9}",
+            "secret_note",
+            "url",
+        ];
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N";
+        let leaves: [String; 14] = [
+            "What is the weather?".into(),
+            "sk-proj-Ab12Cd34Ef56Gh78Ij90KlMn".into(),
+            format!("cookie {jwt}"),
+            "Bearer abc123def456".into(),
+            json!({"api_key": "abc", "city": "Paris"}).to_string(),
+            " [1, 2]".into(),
+            "\n{\"q\": 1}".into(),
+            "quote \" backslash \\ slash / tab \t nul \u{0}".into(),
+            "\u{e9}\u{20ac}\u{1f600} secret=hunter2".into(),
+            "see order-123456".into(),
+            "https://example.com/a".into(),
+            "[REDACTED]".into(),
+            "word ".repeat(30),
+            String::new(),
+        ];
+        let mut rng = Rng(0xA076_1D64_78BD_642F);
+        let mut corpus = Vec::new();
+        for _ in 0..400 {
+            let v = random_json(&mut rng, 3, &KEYS, &leaves);
+            let compact = to_json(&v);
+            let pretty = serde_json::to_string_pretty(&v).unwrap();
+            corpus.push(compact.replace('/', "\\/"));
+            corpus.push(compact.replacen('t', "\\u0074", 1));
+            // Broken: one character dropped.
+            let cut = 1 + rng.below(compact.len().max(3) - 2);
+            if cut < compact.len() && compact.is_char_boundary(cut) {
+                let mut broken = compact.clone();
+                broken.remove(cut);
+                corpus.push(broken);
+            }
+            corpus.push(compact);
+            corpus.push(pretty);
+        }
+        corpus
+    }
+
+    fn random_json(rng: &mut Rng, depth: u32, keys: &[&str], leaves: &[String]) -> Json {
+        match rng.below(if depth == 0 { 3 } else { 6 }) {
+            0 | 1 => Json::String(leaves[rng.below(leaves.len())].clone()),
+            2 => json!(rng.below(1000)),
+            3 => Json::Array(
+                (0..rng.below(4))
+                    .map(|_| random_json(rng, depth - 1, keys, leaves))
+                    .collect(),
+            ),
+            _ => Json::Object(
+                (0..1 + rng.below(4))
+                    .map(|_| {
+                        let k = keys[rng.below(keys.len())].to_string();
+                        (k, random_json(rng, depth - 1, keys, leaves))
+                    })
+                    .collect(),
+            ),
+        }
+    }
+
+    #[test]
+    fn json_left_unparsed_is_json_the_walk_leaves_alone() {
+        let user = |ps: &[&str]| ps.iter().map(|p| p.to_string()).collect::<Vec<_>>();
+        let configs = [
+            RedactionConfig::default(),
+            RedactionConfig {
+                max_message_chars: Some(300),
+                max_attribute_bytes: 500,
+                ..Default::default()
+            },
+            RedactionConfig {
+                sensitive_keys: user(&["customer-id", "headers.authorization"]),
+                replace_sensitive_keys: true,
+                scrub_patterns: user(&[r"(?i)secret=\S+", r"order-\d+"]),
+                ..Default::default()
+            },
+            RedactionConfig {
+                scrub_patterns: user(&[r"https?://\S+"]),
+                scrub_default_patterns: false,
+                ..Default::default()
+            },
+            RedactionConfig {
+                scrub_patterns: user(&[r"\d{6}"]),
+                ..Default::default()
+            },
+        ];
+        let corpus = json_corpus();
+        for (i, cfg) in configs.iter().enumerate() {
+            let rd = redactor(cfg.clone());
+            let mut skipped = 0;
+            for text in corpus.iter().filter(|t| looks_like_json(t)) {
+                for content in [false, true] {
+                    let mut counts = Counts([0; N_COUNTERS]);
+                    let walked = rd.string_value_parsed(text, true, content, &mut counts);
+                    if rd.json_unchanged(text, content) {
+                        skipped += 1;
+                        assert_eq!(walked, None, "config {i}: {text}");
+                        assert_eq!(counts.0, [0; N_COUNTERS], "config {i}: {text}");
+                    }
+                }
+            }
+            let expect_skips = matches!(i, 0..=2);
+            assert_eq!(skipped > 100, expect_skips, "config {i}: {skipped} skipped");
         }
     }
 }

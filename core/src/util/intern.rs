@@ -2,15 +2,24 @@
 //! the C ABI and the bindings), so the hot path allocates nothing for them
 //! and the export thread frees nothing.
 //!
-//! Names and keys are low-cardinality in practice. Each distinct string is
-//! stored once for the life of the process, up to a fixed budget; past the
-//! budget strings are simply copied, as before, so a caller passing
-//! unbounded names costs memory only up to the budget. Lookups hit a
-//! per-thread cache without locks; a miss takes one global lock.
+//! Names and keys are low-cardinality in practice, but not always: a caller
+//! may put an id in a span name. So a string is interned only on its second
+//! sighting: the first one leaves its hash in a small table of recent
+//! sightings (fixed size: a newer hash pushes the oldest of its bucket out)
+//! and is copied. One-off strings thus never use the budget, and a name used
+//! repeatedly is interned even after any number of one-off names went
+//! through. Each interned string is stored once for the life of the process,
+//! up to a fixed budget; past it strings are copied, so a caller repeating
+//! unbounded names costs memory only up to the budget.
+//!
+//! Thread-safe. Lookups of interned strings hit a per-thread cache without
+//! locks; anything else takes one global lock, held for a hash-set lookup, one
+//! hash and at most one copy, never for I/O.
 
 use crate::model::value::Str;
 use crate::util::fasthash::FxHashSet;
 use std::cell::RefCell;
+use std::hash::{BuildHasher, RandomState};
 use std::sync::Mutex;
 
 /// Most bytes (and strings) kept for the life of the process.
@@ -18,10 +27,24 @@ const BUDGET_BYTES: usize = 256 * 1024;
 const BUDGET_STRINGS: usize = 8192;
 /// Longer strings are never interned: they are unlikely to repeat.
 const MAX_LEN: usize = 128;
+/// Buckets of the recent-sightings table (a power of two), each holding the
+/// last [`SEEN_WAYS`] hashes that fell in it: 32 KiB. A name is interned if it
+/// comes back before that many newer strings land in its bucket, which
+/// against a flood of one-off names takes about 4000 of them; several names
+/// in use that share a bucket all fit.
+const SEEN_BUCKETS: usize = 1024;
+const SEEN_WAYS: usize = 4;
 
 struct Global {
     strings: FxHashSet<&'static str>,
     bytes: usize,
+    /// Hashes of strings seen once and not interned, newest first in each
+    /// bucket; 0 is an empty way.
+    seen: Box<[[u64; SEEN_WAYS]]>,
+    /// Keys for those hashes. SipHash, randomly keyed: FxHash collides on
+    /// names that differ only in a few digits, and a collision would intern a
+    /// one-off name.
+    keys: RandomState,
 }
 
 static GLOBAL: Mutex<Option<Global>> = Mutex::new(None);
@@ -30,7 +53,8 @@ thread_local! {
     static LOCAL: RefCell<FxHashSet<&'static str>> = RefCell::new(FxHashSet::default());
 }
 
-/// A `'static` copy of `s` when it fits the budget, an owned copy otherwise.
+/// A `'static` copy of `s` when it is interned (from its second sighting, and
+/// within the budget), an owned copy otherwise.
 pub fn intern(s: &str) -> Str {
     if s.len() > MAX_LEN {
         return Str::Owned(s.to_string());
@@ -56,13 +80,24 @@ fn intern_global(s: &str) -> Option<&'static str> {
     let g = guard.get_or_insert_with(|| Global {
         strings: FxHashSet::default(),
         bytes: 0,
+        seen: vec![[0; SEEN_WAYS]; SEEN_BUCKETS].into_boxed_slice(),
+        keys: RandomState::new(),
     });
     if let Some(found) = g.strings.get(s) {
         return Some(found);
     }
+    // Never 0, the empty way.
+    let hash = g.keys.hash_one(s) | 1;
+    let bucket = &mut g.seen[(hash >> (64 - SEEN_BUCKETS.trailing_zeros())) as usize];
+    let Some(way) = bucket.iter().position(|h| *h == hash) else {
+        bucket.copy_within(..SEEN_WAYS - 1, 1);
+        bucket[0] = hash;
+        return None;
+    };
     if g.bytes + s.len() > BUDGET_BYTES || g.strings.len() >= BUDGET_STRINGS {
         return None;
     }
+    bucket[way] = 0;
     // Deliberately leaked: interned strings live as long as the process,
     // bounded by the budget above.
     let leaked: &'static str = Box::leak(s.to_string().into_boxed_str());
@@ -75,19 +110,98 @@ fn intern_global(s: &str) -> Option<&'static str> {
 mod tests {
     use super::*;
 
+    /// Interns `s` by using it until it is (other tests share the table of
+    /// sightings, so one of theirs may take its slot in between).
+    fn used_until_interned(s: &str) -> &'static str {
+        for _ in 0..20 {
+            if let Str::Borrowed(found) = intern(s) {
+                return found;
+            }
+        }
+        panic!("{s:?} never interned")
+    }
+
     #[test]
     fn repeated_strings_share_one_static_copy() {
-        let a = intern("chat gpt-4o");
+        let a = used_until_interned("chat gpt-4o");
         let b = std::thread::spawn(|| intern("chat gpt-4o")).join().unwrap();
-        match (a, b) {
-            (Str::Borrowed(x), Str::Borrowed(y)) => assert!(std::ptr::eq(x, y)),
+        match b {
+            Str::Borrowed(b) => assert!(std::ptr::eq(a, b)),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_string_seen_once_is_copied() {
+        assert!(matches!(intern("seen once: 5f0c1e"), Str::Owned(_)));
     }
 
     #[test]
     fn long_strings_are_copied() {
         let long = "x".repeat(MAX_LEN + 1);
         assert!(matches!(intern(&long), Str::Owned(_)));
+        assert!(matches!(intern(&long), Str::Owned(_)));
+    }
+
+    #[test]
+    fn a_hot_name_is_interned_after_100k_one_off_names() {
+        for i in 0..100_000 {
+            let name = format!("chat request {i:08}");
+            assert_eq!(intern(&name), name.as_str());
+        }
+        let hot = used_until_interned("invoke_agent planner after the flood");
+        for _ in 0..3 {
+            match intern("invoke_agent planner after the flood") {
+                Str::Borrowed(again) => assert!(std::ptr::eq(hot, again)),
+                other => panic!("{other:?}"),
+            }
+        }
+        // The one-off names took none of the budget.
+        let g = GLOBAL.lock().unwrap();
+        let g = g.as_ref().unwrap();
+        assert!(g.strings.len() < 100, "{} interned", g.strings.len());
+    }
+
+    #[test]
+    fn threads_interning_at_once_agree_on_one_copy() {
+        let names: Vec<String> = (0..64).map(|i| format!("thread-shared name {i}")).collect();
+        let per_thread: Vec<Vec<usize>> = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..4)
+                .map(|t| {
+                    let names = &names;
+                    s.spawn(move || {
+                        let mut addrs = vec![0; names.len()];
+                        for round in 0..50 {
+                            for (i, name) in names.iter().enumerate() {
+                                // One-off names from every thread churn the
+                                // sightings table meanwhile.
+                                let once = format!("thread {t} round {round} name {i}");
+                                assert_eq!(intern(&once), once.as_str());
+                                match intern(name) {
+                                    Str::Borrowed(found) => {
+                                        assert_eq!(found, name.as_str());
+                                        let addr = found.as_ptr() as usize;
+                                        assert!(addrs[i] == 0 || addrs[i] == addr);
+                                        addrs[i] = addr;
+                                    }
+                                    Str::Owned(copy) => assert_eq!(&copy, name),
+                                }
+                            }
+                        }
+                        addrs
+                    })
+                })
+                .collect();
+            workers.into_iter().map(|w| w.join().unwrap()).collect()
+        });
+        for i in 0..names.len() {
+            let addrs: Vec<usize> = per_thread.iter().map(|a| a[i]).collect();
+            assert!(
+                addrs.iter().all(|a| *a != 0),
+                "{:?} never interned",
+                names[i]
+            );
+            assert!(addrs.windows(2).all(|w| w[0] == w[1]), "one copy");
+        }
     }
 }
