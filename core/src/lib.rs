@@ -65,11 +65,11 @@ pub use pipeline::stats::{
 };
 pub use pipeline::BatchConfig;
 pub use policy::price::{Price, PriceTable};
-pub use policy::redact::{RedactionConfig, RedactionStats};
 /// The redaction engine, exported for `benches/redact.rs` only: the
 /// collector applies it; it is not part of the API.
 #[doc(hidden)]
 pub use policy::redact::Redactor;
+pub use policy::redact::{RedactionConfig, RedactionStats};
 pub use policy::rollup::Totals;
 pub use policy::sample::{trace_id_ratio, SamplingConfig, SamplingRule};
 pub use policy::GlobalContext;

@@ -7,8 +7,7 @@ use crate::model::context;
 use crate::model::id::{SpanContext, SpanId, TraceFlags, TraceId};
 use crate::model::kind::SpanKind;
 use crate::model::record::{SpanHead, Status};
-use crate::model::span::{Draft, Parent, Span, SpanBuilder, SpanRef};
-use crate::model::value::Attributes;
+use crate::model::span::{Parent, Span, SpanBuilder, SpanRef};
 use crate::model::value::Str;
 use crate::pipeline::stats::Stats;
 use crate::pipeline::Pipeline;
@@ -251,14 +250,10 @@ impl Tracer {
         else {
             return Span::non_recording(context, baggage);
         };
-        let mut attributes = Attributes::new();
-        let mut approx_bytes = b.name.len();
-        for a in b.attributes {
-            approx_bytes += a.approx_size();
-            attributes.push(a);
-        }
-        let draft = Draft {
-            head: SpanHead {
+        let trace_state = context.trace_state.clone();
+        Span::recording(
+            context,
+            SpanHead {
                 trace_id,
                 span_id,
                 parent_span_id,
@@ -271,17 +266,18 @@ impl Tracer {
                 abandoned: false,
                 start,
                 end: start,
-                trace_state: context.trace_state.clone(),
+                trace_state,
+                approx_bytes: b.name.len(),
                 name: b.name,
                 status: Status::Unset,
                 usage: None,
                 events: Vec::new(),
                 links: b.links,
-                approx_bytes,
             },
-            attributes,
-        };
-        Span::recording(context, draft, local, baggage)
+            b.attributes,
+            local,
+            baggage,
+        )
     }
 
     /// Writes propagation headers for `span` (its context and its trace's

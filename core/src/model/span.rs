@@ -114,29 +114,34 @@ pub struct SpanBuilder<'t> {
 }
 
 impl<'t> SpanBuilder<'t> {
+    #[inline]
     pub fn kind(mut self, kind: SpanKind) -> Self {
         self.kind = kind;
         self
     }
 
     /// Overrides the OpenTelemetry span kind derived from [`SpanKind`].
+    #[inline]
     pub fn otel_kind(mut self, kind: OtelKind) -> Self {
         self.otel_kind = Some(kind);
         self
     }
 
     /// Sets the parent explicitly (default: the thread's current span).
+    #[inline]
     pub fn parent(mut self, parent: impl Into<Parent>) -> Self {
         self.parent = parent.into();
         self
     }
 
     /// Starts a new trace, ignoring the thread's current span.
+    #[inline]
     pub fn root(mut self) -> Self {
         self.parent = Parent::Root;
         self
     }
 
+    #[inline]
     pub fn attribute(mut self, key: impl Into<Str>, value: impl Into<Value>) -> Self {
         self.attributes.push(Attribute::new(key, value));
         self
@@ -209,15 +214,34 @@ impl Span {
         }
     }
 
+    /// A recording span whose data is written straight into a (recycled)
+    /// box: `head`, then `attributes`, then `local`, without building the
+    /// whole `Live` on the stack first.
+    #[inline(always)]
     pub(crate) fn recording(
         context: SpanContext,
-        draft: Draft,
+        head: SpanHead,
+        attributes: Vec<Attribute>,
         local: Arc<Local>,
         baggage: Option<Arc<Baggage>>,
     ) -> Span {
+        let mut b = spare::take();
+        let p = b.as_mut_ptr();
+        // SAFETY: every field of `Live` is written before `assume_init`; the
+        // box is valid and unaliased.
+        let live = unsafe {
+            std::ptr::addr_of_mut!((*p).draft.head).write(head);
+            let attrs = std::ptr::addr_of_mut!((*p).draft.attributes);
+            attrs.write(Attributes::new());
+            for a in attributes {
+                (*p).draft.push_attribute(a);
+            }
+            std::ptr::addr_of_mut!((*p).local).write(local);
+            b.assume_init()
+        };
         Span {
             context,
-            live: Some(spare::boxed(Live { draft, local })),
+            live: Some(live),
             baggage,
         }
     }
@@ -263,6 +287,7 @@ impl Span {
     }
 
     /// Sets an attribute; a later value for the same key wins.
+    #[inline]
     pub fn set_attribute(&mut self, key: impl Into<Str>, value: impl Into<Value>) {
         if let Some(r) = self.record_mut() {
             r.push_attribute(Attribute::new(key, value));
@@ -353,6 +378,7 @@ impl Span {
     }
 
     /// Ends the span. Idempotent: later calls do nothing.
+    #[inline]
     pub fn end(&mut self) {
         self.finish(false);
     }
@@ -409,20 +435,14 @@ mod spare {
         static SPARE: RefCell<Vec<Spare>> = const { RefCell::new(Vec::new()) };
     }
 
+    /// A spare box, or a new one.
     #[inline]
-    pub(super) fn boxed(live: Live) -> Box<Live> {
-        let spare = SPARE
+    pub(super) fn take() -> Spare {
+        SPARE
             .try_with(|s| s.try_borrow_mut().ok()?.pop())
             .ok()
-            .flatten();
-        match spare {
-            Some(mut b) => {
-                b.write(live);
-                // SAFETY: just initialised.
-                unsafe { b.assume_init() }
-            }
-            None => Box::new(live),
-        }
+            .flatten()
+            .unwrap_or_else(Box::new_uninit)
     }
 
     /// Keeps an emptied box (its contents moved out or dropped).

@@ -1,15 +1,19 @@
 //! The collector: the one thread that turns what app threads recorded into
 //! finished spans and hands them to the exporters.
 //!
-//! Each pass reads every thread buffer (see `local`), then:
+//! Each pass reads the thread buffers (see `local`): a partial pass (on a
+//! wake, when a chunk filled) reads sealed chunks only, which app threads no
+//! longer write, so reading them costs the writers nothing; a full pass, at
+//! most every `FULL_EVERY` and on flush, shutdown and the timer, also reads
+//! the chunks threads are still filling. Then:
 //! - `Child` entries and lost children go to the rollups, `Trace` entries to
 //!   the trace table, spans become records;
-//! - spans read in the previous pass are decided: released (rolled up,
-//!   finished, batched) or held until their children are in. Deciding one
-//!   pass late is what makes rollups exact across threads: a child started
-//!   before its parent ended wrote its `Child` entry before the parent's end
-//!   was written, so the pass after the one that read the end has read it,
-//!   whichever thread wrote it;
+//! - a full pass decides the spans read before it started: released
+//!   (rolled up, finished, batched) or held until their children are in.
+//!   Deciding after a later full pass is what makes rollups exact across
+//!   threads: a child started before its parent ended wrote its `Child`
+//!   entry before the parent's end was written, so a full pass that starts
+//!   after the end was read has read it, whichever thread wrote it;
 //! - finished spans get derived attributes, trace-level context and
 //!   redaction, and are batched by count, bytes and delay.
 //!
@@ -28,7 +32,10 @@ use crate::policy::rollup::Rollups;
 use crate::policy::Policies;
 use std::sync::atomic::Ordering::{Relaxed, Release};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// Most time between two full passes while spans wait for a decision.
+const FULL_EVERY: Duration = Duration::from_millis(1);
 
 /// Real memory of one record beside its payload, for the byte budget.
 const RECORD_BYTES: usize = std::mem::size_of::<SpanRecord>() + 8;
@@ -46,8 +53,9 @@ pub(crate) struct Collector {
     /// The sink's registry as last seen, and its version.
     locals: Vec<Arc<Local>>,
     seen: u64,
-    /// Spans read in the last pass, decided in the next.
+    /// Spans read since the last full pass, decided in the next.
     undecided: Vec<Box<SpanRecord>>,
+    last_full: Instant,
     /// The last pass stopped at its read limit: buffers hold more.
     more: bool,
     /// Where the next pass starts reading, so every thread gets its turn.
@@ -82,6 +90,7 @@ impl Collector {
             locals: Vec::new(),
             seen: u64::MAX,
             undecided: Vec::new(),
+            last_full: Instant::now(),
             more: false,
             first: 0,
             ready: Vec::new(),
@@ -92,17 +101,19 @@ impl Collector {
     pub(crate) fn run(mut self) {
         let mut tick = Instant::now() + self.cfg.flush_interval;
         loop {
-            // Spans awaiting their decision, or more to read: another pass,
-            // now.
-            let until = if self.undecided.is_empty() && !self.more {
+            // More to read: another pass now; spans awaiting their
+            // decision: a full pass when one is due.
+            let until = if self.more {
+                Instant::now()
+            } else if self.undecided.is_empty() {
                 tick
             } else {
-                Instant::now()
+                tick.min(self.last_full + FULL_EVERY)
             };
             match self.ctl.recv_deadline(until) {
                 Ok(Control::Wake) => {
                     self.sink.woken();
-                    self.pass();
+                    self.pass(false);
                 }
                 Ok(Control::Flush(ack)) => {
                     self.settle();
@@ -120,7 +131,7 @@ impl Collector {
                     }
                     pause.hold();
                 }
-                Err(flume::RecvTimeoutError::Timeout) => self.pass(),
+                Err(flume::RecvTimeoutError::Timeout) => self.pass(false),
                 // Every handle on the pipeline is gone without a shutdown:
                 // deliver what is buffered, then stop.
                 Err(flume::RecvTimeoutError::Disconnected) => return self.stop(None),
@@ -134,15 +145,21 @@ impl Collector {
         }
     }
 
-    /// Reads every buffer, decides the spans read last time, and batches
-    /// what is ready.
-    fn pass(&mut self) {
+    /// Reads the buffers (a full pass when `full` or one is due), and in a
+    /// full pass decides the spans read before it and batches what is ready.
+    fn pass(&mut self, full: bool) {
         let started = Instant::now();
-        self.sink.clock.calibrate();
+        let full = full || started >= self.last_full + FULL_EVERY;
         if let Some(locals) = self.sink.locals_since(&mut self.seen) {
             self.locals = locals;
         }
-        let deciding = std::mem::take(&mut self.undecided);
+        let deciding = if full {
+            self.last_full = started;
+            self.sink.clock.calibrate();
+            std::mem::take(&mut self.undecided)
+        } else {
+            Vec::new()
+        };
         let mut finished = Vec::new();
         // Read at most a few batches per pass: what the collector holds stays
         // bounded, and the buffers keep the rest (under the span cap).
@@ -172,7 +189,7 @@ impl Collector {
                 Entry::Trace(trace_id, meta) => traces.merge(trace_id, *meta),
             };
             // SAFETY: only this thread drains.
-            unsafe { local.drain(&mut budget, &mut read) };
+            unsafe { local.drain(full, &mut budget, &mut read) };
             if local.is_finished() {
                 finished.push(local.clone());
             }
@@ -203,12 +220,12 @@ impl Collector {
     fn settle(&mut self) {
         let most = 2 + self.cfg.queue_capacity / (self.cfg.batch_size * 2) + self.locals.len();
         for _ in 0..most {
-            self.pass();
+            self.pass(true);
             if !self.more {
                 break;
             }
         }
-        self.pass();
+        self.pass(true);
         let prices = self.policies.prices();
         let ready = &mut self.ready;
         for rec in std::mem::take(&mut self.undecided) {
@@ -286,7 +303,7 @@ impl Collector {
             c.dropped_queue_bytes.fetch_add(n, Release);
             return;
         }
-        self.sink.queued.fetch_add(records.len(), Relaxed);
+        self.sink.queued(records.len(), true);
         let batch = Arc::new(Batch {
             records,
             pool: self.pool.clone(),

@@ -73,7 +73,7 @@ pub(crate) struct Batch {
 
 impl Drop for Batch {
     fn drop(&mut self) {
-        self.sink.queued.fetch_sub(self.records.len(), Relaxed);
+        self.sink.queued(self.records.len(), false);
         self.pool.give_back(&mut self.records);
         self.sink.budget.release(self.reserved);
     }

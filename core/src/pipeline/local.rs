@@ -26,6 +26,7 @@ use super::entry::{self, Entry};
 use super::Control;
 use crate::model::id::SpanId;
 use crate::util::clock::Clock;
+use crate::util::padded::Padded;
 use std::alloc::{self, Layout};
 use std::cell::{RefCell, UnsafeCell};
 use std::ptr::{self, NonNull};
@@ -193,12 +194,13 @@ pub(crate) fn bump(c: &AtomicU64) {
     c.store(c.load(Relaxed) + 1, Relaxed);
 }
 
-/// One thread's buffer for one pipeline.
+/// One thread's buffer for one pipeline. The producer's and the
+/// consumer's state sit on cache lines of their own.
 pub(crate) struct Local {
     pub(crate) sink: Arc<Sink>,
-    producer: UnsafeCell<Producer>,
-    consumer: UnsafeCell<Consumer>,
-    pub(crate) counts: LocalCounts,
+    producer: Padded<UnsafeCell<Producer>>,
+    consumer: Padded<UnsafeCell<Consumer>>,
+    pub(crate) counts: Padded<LocalCounts>,
     /// Parents of children dropped without an entry, for the rollups.
     lost_children: Mutex<Vec<SpanId>>,
     /// False once the owner thread has exited.
@@ -217,18 +219,18 @@ impl Local {
         let first = Box::into_raw(first);
         Some(Local {
             sink,
-            producer: UnsafeCell::new(Producer {
+            producer: Padded(UnsafeCell::new(Producer {
                 tail: first,
                 pos: 0,
                 heap: 0,
                 heap_uncounted: 0,
                 spans: 0,
-            }),
-            consumer: UnsafeCell::new(Consumer {
+            })),
+            consumer: Padded(UnsafeCell::new(Consumer {
                 head: first,
                 pos: 0,
-            }),
-            counts: LocalCounts::default(),
+            })),
+            counts: Padded(LocalCounts::default()),
             lost_children: Mutex::new(Vec::new()),
             owner_alive: AtomicBool::new(true),
         })
@@ -282,9 +284,8 @@ impl Local {
     #[cold]
     fn seal_and_grow(&self, p: &mut Producer, size: usize) -> Result<(), Refused> {
         let sink = &*self.sink;
-        let inside = sink.buffered.load(Relaxed)
-            + sink.holding.load(Relaxed)
-            + sink.queued.load(Relaxed);
+        let f = &sink.flow;
+        let inside = f.buffered.load(Relaxed) + f.holding.load(Relaxed) + f.queued.load(Relaxed);
         if inside + p.spans > sink.capacity {
             return Err(Refused::Full);
         }
@@ -292,7 +293,7 @@ impl Local {
             .take_chunk(size.max(CHUNK_BYTES))
             .ok_or(Refused::Bytes)?;
         let next = Box::into_raw(next);
-        sink.buffered.fetch_add(p.spans, Relaxed);
+        sink.flow.buffered.fetch_add(p.spans, Relaxed);
         // SAFETY: the tail is live (see `append`) and `heap` and `spans` are
         // the producer's until `next` is published below.
         unsafe {
@@ -323,16 +324,25 @@ impl Local {
     }
 
     /// Reads committed entries, oldest first, until `spans` span entries
-    /// were read (counted down) or none is left. Collector thread only.
+    /// were read (counted down) or none is left; the chunk the owner is
+    /// filling only with `tail` (reading it makes the owner's next writes
+    /// miss the cache, so the collector mostly reads sealed chunks).
+    /// Collector thread only.
     ///
     /// # Safety
     /// Must be called from one thread at a time (the collector).
-    pub(crate) unsafe fn drain(&self, spans: &mut usize, out: &mut impl FnMut(Entry)) {
+    pub(crate) unsafe fn drain(&self, tail: bool, spans: &mut usize, out: &mut impl FnMut(Entry)) {
         // SAFETY: the collector's alone (the caller's contract).
         let c = unsafe { &mut *self.consumer.get() };
         loop {
             // SAFETY: `head` is live until this function frees it below.
             let head = unsafe { &*c.head };
+            // `next` first: when it is set, `committed` read after it is
+            // final.
+            let next = head.next.load(Acquire);
+            if next.is_null() && !tail {
+                return;
+            }
             let committed = head.committed.load(Acquire);
             while c.pos < committed {
                 if *spans == 0 {
@@ -347,16 +357,11 @@ impl Local {
                 }
                 out(e);
             }
-            let next = head.next.load(Acquire);
             if next.is_null() {
                 return;
             }
-            // The producer moved on: everything it committed here is
-            // visible now; read the rest before freeing the chunk.
-            if head.committed.load(Acquire) > c.pos {
-                continue;
-            }
-            // SAFETY: the producer no longer touches it (it linked `next`).
+            // SAFETY: the producer no longer touches it (it linked `next`),
+            // and every entry in it was read.
             let done = unsafe { Box::from_raw(c.head) };
             c.head = next;
             c.pos = 0;
@@ -409,6 +414,7 @@ impl Drop for Local {
             pos = 0;
             self.sink.budget.release(boxed.cap + *boxed.heap.get_mut());
             self.sink
+                .flow
                 .buffered
                 .fetch_sub(*boxed.spans.get_mut(), Relaxed);
         }
@@ -419,27 +425,23 @@ impl Drop for Local {
 /// and what spans need from their tracer after start (clock, settings).
 /// Shared by app threads (through their `Local`s and live spans) and the
 /// collector. Holding it never keeps the pipeline's threads alive.
+///
+/// Layout: what every span reads (the flags, the clock, the settings) is
+/// kept apart from what the collector and chunk hand-overs write (`Padded`),
+/// so app threads do not miss the cache on every span.
 pub(crate) struct Sink {
     registry: Mutex<Vec<Arc<Local>>>,
     /// Bumped on every registration, so the collector refreshes its copy.
     version: AtomicU64,
-    pub(crate) budget: Budget,
-    /// Spans in sealed chunks not yet read, the spans the collector holds
-    /// (published after each pass; raised before a chunk's spans leave
-    /// `buffered`, so the sum never reads low), the spans in batches some
-    /// exporter still holds, and the most allowed in all three together
-    /// (the span cap; each thread's tail chunk is counted when sealed).
-    buffered: AtomicUsize,
-    holding: AtomicUsize,
-    pub(crate) queued: AtomicUsize,
+    pub(crate) budget: Padded<Budget>,
+    flow: Padded<Flow>,
     capacity: usize,
-    spare: Mutex<Vec<Box<Chunk>>>,
+    spare: Padded<Mutex<Vec<Box<Chunk>>>>,
     /// No more spans are accepted (shutdown, or a forked child's inherited
     /// pipeline).
     closed: AtomicBool,
     /// Set in a forked child: spans of this pipeline are dropped uncounted.
     forsaken: AtomicBool,
-    wake_pending: AtomicBool,
     wake: flume::Sender<Control>,
     pub(crate) clock: Clock,
     pub(crate) capture_content: bool,
@@ -451,6 +453,20 @@ pub(crate) struct Sink {
     unbuffered_end: AtomicU64,
     /// Spans ended after the tracer shut down.
     after_close: AtomicU64,
+}
+
+/// The span cap's counts, written per chunk and per pass: spans in sealed
+/// chunks not yet read, the spans the collector holds (published after each
+/// pass; raised before a chunk's spans leave `buffered`, so the sum never
+/// reads low), and the spans in batches some exporter still holds. The cap
+/// bounds the three together (each thread's open chunk is counted when it
+/// is sealed).
+#[derive(Default)]
+struct Flow {
+    buffered: AtomicUsize,
+    holding: AtomicUsize,
+    queued: AtomicUsize,
+    wake_pending: AtomicBool,
 }
 
 /// Totals of [`LocalCounts`] over threads.
@@ -490,15 +506,12 @@ impl Sink {
         Sink {
             registry: Mutex::new(Vec::new()),
             version: AtomicU64::new(0),
-            budget: Budget::new(max_bytes),
-            buffered: AtomicUsize::new(0),
-            holding: AtomicUsize::new(0),
-            queued: AtomicUsize::new(0),
+            budget: Padded(Budget::new(max_bytes)),
+            flow: Padded(Flow::default()),
             capacity,
-            spare: Mutex::new(Vec::new()),
+            spare: Padded(Mutex::new(Vec::new())),
             closed: AtomicBool::new(false),
             forsaken: AtomicBool::new(false),
-            wake_pending: AtomicBool::new(false),
             wake,
             clock,
             capture_content,
@@ -526,8 +539,8 @@ impl Sink {
     fn give_back(&self, mut chunk: Box<Chunk>) {
         self.budget.release(chunk.cap + *chunk.heap.get_mut());
         let spans = *chunk.spans.get_mut();
-        self.holding.fetch_add(spans, Relaxed);
-        self.buffered.fetch_sub(spans, Relaxed);
+        self.flow.holding.fetch_add(spans, Relaxed);
+        self.flow.buffered.fetch_sub(spans, Relaxed);
         if chunk.cap != CHUNK_BYTES {
             return;
         }
@@ -538,21 +551,32 @@ impl Sink {
         }
     }
 
+    /// Spans in batches some exporter holds: counted when a batch is
+    /// dispatched (`add`), uncounted when the last exporter is done with it.
+    pub(crate) fn queued(&self, spans: usize, add: bool) {
+        if add {
+            self.flow.queued.fetch_add(spans, Relaxed);
+        } else {
+            self.flow.queued.fetch_sub(spans, Relaxed);
+        }
+    }
+
     /// Publishes how many spans the collector holds (collector only).
     pub(crate) fn set_holding(&self, spans: usize) {
-        self.holding.store(spans, Relaxed);
+        self.flow.holding.store(spans, Relaxed);
     }
 
     /// Tells the collector a full chunk waits (at most one message pending).
     fn wake(&self) {
-        if !self.wake_pending.load(Relaxed) && !self.wake_pending.swap(true, AcqRel) {
+        let pending = &self.flow.wake_pending;
+        if !pending.load(Relaxed) && !pending.swap(true, AcqRel) {
             let _ = self.wake.send(Control::Wake);
         }
     }
 
     /// Called by the collector when it starts reading after a wake.
     pub(crate) fn woken(&self) {
-        self.wake_pending.store(false, Release);
+        self.flow.wake_pending.store(false, Release);
     }
 
     pub(crate) fn close(&self) {

@@ -14,6 +14,7 @@
 //! Thread-safety: `Clock` is cheap to clone and shared; `calibrate` is meant
 //! for the collector, everything else for any thread.
 
+use crate::util::padded::Padded;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -29,8 +30,9 @@ struct State {
     anchor: Instant,
     anchor_ticks: u64,
     anchor_unix_nanos: u64,
-    /// Nanoseconds per tick, in 32.32 fixed point.
-    scale: AtomicU64,
+    /// Nanoseconds per tick, in 32.32 fixed point. Written by the
+    /// collector; kept off the line every span start and end reads.
+    scale: Padded<AtomicU64>,
 }
 
 /// A tick rate measured over less than this is refined no further by the
@@ -51,7 +53,7 @@ impl Clock {
             anchor,
             anchor_ticks,
             anchor_unix_nanos,
-            scale: AtomicU64::new(1 << 32),
+            scale: Padded(AtomicU64::new(1 << 32)),
         }));
         if tsc {
             while anchor.elapsed().as_nanos() < FIRST_CALIBRATION_NANOS {

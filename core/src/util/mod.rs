@@ -4,4 +4,5 @@
 pub(crate) mod clock;
 pub(crate) mod fasthash;
 pub(crate) mod intern;
+pub(crate) mod padded;
 pub(crate) mod parse;
