@@ -4,7 +4,7 @@ use crate::config::{Settings, TracerBuilder};
 use crate::error::Error;
 use crate::exporter::Exporter;
 use crate::model::context;
-use crate::model::id::{SpanContext, SpanId, TraceFlags, TraceId};
+use crate::model::id::{SpanContext, SpanId, TraceFlags};
 use crate::model::kind::SpanKind;
 use crate::model::record::{SpanHead, Status};
 use crate::model::span::{Parent, Span, SpanBuilder, SpanRef};
@@ -175,6 +175,7 @@ impl Tracer {
     }
 
     /// Prepares a span; `start` it when ready.
+    #[inline]
     pub fn span(&self, name: impl Into<Str>) -> SpanBuilder<'_> {
         SpanBuilder {
             tracer: self,
@@ -196,7 +197,9 @@ impl Tracer {
     /// `Child` entry when the parent is a live local span. No lock, no
     /// shared atomic, no allocation.
     #[inline]
-    pub(crate) fn start_span(&self, mut b: SpanBuilder<'_>) -> Span {
+    /// Takes what it needs out of `b` (borrowed, so the builder is not
+    /// copied on the way).
+    pub(crate) fn start_span(&self, b: &mut SpanBuilder<'_>) -> Span {
         match std::mem::take(&mut b.parent) {
             Parent::Current => context::with_current(|r| match r {
                 Some(r) => self.start_under(b, Some(&r.context), r.baggage.clone(), r.local),
@@ -214,24 +217,22 @@ impl Tracer {
     #[inline]
     fn start_under(
         &self,
-        b: SpanBuilder<'_>,
+        b: &mut SpanBuilder<'_>,
         parent: Option<&SpanContext>,
         baggage: Option<Arc<Baggage>>,
         local_parent: bool,
     ) -> Span {
-        let parent = parent.filter(|p| p.is_valid());
         let shared = &*self.shared;
-        let trace_id = parent.map_or_else(TraceId::random, |p| p.trace_id);
-        let span_id = SpanId::random();
-        let trace_state = parent.map(|p| p.trace_state.clone()).unwrap_or_default();
         let Some(pipeline) = shared.pipeline() else {
-            // Disabled: a context to propagate, nothing recorded or counted.
-            let flags = parent.map_or(TraceFlags::default(), |p| p.flags);
-            return Span::non_recording(
-                SpanContext::new_with_state(trace_id, span_id, flags, trace_state),
-                baggage,
-            );
+            // Disabled: nothing recorded or counted, no ids made; the
+            // parent's context passes through (as OpenTelemetry's no-op
+            // tracer does), so propagation still carries the caller's trace.
+            return Span::non_recording(parent.cloned().unwrap_or_default(), baggage);
         };
+        let parent = parent.filter(|p| p.is_valid());
+        let (new_trace_id, span_id) = crate::model::id::random_ids(parent.is_none());
+        let trace_id = parent.map_or(new_trace_id, |p| p.trace_id);
+        let trace_state = parent.map(|p| p.trace_state.clone()).unwrap_or_default();
         let sampled = shared
             .policies
             .should_sample(parent, trace_id, &b.name, b.kind);
@@ -268,13 +269,13 @@ impl Tracer {
                 end: start,
                 trace_state,
                 approx_bytes: b.name.len(),
-                name: b.name,
+                name: std::mem::replace(&mut b.name, Str::Borrowed("")),
                 status: Status::Unset,
                 usage: None,
                 events: Vec::new(),
-                links: b.links,
+                links: std::mem::take(&mut b.links),
             },
-            b.attributes,
+            std::mem::take(&mut b.attributes),
             local,
             baggage,
         )

@@ -403,8 +403,28 @@ fn disabled_tracer_records_nothing() {
         .unwrap();
     let s = tracer.span("x").start();
     assert!(!s.is_recording());
-    assert!(s.context().is_valid());
+    // No ids are made for a root (nothing to propagate), and a remote
+    // parent's context passes through, as OpenTelemetry's no-op tracer does.
+    assert!(!s.context().is_valid());
     drop(s);
+    let remote = SpanContext::new(
+        TraceId::from_u128(7),
+        SpanId::from_u64(9),
+        TraceFlags::SAMPLED,
+        true,
+    );
+    let child = tracer
+        .span("y")
+        .parent(Parent::Remote {
+            context: remote.clone(),
+            baggage: Default::default(),
+        })
+        .start();
+    assert!(!child.is_recording());
+    assert_eq!(
+        (child.context().trace_id, child.context().span_id),
+        (remote.trace_id, remote.span_id)
+    );
     assert!(tracer.settings().disabled);
     assert_eq!(tracer.stats().started, 0);
     tracer.force_flush(Duration::from_secs(1)).unwrap();

@@ -239,13 +239,38 @@ thread_local! {
 /// One splitmix64 step over a per-thread state: statistically good 64-bit
 /// output with no lock; ids need uniqueness, not secrecy.
 pub(crate) fn random_u64() -> u64 {
+    RNG.with(|s| next(s))
+}
+
+#[inline]
+fn next(s: &Cell<u64>) -> u64 {
+    let x = s.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
+    s.set(x);
+    let mut z = x;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// A new span id, and a new trace id when `new_trace` (else invalid): the
+/// span start path, with one thread-local access.
+#[inline]
+pub(crate) fn random_ids(new_trace: bool) -> (TraceId, SpanId) {
     RNG.with(|s| {
-        let x = s.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
-        s.set(x);
-        let mut z = x;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        let trace = if new_trace {
+            let mut v = 0u128;
+            while v == 0 {
+                v = (u128::from(next(s)) << 64) | u128::from(next(s));
+            }
+            TraceId(v.to_be_bytes())
+        } else {
+            TraceId::INVALID
+        };
+        let mut span = 0;
+        while span == 0 {
+            span = next(s);
+        }
+        (trace, SpanId(span.to_be_bytes()))
     })
 }
 

@@ -161,9 +161,9 @@ impl<'t> SpanBuilder<'t> {
     }
 
     #[inline]
-    pub fn start(self) -> Span {
+    pub fn start(mut self) -> Span {
         let tracer = self.tracer;
-        tracer.start_span(self)
+        tracer.start_span(&mut self)
     }
 }
 

@@ -28,7 +28,7 @@ use crate::model::id::SpanId;
 use crate::util::clock::Clock;
 use crate::util::padded::Padded;
 use std::alloc::{self, Layout};
-use std::cell::{RefCell, UnsafeCell};
+use std::cell::{Cell, RefCell, UnsafeCell};
 use std::ptr::{self, NonNull};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize};
@@ -309,6 +309,17 @@ impl Local {
         p.spans = 0;
         sink.wake();
         Ok(())
+    }
+
+    /// Another strong reference to this buffer.
+    pub(crate) fn share(&self) -> Arc<Local> {
+        // SAFETY: every `Local` is made inside an `Arc` (`Sink::register`,
+        // the only caller of `Local::new`) and never moved out of it, so
+        // `self` points into a live `Arc` allocation.
+        unsafe {
+            Arc::increment_strong_count(self);
+            Arc::from_raw(self)
+        }
     }
 
     /// Remembers that a child of `parent` was dropped without reaching the
@@ -687,6 +698,7 @@ struct Locals(Vec<Arc<Local>>);
 
 impl Drop for Locals {
     fn drop(&mut self) {
+        forget_last();
         for l in &self.0 {
             l.owner_alive.store(false, Release);
         }
@@ -695,13 +707,30 @@ impl Drop for Locals {
 
 thread_local! {
     static LOCALS: RefCell<Locals> = const { RefCell::new(Locals(Vec::new())) };
+    /// The buffer used last on this thread and its sink, so the spans of one
+    /// tracer skip the list. It names a buffer `LOCALS` holds, and is cleared
+    /// before any buffer leaves `LOCALS`.
+    static LAST: Cell<(*const Sink, *const Local)> =
+        const { Cell::new((ptr::null(), ptr::null())) };
+}
+
+fn forget_last() {
+    let _ = LAST.try_with(|c| c.set((ptr::null(), ptr::null())));
 }
 
 /// Runs `f` with the calling thread's buffer for `sink`, registering one on
 /// first use. `None` when there is none and none can be made (the budget is
 /// spent, or the thread is exiting and its thread-locals are gone).
 #[inline]
-pub(crate) fn with_local<R>(sink: &Arc<Sink>, f: impl FnOnce(&Arc<Local>) -> R) -> Option<R> {
+pub(crate) fn with_local<R>(sink: &Arc<Sink>, f: impl FnOnce(&Local) -> R) -> Option<R> {
+    let want = Arc::as_ptr(sink);
+    if let Ok((s, l)) = LAST.try_with(Cell::get) {
+        if s == want {
+            // SAFETY: `LAST` names a buffer that `LOCALS` keeps alive (see
+            // `LAST`).
+            return Some(f(unsafe { &*l }));
+        }
+    }
     LOCALS
         .try_with(|cell| {
             let mut locals = cell.try_borrow_mut().ok()?;
@@ -709,16 +738,16 @@ pub(crate) fn with_local<R>(sink: &Arc<Sink>, f: impl FnOnce(&Arc<Local>) -> R) 
             let local = match found {
                 Some(i) => &locals.0[i],
                 None => {
-                    // Forget buffers of pipelines that are gone (tracers
-                    // dropped, or replaced in a forked child).
-                    locals
-                        .0
-                        .retain(|l| !l.sink.is_closed() || Arc::strong_count(&l.sink) > 1);
+                    // Forget buffers of pipelines that are gone (shut down,
+                    // or replaced in a forked child).
+                    forget_last();
+                    locals.0.retain(|l| !l.sink.is_closed());
                     let l = sink.register()?;
                     locals.0.push(l);
                     locals.0.last()?
                 }
             };
+            let _ = LAST.try_with(|c| c.set((want, Arc::as_ptr(local))));
             Some(f(local))
         })
         .ok()

@@ -201,7 +201,7 @@ impl Pipeline {
                 }
                 .is_ok()
             });
-            (l.clone(), counted)
+            (l.share(), counted)
         });
         if r.is_none() {
             self.sink.count_unbuffered(true);
