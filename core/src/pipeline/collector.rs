@@ -195,6 +195,7 @@ impl Collector {
             }
         }
         self.more = budget == 0;
+        self.sink.refill();
         if !finished.is_empty() {
             self.sink.retire(&finished);
             self.locals

@@ -36,8 +36,11 @@ use std::sync::{Arc, Mutex};
 
 /// Bytes per chunk: about a hundred typical spans.
 pub(crate) const CHUNK_BYTES: usize = 16 * 1024;
-/// Spare chunks kept for reuse by all threads.
+/// Spare chunks kept for reuse by all threads, and how many the collector
+/// keeps ready (allocating on its own thread, so app threads allocate only
+/// when it falls behind).
 const SPARE_CHUNKS: usize = 64;
+const SPARE_READY: usize = 32;
 /// Children lost without an entry (see `Local::lose_child`) remembered per
 /// thread until the collector reads them.
 const LOST_CHILDREN: usize = 1024;
@@ -575,6 +578,21 @@ impl Sink {
     /// Publishes how many spans the collector holds (collector only).
     pub(crate) fn set_holding(&self, spans: usize) {
         self.flow.holding.store(spans, Relaxed);
+    }
+
+    /// Tops the spare chunks up to `SPARE_READY` (collector only).
+    pub(crate) fn refill(&self) {
+        let have = self.spare.lock().unwrap_or_else(|e| e.into_inner()).len();
+        if have >= SPARE_READY / 2 {
+            return;
+        }
+        let fresh: Vec<Box<Chunk>> = (have..SPARE_READY)
+            .map(|_| Chunk::new(CHUNK_BYTES))
+            .collect();
+        self.spare
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(fresh);
     }
 
     /// Tells the collector a full chunk waits (at most one message pending).
