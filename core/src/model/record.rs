@@ -83,10 +83,7 @@ pub struct SpanRecord {
     pub otel_kind: OtelKind,
     pub start_unix_nanos: u64,
     pub end_unix_nanos: u64,
-    /// A plain vector: finished spans usually carry more than the eight
-    /// attributes a live span keeps inline (the core adds its own), and a
-    /// record waiting in an exporter's queue should hold no unused room.
-    pub attributes: Vec<Attribute>,
+    pub attributes: Attributes,
     pub events: Vec<Event>,
     pub links: Vec<Link>,
     pub status: Status,
@@ -118,7 +115,7 @@ impl SpanRecord {
             otel_kind: OtelKind::Internal,
             start_unix_nanos: 0,
             end_unix_nanos: 0,
-            attributes: Vec::new(),
+            attributes: Attributes::new(),
             events: Vec::new(),
             links: Vec::new(),
             status: Status::Unset,
@@ -144,12 +141,7 @@ impl SpanRecord {
         self.otel_kind = h.otel_kind;
         self.start_unix_nanos = clock.unix_nanos(h.start);
         self.end_unix_nanos = self.start_unix_nanos + clock.nanos_between(h.start, h.end);
-        if attributes.spilled() {
-            self.attributes = attributes.into_vec();
-        } else {
-            self.attributes.clear();
-            self.attributes.extend(attributes);
-        }
+        self.attributes = attributes;
         self.events = h.events;
         self.links = h.links;
         self.status = h.status;
@@ -165,8 +157,9 @@ impl SpanRecord {
     /// kept in the pool.
     pub(crate) fn reset(&mut self) {
         self.attributes.clear();
-        // Room for a typical finished span is kept; more is released.
-        self.attributes.shrink_to(KEPT_ATTRIBUTES);
+        if self.attributes.spilled() {
+            self.attributes = Attributes::new();
+        }
         self.events = Vec::new();
         self.links = Vec::new();
         self.name = Str::Borrowed("");
@@ -176,9 +169,6 @@ impl SpanRecord {
         self.totals = None;
     }
 }
-
-/// Attribute room a pooled record keeps between spans.
-const KEPT_ATTRIBUTES: usize = 16;
 
 /// Fixed per-span overhead counted towards the byte cap.
 pub(crate) const RECORD_BASE_BYTES: usize = 64;
@@ -222,7 +212,7 @@ impl SpanRecord {
         conversation_attribute: &str,
     ) {
         use crate::model::semconv as sc;
-        let has = |attrs: &[Attribute], k: &str| attrs.iter().any(|a| a.key == k);
+        let has = |attrs: &Attributes, k: &str| attrs.iter().any(|a| a.key == k);
         crate::model::value::dedup_last_wins(&mut self.attributes);
         if self.kind != SpanKind::Plain {
             self.attributes

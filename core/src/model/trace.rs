@@ -5,7 +5,7 @@
 //! extracted headers get it too.
 
 use crate::model::semconv;
-use crate::model::value::Attribute;
+use crate::model::value::{Attribute, Attributes};
 
 /// Trace-level context. Applied, as attributes, to every span of the trace that
 /// is exported after it is set.
@@ -27,7 +27,7 @@ impl TraceMeta {
     }
 
     /// Adds the attributes for this context unless the span set its own value.
-    pub(crate) fn apply(&self, attrs: &mut Vec<Attribute>, conversation_attribute: &str) {
+    pub(crate) fn apply(&self, attrs: &mut Attributes, conversation_attribute: &str) {
         let mut add = |key: &str, value: crate::Value| {
             if !attrs.iter().any(|a| a.key == key) {
                 attrs.push(Attribute::new(key.to_string(), value));

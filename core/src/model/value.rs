@@ -190,7 +190,7 @@ pub type Attributes = smallvec::SmallVec<[Attribute; 8]>;
 /// Linear in the number of attributes; allocates nothing for up to
 /// [`DEDUP_SCAN_MAX`] of them, where comparing every pair is cheaper than
 /// hashing.
-pub(crate) fn dedup_last_wins(attrs: &mut Vec<Attribute>) {
+pub(crate) fn dedup_last_wins(attrs: &mut Attributes) {
     if attrs.len() < 2 {
         return;
     }
@@ -253,7 +253,7 @@ mod tests {
         let mut state = 0x2545_F491_4F6C_DD1Du64;
         for len in 0..200usize {
             for distinct in [1, 2, 3, len / 2 + 1, len + 1] {
-                let attrs: Vec<Attribute> = (0..len)
+                let attrs: Attributes = (0..len)
                     .map(|i| {
                         state ^= state << 13;
                         state ^= state >> 7;
@@ -272,7 +272,7 @@ mod tests {
     #[test]
     fn dedup_of_many_attributes_is_linear() {
         let n = 100_000;
-        let mut attrs: Vec<Attribute> = (0..n)
+        let mut attrs: Attributes = (0..n)
             .map(|i| Attribute::new(format!("key.{}", i % (n / 2)), i as i64))
             .collect();
         let start = std::time::Instant::now();
@@ -286,7 +286,7 @@ mod tests {
 
     #[test]
     fn dedup_keeps_last_value_in_first_order() {
-        let mut a: Vec<Attribute> = [
+        let mut a: Attributes = [
             Attribute::new("a", 1),
             Attribute::new("b", 2),
             Attribute::new("a", 3),
