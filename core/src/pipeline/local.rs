@@ -39,8 +39,8 @@ pub(crate) const CHUNK_BYTES: usize = 16 * 1024;
 /// Spare chunks kept for reuse by all threads, and how many the collector
 /// keeps ready (allocating on its own thread, so app threads allocate only
 /// when it falls behind).
-const SPARE_CHUNKS: usize = 64;
-const SPARE_READY: usize = 32;
+const SPARE_CHUNKS: usize = 128;
+const SPARE_READY: usize = 64;
 /// Children lost without an entry (see `Local::lose_child`) remembered per
 /// thread until the collector reads them.
 const LOST_CHILDREN: usize = 1024;
@@ -583,7 +583,7 @@ impl Sink {
     /// Tops the spare chunks up to `SPARE_READY` (collector only).
     pub(crate) fn refill(&self) {
         let have = self.spare.lock().unwrap_or_else(|e| e.into_inner()).len();
-        if have >= SPARE_READY / 2 {
+        if have >= SPARE_READY * 3 / 4 {
             return;
         }
         let fresh: Vec<Box<Chunk>> = (have..SPARE_READY)
