@@ -175,3 +175,129 @@ fn a_held_parent_is_released_after_the_hold_limit() {
     assert_eq!(names(&mem.spans()), vec!["root"]);
     std::mem::forget(child); // never ends
 }
+
+fn flag(r: &SpanRecord, key: &str) -> Option<bool> {
+    r.attribute(key).and_then(Value::as_bool)
+}
+
+#[test]
+fn a_parent_released_before_its_child_is_in_is_marked_incomplete() {
+    let (tracer, mem) = memory_tracer();
+    let mut parent = tracer.span("parent").kind(SpanKind::Agent).root().start();
+    let mut child = tracer
+        .span("child")
+        .kind(SpanKind::Llm)
+        .parent(&parent)
+        .start();
+    child.set_usage(Usage::new(10, 5));
+    parent.end();
+    // The flush releases the waiting parent: its totals miss the child.
+    let spans = flushed(&tracer, &mem);
+    let p = by_name(&spans, "parent");
+    assert_eq!(flag(p, sc::AGTRACE_USAGE_INCOMPLETE), Some(true));
+    assert_eq!(int(p, sc::AGTRACE_USAGE_INPUT_TOKENS), None);
+    child.end();
+    let spans = flushed(&tracer, &mem);
+    let c = by_name(&spans, "child");
+    assert_eq!(int(c, sc::AGTRACE_USAGE_INPUT_TOKENS), Some(10));
+    assert_eq!(flag(c, sc::AGTRACE_USAGE_INCOMPLETE), None);
+}
+
+#[test]
+fn a_complete_parent_is_not_marked_incomplete() {
+    let (tracer, mem) = memory_tracer();
+    let parent = tracer.span("parent").root().start();
+    let mut child = tracer
+        .span("child")
+        .kind(SpanKind::Llm)
+        .parent(&parent)
+        .start();
+    child.set_usage(Usage::new(3, 4));
+    drop(parent); // ends first: held until the child is in
+    child.end();
+    let spans = flushed(&tracer, &mem);
+    let p = by_name(&spans, "parent");
+    assert_eq!(int(p, sc::AGTRACE_USAGE_OUTPUT_TOKENS), Some(4));
+    assert_eq!(flag(p, sc::AGTRACE_USAGE_INCOMPLETE), None);
+}
+
+#[test]
+fn held_parents_expire_on_the_timer_under_steady_load() {
+    let mem = InMemoryExporter::new();
+    let tracer = Tracer::builder()
+        .ignore_env()
+        .flush_interval(Duration::from_millis(20))
+        .rollup_hold(Duration::from_millis(100))
+        .batch_size(64)
+        .exporter(ExporterConfig::Memory(mem.clone()))
+        .build()
+        .unwrap();
+    let parent = tracer.span("waits").root().start();
+    let forever = tracer.span("never ends").parent(&parent).start();
+    drop(parent);
+    // Steady load: chunks keep filling, so the collector is woken all the
+    // time; the timer must still run and release the held parent.
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                for _ in 0..100 {
+                    tracer.span("load").root().start().end();
+                }
+                std::thread::yield_now();
+            }
+        });
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !mem.spans().iter().any(|r| r.name == "waits") {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the held parent never expired"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    let spans = mem.spans();
+    assert_eq!(
+        flag(by_name(&spans, "waits"), sc::AGTRACE_USAGE_INCOMPLETE),
+        Some(true)
+    );
+    drop(forever);
+}
+
+#[test]
+fn a_deep_chain_of_waiting_parents_is_released_without_recursion() {
+    let mem = InMemoryExporter::new();
+    let tracer = Tracer::builder()
+        .ignore_env()
+        .queue_capacity(100_000)
+        .exporter(ExporterConfig::Memory(mem.clone()))
+        .build()
+        .unwrap();
+    // 50,000 nested spans, each ended before its child: every one waits for
+    // the next, and the last end releases the whole chain at once.
+    let depth = 50_000;
+    let mut spans = Vec::with_capacity(depth);
+    let mut parent = tracer.span("level").root().start();
+    for _ in 1..depth {
+        let child = tracer
+            .span("level")
+            .kind(SpanKind::Tool)
+            .parent(&parent)
+            .start();
+        spans.push(parent);
+        parent = child;
+    }
+    for s in &mut spans {
+        s.end();
+    }
+    parent.end();
+    let got = flushed(&tracer, &mem);
+    assert_eq!(got.len(), depth);
+    let root = got.iter().find(|r| r.is_root()).unwrap();
+    // Every tool span below counts once at the root.
+    assert_eq!(
+        int(root, sc::AGTRACE_USAGE_TOOL_CALLS),
+        Some(depth as i64 - 1)
+    );
+}

@@ -104,3 +104,35 @@ fn links_to_previous_turns_can_be_switched_off() {
     );
     assert!(by_name(&spans, "turn-3").links.is_empty());
 }
+
+#[test]
+fn trace_context_reaches_spans_continued_from_extracted_headers() {
+    let (tracer, mem) = memory_tracer();
+    let mut root = tracer.span("request").root().start();
+    root.update_trace(|m| {
+        m.user_id = Some("u-1".into());
+        m.session_id = Some("s-1".into());
+    });
+    // The same trace continued in this process from propagation headers,
+    // as a server handler behind a client in the same process would.
+    let mut headers = std::collections::HashMap::new();
+    tracer.inject(&root.to_ref(), &mut headers);
+    let continued = tracer.extract(&headers);
+    let mut handler = tracer.span("handler").parent(continued).start();
+    handler.end();
+    root.end();
+    let spans = flushed(&tracer, &mem);
+    for name in ["request", "handler"] {
+        let s = by_name(&spans, name);
+        assert_eq!(
+            s.attribute(sc::USER_ID),
+            Some(&Value::from("u-1")),
+            "{name}"
+        );
+        assert_eq!(
+            s.attribute(sc::SESSION_ID),
+            Some(&Value::from("s-1")),
+            "{name}"
+        );
+    }
+}

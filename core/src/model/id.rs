@@ -239,7 +239,7 @@ thread_local! {
 /// One splitmix64 step over a per-thread state: statistically good 64-bit
 /// output with no lock; ids need uniqueness, not secrecy.
 pub(crate) fn random_u64() -> u64 {
-    RNG.with(|s| next(s))
+    RNG.with(next)
 }
 
 #[inline]

@@ -174,6 +174,7 @@ pub(crate) struct Draft {
 }
 
 impl Draft {
+    #[inline]
     pub(crate) fn push_attribute(&mut self, attr: Attribute) {
         self.head.approx_bytes += attr.approx_size();
         self.attributes.push(attr);

@@ -59,6 +59,7 @@ impl Value {
 
     /// Approximate encoded size in bytes, used for the queue's byte cap and for
     /// splitting batches. Counts payload, not framing.
+    #[inline]
     pub fn approx_size(&self) -> usize {
         match self {
             Value::Bool(_) => 1,
@@ -168,6 +169,7 @@ pub struct Attribute {
 }
 
 impl Attribute {
+    #[inline]
     pub fn new(key: impl Into<Str>, value: impl Into<Value>) -> Self {
         Attribute {
             key: key.into(),
@@ -175,6 +177,7 @@ impl Attribute {
         }
     }
 
+    #[inline]
     pub(crate) fn approx_size(&self) -> usize {
         self.key.len() + self.value.approx_size()
     }
