@@ -654,16 +654,17 @@ agtrace_status_t agtrace_tracer_new(const agtrace_config_t *config,
                                     agtrace_tracer_t **out_tracer,
                                     agtrace_error_t **out_error);
 
-// Releases this handle. Spans keep the tracer alive until they are freed;
-// when the last handle and span are gone the tracer shuts down, waiting up
-// to 5 s for the final export. Call `agtrace_tracer_shutdown` first to
-// choose the timeout. NULL is ignored.
+// Releases this handle. When it is the last one the tracer shuts down,
+// waiting up to 5 s for the final export of the spans ended before; call
+// `agtrace_tracer_shutdown` first to choose the timeout. Spans do not keep
+// the tracer alive: a span still live then stays a valid handle, and ending
+// it reports `AGTRACE_ERR_SHUT_DOWN` (it is not exported). NULL is ignored.
 //
 // # Safety
 // `tracer` must be NULL or from `agtrace_tracer_new`, not yet freed, and not
 // in use by another thread.
 //
-// Not thread-safe for the same handle. Blocks only when this is the last handle and no span remains: then up to 5 s for the final export.
+// Not thread-safe for the same handle. Blocks only when this is the last handle: then up to 5 s for the final export.
 void agtrace_tracer_free(agtrace_tracer_t *tracer);
 
 // Blocks until every span ended before the call has been delivered (or given
