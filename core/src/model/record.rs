@@ -57,6 +57,9 @@ pub(crate) struct SpanHead {
     pub(crate) name: Str,
     pub(crate) status: Status,
     pub(crate) usage: Option<Usage>,
+    /// Their `time_unix_nanos` hold clock ticks here; `SpanRecord::fill`
+    /// converts them with the span's start and end, so a span's times keep
+    /// their order.
     pub(crate) events: Vec<Event>,
     pub(crate) links: Vec<Link>,
     /// Payload bytes the span owns on the heap (strings, arrays, events).
@@ -143,6 +146,9 @@ impl SpanRecord {
         self.end_unix_nanos = self.start_unix_nanos + clock.nanos_between(h.start, h.end);
         self.attributes = attributes;
         self.events = h.events;
+        for e in &mut self.events {
+            e.time_unix_nanos = clock.unix_nanos(e.time_unix_nanos);
+        }
         self.links = h.links;
         self.status = h.status;
         self.usage = h.usage;

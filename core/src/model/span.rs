@@ -313,7 +313,9 @@ impl Span {
         let Some(live) = self.live.as_mut() else {
             return;
         };
-        let time_unix_nanos = live.local.sink.clock.now_unix_nanos();
+        // Clock ticks until the collector converts the span's times, all
+        // with one scale (see `SpanHead::events`).
+        let time_unix_nanos = live.local.sink.clock.now();
         let r = &mut live.draft.head;
         r.approx_bytes += 16 + attributes.iter().map(Attribute::approx_size).sum::<usize>();
         r.events.push(Event {

@@ -9,13 +9,17 @@
 //! slew since then. The tick rate is measured against the monotonic clock
 //! from that anchor: roughly at start, then again by the collector before it
 //! converts (`calibrate`), so the error shrinks as the interval grows (about
-//! a part in a million after a few milliseconds).
+//! a part in a million after a few milliseconds), until `SETTLED` after the
+//! anchor; then it stays fixed, so every tick count converts the same way
+//! for the life of the tracer (times of different spans keep their order;
+//! wall times drift from the system clock by well under a millisecond an
+//! hour, as they would by NTP slew).
 //!
 //! Thread-safety: `Clock` is cheap to clone and shared; `calibrate` is meant
 //! for the collector, everything else for any thread.
 
 use crate::util::padded::Padded;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -33,11 +37,15 @@ struct State {
     /// Nanoseconds per tick, in 32.32 fixed point. Written by the
     /// collector; kept off the line every span start and end reads.
     scale: Padded<AtomicU64>,
+    settled: AtomicBool,
 }
 
 /// A tick rate measured over less than this is refined no further by the
 /// first calibration (it only has to be rough until the collector's).
 const FIRST_CALIBRATION_NANOS: u128 = 20_000;
+
+/// The tick rate is measured until this long after the anchor, then fixed.
+const SETTLED_NANOS: u128 = 10_000_000_000;
 
 impl Clock {
     pub(crate) fn new() -> Self {
@@ -54,6 +62,7 @@ impl Clock {
             anchor_ticks,
             anchor_unix_nanos,
             scale: Padded(AtomicU64::new(1 << 32)),
+            settled: AtomicBool::new(false),
         }));
         if tsc {
             while anchor.elapsed().as_nanos() < FIRST_CALIBRATION_NANOS {
@@ -74,10 +83,11 @@ impl Clock {
         }
     }
 
-    /// Re-measures the tick rate over the whole time since the anchor.
+    /// Re-measures the tick rate over the whole time since the anchor,
+    /// until the rate is settled.
     pub(crate) fn calibrate(&self) {
         let s = &*self.0;
-        if !s.tsc {
+        if !s.tsc || s.settled.load(Relaxed) {
             return;
         }
         let ticks = tsc::read().saturating_sub(s.anchor_ticks);
@@ -86,6 +96,9 @@ impl Clock {
             let scale = (nanos << 32) / u128::from(ticks);
             s.scale
                 .store(u64::try_from(scale).unwrap_or(u64::MAX), Relaxed);
+        }
+        if nanos >= SETTLED_NANOS {
+            s.settled.store(true, Relaxed);
         }
     }
 
@@ -107,10 +120,6 @@ impl Clock {
     pub(crate) fn nanos_between(&self, start: u64, end: u64) -> u64 {
         self.since_anchor(end)
             .saturating_sub(self.since_anchor(start))
-    }
-
-    pub(crate) fn now_unix_nanos(&self) -> u64 {
-        self.unix_nanos(self.now())
     }
 }
 
