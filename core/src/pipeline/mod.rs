@@ -80,8 +80,8 @@ impl Default for BatchConfig {
     }
 }
 
-/// Most spare records kept for reuse.
-const POOL_CAPACITY: usize = 4096;
+/// Most spare records kept for reuse (two default batches).
+const POOL_CAPACITY: usize = 1024;
 
 pub(crate) enum Control {
     /// A thread buffer filled a chunk.
