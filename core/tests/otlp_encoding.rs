@@ -350,3 +350,64 @@ fn a_retried_batch_is_sent_again_unchanged() {
         assert_eq!(tracer.stats().exporters[0].retried, 2, "{protocol:?}");
     }
 }
+
+#[test]
+fn batches_queued_behind_a_slow_export_are_sent_from_their_encoding() {
+    for protocol in PROTOCOLS {
+        let failure = match protocol {
+            OtlpProtocol::Grpc => Reply::grpc(tonic::Code::Unavailable),
+            _ => Reply::http(503),
+        };
+        // The first request takes a while, so the batches after it wait in
+        // the exporter's queue (encoded there); the next one fails once
+        // and is retried, and a small request limit splits them.
+        let server = server(
+            protocol,
+            vec![Reply::delay(Duration::from_millis(300), Reply::Ok), failure],
+        );
+        let mem = InMemoryExporter::new();
+        let tracer = Tracer::builder()
+            .ignore_env()
+            .service_name("encoding-test")
+            .resource_attribute(Attribute::new("deployment.environment", "ci"))
+            .resource_attribute(Attribute::new("host.cores", 2i64))
+            .batch_size(5)
+            .exporter(ExporterConfig::Otlp(OtlpConfig {
+                endpoint: Some(server.endpoint()),
+                protocol: Some(protocol),
+                timeout: Some(Duration::from_secs(5)),
+                max_request_bytes: Some(4 * 1024),
+                ..Default::default()
+            }))
+            .exporter(ExporterConfig::Memory(mem.clone()))
+            .delivery(DeliveryConfig {
+                max_retries: 3,
+                initial_backoff: Duration::from_millis(5),
+                max_backoff: Duration::from_millis(20),
+                ..Default::default()
+            })
+            .build()
+            .unwrap();
+        for i in 0..10 {
+            trace(&tracer, &format!("t{i}"));
+        }
+        let records = flushed(&tracer, &mem);
+        let s = tracer.stats();
+        let otlp = &s.exporters[0];
+        assert_eq!(
+            otlp.exported as usize,
+            records.len(),
+            "{protocol:?}: {otlp:?}"
+        );
+        assert_eq!(otlp.retried, 1, "{protocol:?}");
+        // Every span arrives once, in the order it was batched, decoding to
+        // its record, whichever form it waited in.
+        // The failed attempt is the request just before its identical retry.
+        let mut got = server.received();
+        let failed = (0..got.len() - 1).find(|&i| got[i].request == got[i + 1].request);
+        got.remove(failed.expect("a retried request"));
+        let names = check(&got, &records);
+        let want: Vec<String> = records.iter().map(|r| r.name.to_string()).collect();
+        assert_eq!(names, want, "{protocol:?}");
+    }
+}

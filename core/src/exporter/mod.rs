@@ -39,6 +39,74 @@ pub trait Exporter: Send {
     fn shutdown(&mut self) -> Result<(), ExportError> {
         Ok(())
     }
+
+    /// How to encode one span for this exporter ahead of time, when it can
+    /// send spans encoded so (see `export_encoded`). The pipeline then keeps
+    /// the batches that wait behind a slow export as these bytes rather than
+    /// as records, which take several times the memory. Default: none.
+    fn piece_encoder(&self) -> Option<PieceEncoder> {
+        None
+    }
+
+    /// Delivers spans `range` of `batch`, made with `piece_encoder`; the
+    /// same contract as `export`. Called only when `piece_encoder` gave one.
+    fn export_encoded(
+        &mut self,
+        batch: &Encoded,
+        range: std::ops::Range<usize>,
+    ) -> Result<(), ExportError> {
+        let _ = (batch, range);
+        Err(ExportError::new(format!(
+            "{} exporter cannot send encoded spans",
+            self.name()
+        )))
+    }
+}
+
+/// Appends one span's encoding to a buffer (see `Exporter::piece_encoder`).
+pub type PieceEncoder = fn(&SpanRecord, &mut Vec<u8>);
+
+/// A batch encoded ahead of time for one exporter: one piece per span, back
+/// to back. Owned by the queue it waits in; immutable.
+pub struct Encoded {
+    bytes: Vec<u8>,
+    /// Where each span's piece ends.
+    ends: Vec<usize>,
+}
+
+impl Encoded {
+    pub(crate) fn new(records: &[Box<SpanRecord>], encode: PieceEncoder) -> Self {
+        let mut bytes = Vec::new();
+        let mut ends = Vec::with_capacity(records.len());
+        for r in records {
+            encode(r, &mut bytes);
+            ends.push(bytes.len());
+        }
+        bytes.shrink_to_fit();
+        Encoded { bytes, ends }
+    }
+
+    /// Spans in the batch.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The pieces of spans `range`, back to back.
+    pub fn pieces(&self, range: std::ops::Range<usize>) -> &[u8] {
+        let start = match range.start {
+            0 => 0,
+            i => self.ends[i - 1],
+        };
+        let end = match range.end {
+            0 => 0,
+            i => self.ends[i - 1],
+        };
+        &self.bytes[start..end]
+    }
 }
 
 /// Discards every span (the `none` exporter): the pipeline still runs, so

@@ -16,7 +16,7 @@
 //!   exported, or dropped by reason (see `ExporterStats`).
 
 use crate::error::{ExportError, ExportErrorKind};
-use crate::exporter::Exporter;
+use crate::exporter::{Encoded, Exporter, PieceEncoder};
 use crate::model::record::SpanRecord;
 use crate::pipeline::fork::Pause;
 use crate::pipeline::stats::{BreakerState, ExporterCounters};
@@ -90,10 +90,63 @@ pub(crate) enum Control {
     Pause(Pause),
 }
 
-/// The batching thread's handle on one exporter's worker.
+/// A batch waiting in one exporter's queue: the shared records, or, behind
+/// a slow export, this exporter's own encoding of them (several times
+/// smaller; see `Exporter::piece_encoder`).
+enum Job {
+    Records(Arc<Batch>),
+    Encoded(Encoded),
+}
+
+/// Spans of a job handed to the exporter: all of them, or a part of a split.
+#[derive(Clone, Copy)]
+enum Part<'a> {
+    Records(&'a [Box<SpanRecord>]),
+    Encoded(&'a Encoded, usize, usize),
+}
+
+impl<'a> Part<'a> {
+    fn of(job: &'a Job) -> Part<'a> {
+        match job {
+            Job::Records(b) => Part::Records(&b.records),
+            Job::Encoded(e) => Part::Encoded(e, 0, e.len()),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match *self {
+            Part::Records(r) => r.len(),
+            Part::Encoded(_, start, end) => end - start,
+        }
+    }
+
+    fn halves(self) -> (Part<'a>, Part<'a>) {
+        match self {
+            Part::Records(r) => {
+                let (a, b) = r.split_at(r.len() / 2);
+                (Part::Records(a), Part::Records(b))
+            }
+            Part::Encoded(e, start, end) => {
+                let mid = start + (end - start) / 2;
+                (Part::Encoded(e, start, mid), Part::Encoded(e, mid, end))
+            }
+        }
+    }
+
+    fn export(self, exporter: &mut dyn Exporter) -> Result<(), ExportError> {
+        match self {
+            Part::Records(r) => exporter.export(r),
+            Part::Encoded(e, start, end) => exporter.export_encoded(e, start..end),
+        }
+    }
+}
+
+/// The collector's handle on one exporter's worker.
 pub(crate) struct Worker {
     pub(crate) name: String,
-    jobs: flume::Sender<(u64, Arc<Batch>)>,
+    jobs: flume::Sender<(u64, Job)>,
+    /// Set when the exporter takes encoded spans.
+    encoder: Option<PieceEncoder>,
     ctl: flume::Sender<Control>,
     pub(crate) counters: Arc<ExporterCounters>,
     /// Sequence number of the last batch queued to this worker.
@@ -108,6 +161,7 @@ impl Worker {
         cfg: DeliveryConfig,
     ) -> std::io::Result<Worker> {
         let name = exporter.name().to_string();
+        let encoder = exporter.piece_encoder();
         let (jobs, jobs_rx) = flume::bounded(capacity_batches.max(1));
         let (ctl, ctl_rx) = flume::unbounded();
         let counters = Arc::new(ExporterCounters::default());
@@ -131,6 +185,7 @@ impl Worker {
         Ok(Worker {
             name,
             jobs,
+            encoder,
             ctl,
             counters,
             queued: 0,
@@ -139,10 +194,23 @@ impl Worker {
     }
 
     /// Queues a batch without blocking; a full queue drops it, counted.
+    /// Behind a batch already waiting, an exporter that takes encoded spans
+    /// gets its own encoding instead of the records (encoded here, on the
+    /// collector, only then: a keeping-up exporter costs nothing more).
     pub(crate) fn offer(&mut self, batch: &Arc<Batch>) {
         let n = batch.records.len() as u64;
         self.counters.received.fetch_add(n, Relaxed);
-        match self.jobs.try_send((self.queued + 1, batch.clone())) {
+        if self.jobs.is_full() {
+            self.counters.dropped_queue_full.fetch_add(n, Relaxed);
+            return;
+        }
+        let job = match self.encoder {
+            Some(encode) if !self.jobs.is_empty() => {
+                Job::Encoded(Encoded::new(&batch.records, encode))
+            }
+            _ => Job::Records(batch.clone()),
+        };
+        match self.jobs.try_send((self.queued + 1, job)) {
             Ok(()) => self.queued += 1,
             Err(_) => {
                 self.counters.dropped_queue_full.fetch_add(n, Relaxed);
@@ -207,7 +275,7 @@ struct Delivery {
     breaker: Breaker,
     stopping: bool,
     last_log: Option<Instant>,
-    jobs: flume::Receiver<(u64, Arc<Batch>)>,
+    jobs: flume::Receiver<(u64, Job)>,
     ctl: flume::Receiver<Control>,
     /// Sequence number of the last batch settled.
     settled: u64,
@@ -224,7 +292,7 @@ impl Delivery {
                 return self.finish(upto, ack);
             }
             enum Ev {
-                Job(Result<(u64, Arc<Batch>), flume::RecvError>),
+                Job(Result<(u64, Job), flume::RecvError>),
                 Ctl(Result<Control, flume::RecvError>),
             }
             let ev = flume::Selector::new()
@@ -233,7 +301,7 @@ impl Delivery {
                 .wait();
             match ev {
                 Ev::Job(Ok((seq, batch))) => {
-                    self.deliver(&batch.records);
+                    self.deliver(Part::of(&batch));
                     self.settled = seq;
                     drop(batch);
                     self.answer_flushes();
@@ -263,7 +331,7 @@ impl Delivery {
         while self.settled < upto {
             match self.jobs.recv() {
                 Ok((seq, batch)) => {
-                    self.deliver(&batch.records);
+                    self.deliver(Part::of(&batch));
                     self.settled = seq;
                 }
                 Err(_) => break,
@@ -292,7 +360,7 @@ impl Delivery {
         });
     }
 
-    fn deliver(&mut self, spans: &[Box<SpanRecord>]) {
+    fn deliver(&mut self, spans: Part<'_>) {
         let n = spans.len() as u64;
         let c = self.counters.clone();
         if self.stopping && self.breaker.opened_at.is_some() {
@@ -319,7 +387,7 @@ impl Delivery {
                 self.log("rejected part of a batch", &reason);
             }
             Outcome::TooLarge(_) if n > 1 => {
-                let (a, b) = spans.split_at(spans.len() / 2);
+                let (a, b) = spans.halves();
                 self.deliver(a);
                 self.deliver(b);
             }
@@ -341,11 +409,11 @@ impl Delivery {
         }
     }
 
-    fn send_with_retries(&mut self, spans: &[Box<SpanRecord>]) -> Outcome {
+    fn send_with_retries(&mut self, spans: Part<'_>) -> Outcome {
         let deadline = Instant::now() + self.cfg.export_deadline;
         let mut retries = 0u32;
         loop {
-            let result = catch_unwind(AssertUnwindSafe(|| self.exporter.export(spans)))
+            let result = catch_unwind(AssertUnwindSafe(|| spans.export(&mut *self.exporter)))
                 .unwrap_or_else(|_| Err(ExportError::new("the exporter panicked")));
             let err = match result {
                 Ok(()) => return Outcome::Delivered,

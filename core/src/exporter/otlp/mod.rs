@@ -19,9 +19,10 @@ mod http;
 mod response;
 
 use super::wire::{json, proto, EncodedSpans, Format};
-use super::{Exporter, Resource};
+use super::{Encoded, Exporter, PieceEncoder, Resource};
 use crate::error::{Error, ExportError};
 use crate::model::record::SpanRecord;
+use std::ops::Range;
 use std::time::Duration;
 
 /// The OTLP wire protocol.
@@ -143,14 +144,10 @@ impl OtlpExporter {
     }
 }
 
-impl Exporter for OtlpExporter {
-    fn name(&self) -> &str {
-        &self.settings.name
-    }
-
-    fn export(&mut self, batch: &[Box<SpanRecord>]) -> Result<(), ExportError> {
+impl OtlpExporter {
+    /// Sends one request holding `spans` (pieces back to back).
+    fn send(&self, spans: &[u8]) -> Result<(), ExportError> {
         let format = &self.format;
-        let spans = self.encoded.pieces(batch, |r, out| format.span(r, out));
         let s = &self.settings;
         // Checked before compression, as the limit is on the message.
         let size = format.request_len(spans);
@@ -168,5 +165,30 @@ impl Exporter for OtlpExporter {
             Transport::Http(client) => self.runtime.block_on(http::send(client, s, body)),
             Transport::Grpc(channel) => self.runtime.block_on(grpc::send(channel, s, body)),
         }
+    }
+}
+
+impl Exporter for OtlpExporter {
+    fn name(&self) -> &str {
+        &self.settings.name
+    }
+
+    fn export(&mut self, batch: &[Box<SpanRecord>]) -> Result<(), ExportError> {
+        let format = &self.format;
+        let mut encoded = std::mem::take(&mut self.encoded);
+        let result = self.send(encoded.pieces(batch, |r, out| format.span(r, out)));
+        self.encoded = encoded;
+        result
+    }
+
+    fn piece_encoder(&self) -> Option<PieceEncoder> {
+        Some(match self.format {
+            Format::Protobuf(_) => proto::span,
+            Format::Json(_) => json::span,
+        })
+    }
+
+    fn export_encoded(&mut self, batch: &Encoded, range: Range<usize>) -> Result<(), ExportError> {
+        self.send(batch.pieces(range))
     }
 }
