@@ -95,7 +95,30 @@ pub(crate) enum Control {
 /// smaller; see `Exporter::piece_encoder`).
 enum Job {
     Records(Arc<Batch>),
-    Encoded(Encoded),
+    Encoded(Encoded, Queued),
+}
+
+/// Keeps an encoded job's spans counted against the span cap while it waits
+/// (the records' batch, which counted them, is gone).
+struct Queued {
+    sink: Arc<crate::pipeline::local::Sink>,
+    spans: usize,
+}
+
+impl Queued {
+    fn new(sink: &Arc<crate::pipeline::local::Sink>, spans: usize) -> Queued {
+        sink.queued(spans, true);
+        Queued {
+            sink: sink.clone(),
+            spans,
+        }
+    }
+}
+
+impl Drop for Queued {
+    fn drop(&mut self) {
+        self.sink.queued(self.spans, false);
+    }
 }
 
 /// Spans of a job handed to the exporter: all of them, or a part of a split.
@@ -109,7 +132,7 @@ impl<'a> Part<'a> {
     fn of(job: &'a Job) -> Part<'a> {
         match job {
             Job::Records(b) => Part::Records(&b.records),
-            Job::Encoded(e) => Part::Encoded(e, 0, e.len()),
+            Job::Encoded(e, _) => Part::Encoded(e, 0, e.len()),
         }
     }
 
@@ -205,9 +228,10 @@ impl Worker {
             return;
         }
         let job = match self.encoder {
-            Some(encode) if !self.jobs.is_empty() => {
-                Job::Encoded(Encoded::new(&batch.records, encode))
-            }
+            Some(encode) if !self.jobs.is_empty() => Job::Encoded(
+                Encoded::new(&batch.records, encode),
+                Queued::new(&batch.sink, batch.records.len()),
+            ),
             _ => Job::Records(batch.clone()),
         };
         match self.jobs.try_send((self.queued + 1, job)) {
