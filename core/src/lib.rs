@@ -26,8 +26,8 @@
 //! # Ok::<(), agtrace_core::Error>(())
 //! ```
 
-// Span records stay boxed from span start through export and back to the
-// record pool: batches move pointers, never the large record itself.
+// Finished span records stay boxed from the collector through export and
+// back to its record pool: batches move pointers, never the large record.
 #![allow(clippy::vec_box)]
 
 mod config;

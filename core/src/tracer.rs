@@ -108,7 +108,6 @@ pub(crate) fn start_pipeline(
     custom: Vec<Box<dyn Exporter>>,
     policies: &Arc<Policies>,
     clock: Clock,
-    generation: u32,
 ) -> Result<Pipeline, Error> {
     let mut exporters = settings.create_exporters()?;
     exporters.extend(custom);
@@ -119,7 +118,6 @@ pub(crate) fn start_pipeline(
         policies.clone(),
         clock,
         settings.capture_content,
-        generation,
     )
 }
 
@@ -156,7 +154,7 @@ impl Tracer {
         let pipeline = if settings.disabled {
             std::ptr::null_mut()
         } else {
-            let p = start_pipeline(&settings, b.custom_exporters, &policies, clock.clone(), 0)?;
+            let p = start_pipeline(&settings, b.custom_exporters, &policies, clock.clone())?;
             Box::into_raw(Box::new(p))
         };
         Ok(Tracer {

@@ -95,7 +95,11 @@ pub(crate) enum Control {
 /// smaller; see `Exporter::piece_encoder`).
 enum Job {
     Records(Arc<Batch>),
-    Encoded(Encoded, Queued),
+    Encoded {
+        batch: Encoded,
+        /// Held for its drop (the span cap's count).
+        _counted: Queued,
+    },
 }
 
 /// Keeps an encoded job's spans counted against the span cap while it waits
@@ -132,7 +136,7 @@ impl<'a> Part<'a> {
     fn of(job: &'a Job) -> Part<'a> {
         match job {
             Job::Records(b) => Part::Records(&b.records),
-            Job::Encoded(e, _) => Part::Encoded(e, 0, e.len()),
+            Job::Encoded { batch: e, .. } => Part::Encoded(e, 0, e.len()),
         }
     }
 
@@ -228,10 +232,10 @@ impl Worker {
             return;
         }
         let job = match self.encoder {
-            Some(encode) if !self.jobs.is_empty() => Job::Encoded(
-                Encoded::new(&batch.records, encode),
-                Queued::new(&batch.sink, batch.records.len()),
-            ),
+            Some(encode) if !self.jobs.is_empty() => Job::Encoded {
+                batch: Encoded::new(&batch.records, encode),
+                _counted: Queued::new(&batch.sink, batch.records.len()),
+            },
             _ => Job::Records(batch.clone()),
         };
         match self.jobs.try_send((self.queued + 1, job)) {

@@ -108,7 +108,6 @@ impl Tracer {
             Vec::new(),
             &shared.policies,
             shared.clock.clone(),
-            old.generation() + 1,
         );
         if let Err(e) = &new {
             eprintln!("agtrace: cannot restart the pipeline in a forked child ({e}); tracing is disabled there");

@@ -100,7 +100,6 @@ pub(crate) struct Pipeline {
     exporters: Vec<(String, Arc<ExporterCounters>)>,
     closed: AtomicBool,
     collector: Mutex<Option<JoinHandle<()>>>,
-    generation: u32,
     /// The process whose threads run this pipeline.
     pid: u32,
     pauses: Mutex<Pauses>,
@@ -124,7 +123,6 @@ impl Pipeline {
         policies: Arc<Policies>,
         clock: Clock,
         capture_content: bool,
-        generation: u32,
     ) -> Result<Pipeline, Error> {
         let thread_error = |e: std::io::Error| Error::Exporter {
             exporter: "pipeline".into(),
@@ -171,7 +169,6 @@ impl Pipeline {
             exporters: exporter_counters,
             closed: AtomicBool::new(false),
             collector: Mutex::new(Some(handle)),
-            generation,
             pid: std::process::id(),
             pauses: Mutex::default(),
         })
@@ -332,10 +329,6 @@ impl Pipeline {
 
     pub(crate) fn is_shut_down(&self) -> bool {
         self.closed.load(Acquire)
-    }
-
-    pub(crate) fn generation(&self) -> u32 {
-        self.generation
     }
 
     pub(crate) fn pid(&self) -> u32 {

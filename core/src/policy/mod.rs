@@ -136,7 +136,7 @@ impl Policies {
         self.links.load(Relaxed)
     }
 
-    /// What the batching thread applies to each finished span, fixed for one
+    /// What the collector applies to each finished span, fixed for one
     /// batch.
     pub(crate) fn finisher(&self) -> Finisher {
         Finisher {
