@@ -33,9 +33,19 @@ fn tracer(
     protocol: OtlpProtocol,
     max_request_bytes: Option<usize>,
 ) -> (Tracer, InMemoryExporter) {
+    tracer_with_batches(server, protocol, max_request_bytes, 512)
+}
+
+fn tracer_with_batches(
+    server: &ScriptedOtlp,
+    protocol: OtlpProtocol,
+    max_request_bytes: Option<usize>,
+    batch_size: usize,
+) -> (Tracer, InMemoryExporter) {
     let mem = InMemoryExporter::new();
     let tracer = Tracer::builder()
         .ignore_env()
+        .batch_size(batch_size)
         .service_name("encoding-test")
         .resource_attribute(Attribute::new("deployment.environment", "ci"))
         .resource_attribute(Attribute::new("host.cores", 2i64))
@@ -365,29 +375,7 @@ fn batches_queued_behind_a_slow_export_are_sent_from_their_encoding() {
             protocol,
             vec![Reply::delay(Duration::from_millis(300), Reply::Ok), failure],
         );
-        let mem = InMemoryExporter::new();
-        let tracer = Tracer::builder()
-            .ignore_env()
-            .service_name("encoding-test")
-            .resource_attribute(Attribute::new("deployment.environment", "ci"))
-            .resource_attribute(Attribute::new("host.cores", 2i64))
-            .batch_size(5)
-            .exporter(ExporterConfig::Otlp(OtlpConfig {
-                endpoint: Some(server.endpoint()),
-                protocol: Some(protocol),
-                timeout: Some(Duration::from_secs(5)),
-                max_request_bytes: Some(4 * 1024),
-                ..Default::default()
-            }))
-            .exporter(ExporterConfig::Memory(mem.clone()))
-            .delivery(DeliveryConfig {
-                max_retries: 3,
-                initial_backoff: Duration::from_millis(5),
-                max_backoff: Duration::from_millis(20),
-                ..Default::default()
-            })
-            .build()
-            .unwrap();
+        let (tracer, mem) = tracer_with_batches(&server, protocol, Some(4 * 1024), 5);
         for i in 0..10 {
             trace(&tracer, &format!("t{i}"));
         }
