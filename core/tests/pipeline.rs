@@ -324,3 +324,81 @@ fn dropping_the_last_handle_exports_what_ended_and_a_later_end_never_blocks() {
     );
     assert_eq!(names(&mem.spans()), vec!["ended-before"]);
 }
+
+#[test]
+fn spans_ended_on_other_threads_are_exported_once_with_exact_rollups() {
+    let mem = InMemoryExporter::new();
+    let tracer = Tracer::builder()
+        .ignore_env()
+        .flush_interval(Duration::from_millis(5))
+        // Room for every span, so that none is dropped and all are checked.
+        .queue_capacity(100_000)
+        .exporter(ExporterConfig::Memory(mem.clone()))
+        .build()
+        .unwrap();
+    let producers = 4;
+    let per_thread = 5_000;
+    // Each producer starts a parent and a child and hands both to a
+    // consumer thread, which starts a grandchild and ends all three: spans
+    // cross threads between start and end, and children arrive from other
+    // threads' buffers than their parents'.
+    let (tx, rx) = flume::unbounded::<(Span, Span)>();
+    std::thread::scope(|s| {
+        for _ in 0..producers {
+            let tx = tx.clone();
+            let tracer = &tracer;
+            s.spawn(move || {
+                for i in 0..per_thread {
+                    let parent = tracer.span(format!("p{i}")).root().start();
+                    let child = tracer
+                        .span("child")
+                        .kind(SpanKind::Tool)
+                        .parent(&parent)
+                        .start();
+                    tx.send((parent, child)).unwrap();
+                }
+            });
+        }
+        drop(tx);
+        for _ in 0..producers {
+            let rx = rx.clone();
+            let tracer = &tracer;
+            s.spawn(move || {
+                for (mut parent, mut child) in rx.iter() {
+                    let mut grandchild = tracer
+                        .span("grandchild")
+                        .kind(SpanKind::Tool)
+                        .parent(&child)
+                        .start();
+                    parent.end(); // before its children: held for them
+                    grandchild.end();
+                    child.end();
+                }
+            });
+        }
+    });
+    tracer.force_flush(Duration::from_secs(10)).unwrap();
+    let stats = tracer.stats();
+    assert_accounted(&stats);
+    let n = producers * per_thread;
+    assert_eq!(stats.ended, 3 * n as u64);
+    let spans = mem.spans();
+    let ids: std::collections::HashSet<_> = spans.iter().map(|r| r.span_id).collect();
+    assert_eq!(
+        (spans.len(), ids.len()),
+        (3 * n, 3 * n),
+        "each span once: {stats:?}"
+    );
+    for root in spans.iter().filter(|r| r.is_root()) {
+        assert_eq!(
+            root.attribute(agtrace_core::semconv::AGTRACE_USAGE_TOOL_CALLS),
+            Some(&Value::I64(2)),
+            "{}",
+            root.name
+        );
+        assert_eq!(
+            root.attribute(agtrace_core::semconv::AGTRACE_USAGE_INCOMPLETE),
+            None
+        );
+    }
+}

@@ -154,16 +154,20 @@ impl Collector {
             self.locals = locals;
         }
         let deciding = if full {
-            self.last_full = started;
-            self.sink.clock.calibrate();
             std::mem::take(&mut self.undecided)
         } else {
             Vec::new()
         };
         let mut finished = Vec::new();
-        // Read at most a few batches per pass: what the collector holds stays
-        // bounded, and the buffers keep the rest (under the span cap).
-        let mut budget = self.cfg.batch_size * 2;
+        // A partial pass reads at most a few batches, so the collector gets
+        // back to its work soon. A full pass reads every buffer to its end,
+        // so that every `Child` entry written before a span it decides ended
+        // has been read (at most the span cap and each thread's open chunk).
+        let mut budget = if full {
+            usize::MAX
+        } else {
+            self.cfg.batch_size * 2
+        };
         let n = self.locals.len();
         self.first = if n == 0 { 0 } else { (self.first + 1) % n };
         let order = (0..n).map(|i| (self.first + i) % n);
@@ -195,23 +199,28 @@ impl Collector {
             }
         }
         self.more = budget == 0;
+        if full {
+            self.last_full = started;
+            self.sink.clock.calibrate();
+        }
         self.sink.refill();
         if !finished.is_empty() {
             self.sink.retire(&finished);
             self.locals
                 .retain(|l| !finished.iter().any(|f| Arc::ptr_eq(f, l)));
         }
-        if deciding.is_empty() && self.undecided.is_empty() {
-            self.sink
-                .set_holding(self.batch.len() + self.rollups.held());
-            return;
+        if !deciding.is_empty() {
+            let prices = self.policies.prices();
+            let ready = &mut self.ready;
+            for rec in deciding {
+                self.rollups.decide(rec, &prices, &mut |r| ready.push(r));
+            }
+            self.finish_ready(started);
         }
-        let prices = self.policies.prices();
-        let ready = &mut self.ready;
-        for rec in deciding {
-            self.rollups.decide(rec, &prices, &mut |r| ready.push(r));
-        }
-        self.finish_ready(started);
+        // What this thread holds counts against the span cap, so producers
+        // stop at the cap while spans wait here for a decision.
+        self.sink
+            .set_holding(self.undecided.len() + self.batch.len() + self.rollups.held());
     }
 
     /// Makes everything ended before the call final: passes until the
@@ -279,8 +288,6 @@ impl Collector {
                 self.dispatch();
             }
         }
-        self.sink
-            .set_holding(self.undecided.len() + self.batch.len() + self.rollups.held());
         let c = &self.counters;
         c.collected.fetch_add(n, Relaxed);
         c.collector_busy_nanos

@@ -16,8 +16,10 @@
 //! shutdown; a parent whose totals miss a child (dropped, never ended, or not
 //! counted for lack of buffer room) is marked `agtrace.usage.incomplete`.
 //! Nodes of parents that never arrive expire with the hold limit, and the
-//! table holds at most `max_nodes` (the oldest held parents are released
-//! first). Release is iterative: a deep tree cannot overflow the stack.
+//! table stays within twice `max_nodes`: the oldest nodes of parents not yet
+//! seen are forgotten first (such a parent, if it arrives, is marked
+//! incomplete), then the longest-held spans are released. Release is
+//! iterative: a deep tree cannot overflow the stack.
 //!
 //! No double counting: a span's own usage counts only when no descendant
 //! reported usage (a framework LLM span wrapping a provider LLM span counts
@@ -135,6 +137,14 @@ struct Released {
 }
 
 impl Released {
+    fn new(cap: usize) -> Released {
+        Released {
+            set: FxHashSet::default(),
+            order: VecDeque::new(),
+            cap,
+        }
+    }
+
     fn insert(&mut self, id: SpanId) {
         if self.order.len() >= self.cap {
             if let Some(old) = self.order.pop_front() {
@@ -150,6 +160,9 @@ impl Released {
 /// The collector's rollup state. Not shared.
 pub(crate) struct Rollups {
     nodes: FxHashMap<SpanId, Node>,
+    /// Parents whose node was forgotten to keep the table bounded: if one
+    /// arrives, its totals are marked incomplete.
+    evicted: Released,
     /// Nodes holding their span.
     held: usize,
     released: Released,
@@ -162,11 +175,8 @@ impl Rollups {
         Rollups {
             nodes: FxHashMap::default(),
             held: 0,
-            released: Released {
-                set: FxHashSet::default(),
-                order: VecDeque::new(),
-                cap: max_nodes.max(1024),
-            },
+            released: Released::new(max_nodes.max(1024)),
+            evicted: Released::new(max_nodes.max(1024)),
             hold_limit,
             max_nodes: max_nodes.max(16),
         }
@@ -186,6 +196,34 @@ impl Rollups {
         let n = self.nodes.entry(parent).or_insert_with(|| Node::new(now));
         n.open += 1;
         n.touched = now;
+        if self.nodes.len() > 2 * self.max_nodes {
+            self.evict_waiting();
+        }
+    }
+
+    /// Forgets the oldest nodes of parents not yet seen, down to the bound
+    /// (amortised: only once the table holds twice the bound). Held spans
+    /// are left to `expire`, which can release them.
+    fn evict_waiting(&mut self) {
+        let mut waiting: Vec<(Instant, SpanId)> = self
+            .nodes
+            .iter()
+            .filter(|(_, n)| n.held.is_none())
+            .map(|(id, n)| (n.touched, *id))
+            .collect();
+        let excess = self.nodes.len().saturating_sub(self.max_nodes);
+        if excess == 0 {
+            return;
+        }
+        let cut = excess.min(waiting.len());
+        if cut == 0 {
+            return;
+        }
+        waiting.select_nth_unstable(cut - 1);
+        for (_, id) in waiting.into_iter().take(cut) {
+            self.nodes.remove(&id);
+            self.evicted.insert(id);
+        }
     }
 
     /// A counted child of `parent` was dropped before the collector read it.
@@ -225,7 +263,7 @@ impl Rollups {
         while let Some(mut rec) = next.take() {
             let (children, mut incomplete) = match self.nodes.remove(&rec.span_id) {
                 Some(n) => (n.acc, n.incomplete || n.open > 0),
-                None => (Totals::default(), false),
+                None => (Totals::default(), self.evicted.set.remove(&rec.span_id)),
             };
             self.released.insert(rec.span_id);
             let mut totals = children;
@@ -292,6 +330,10 @@ impl Rollups {
             None => !stale(n.touched),
         });
         if self.nodes.len() > self.max_nodes {
+            self.evict_waiting();
+        }
+        if self.nodes.len() > self.max_nodes {
+            // Still over: the longest-held spans go now, incomplete.
             let mut held: Vec<(Instant, SpanId)> = self
                 .nodes
                 .iter()
@@ -304,8 +346,6 @@ impl Rollups {
                     due.push(r.0);
                 }
             }
-            self.nodes
-                .retain(|_, n| n.held.is_some() || n.open > 0 && !stale(n.touched));
         }
         self.held -= due.len();
         for rec in due {
@@ -364,4 +404,39 @@ fn own_contribution(rec: &mut SpanRecord, children: &Totals, prices: &PriceTable
         }
     }
     own
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: u64) -> Box<SpanRecord> {
+        let mut r = Box::new(SpanRecord::blank());
+        r.span_id = SpanId::from_u64(id);
+        r
+    }
+
+    #[test]
+    fn the_table_stays_bounded_when_parents_never_arrive() {
+        let max = 16;
+        let mut r = Rollups::new(Duration::from_secs(300), max);
+        // Children of 10,000 parents that are never seen (dropped, or
+        // never ended): the table does not grow with them.
+        for p in 1..=10_000u64 {
+            r.child(SpanId::from_u64(p));
+            assert!(r.nodes.len() <= 2 * max + 1, "{} nodes", r.nodes.len());
+        }
+        // One of the recently forgotten turns up after all: released at
+        // once, marked incomplete (its children's totals were forgotten).
+        let prices = PriceTable::builtin();
+        let mut out = Vec::new();
+        r.decide(record(9_500), &prices, &mut |rec| out.push(rec));
+        let [rec] = &out[..] else {
+            panic!("{} released", out.len())
+        };
+        assert_eq!(
+            rec.attribute(sc::AGTRACE_USAGE_INCOMPLETE),
+            Some(&Value::Bool(true))
+        );
+    }
 }
