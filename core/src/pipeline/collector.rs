@@ -35,7 +35,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Most time between two full passes while spans wait for a decision.
-const FULL_EVERY: Duration = Duration::from_micros(250);
+const FULL_EVERY: Duration = Duration::from_millis(1);
 
 /// Real memory of one record beside its payload, for the byte budget.
 const RECORD_BYTES: usize = std::mem::size_of::<SpanRecord>() + 8;
@@ -53,10 +53,8 @@ pub(crate) struct Collector {
     /// The sink's registry as last seen, and its version.
     locals: Vec<Arc<Local>>,
     seen: u64,
-    /// Spans read and not decided yet, with the pass that read them.
-    undecided: Vec<(u64, Box<SpanRecord>)>,
-    /// Passes so far.
-    passes: u64,
+    /// Spans read since the last full pass, decided in the next.
+    undecided: Vec<Box<SpanRecord>>,
     last_full: Instant,
     /// The last pass stopped at its read limit: buffers hold more.
     more: bool,
@@ -92,7 +90,6 @@ impl Collector {
             locals: Vec::new(),
             seen: u64::MAX,
             undecided: Vec::new(),
-            passes: 0,
             last_full: Instant::now(),
             more: false,
             first: 0,
@@ -156,13 +153,16 @@ impl Collector {
         if let Some(locals) = self.sink.locals_since(&mut self.seen) {
             self.locals = locals;
         }
-        self.passes += 1;
-        let pass = self.passes;
+        let deciding = if full {
+            std::mem::take(&mut self.undecided)
+        } else {
+            Vec::new()
+        };
         let mut finished = Vec::new();
         // A partial pass reads at most a few batches, so the collector gets
-        // back to its work soon; a full pass reads every buffer to its end
-        // (at most the span cap and each thread's open chunk), so the spans
-        // read before it can be decided.
+        // back to its work soon. A full pass reads every buffer to its end,
+        // so that every `Child` entry written before a span it decides ended
+        // has been read (at most the span cap and each thread's open chunk).
         let mut budget = if full {
             usize::MAX
         } else {
@@ -187,13 +187,13 @@ impl Collector {
                 Entry::Span(head, attributes) => {
                     let mut rec = pool.take();
                     rec.fill(head, attributes, &sink.clock);
-                    undecided.push((pass, rec));
+                    undecided.push(rec);
                 }
                 Entry::Child(parent) => rollups.child(parent),
                 Entry::Trace(trace_id, meta) => traces.merge(trace_id, *meta),
             };
             // SAFETY: only this thread drains.
-            unsafe { local.drain(pass, full, &mut budget, &mut read) };
+            unsafe { local.drain(full, &mut budget, &mut read) };
             if local.is_finished() {
                 finished.push(local.clone());
             }
@@ -209,17 +209,6 @@ impl Collector {
             self.locals
                 .retain(|l| !finished.iter().any(|f| Arc::ptr_eq(f, l)));
         }
-        // A span is decided once every buffer was read to its end in a pass
-        // after the one that read it: a `Child` entry written before the
-        // span ended, on any thread, has then been read.
-        let safe = self
-            .locals
-            .iter()
-            .map(|l| l.drained())
-            .min()
-            .unwrap_or(pass);
-        let k = self.undecided.partition_point(|(p, _)| *p < safe);
-        let deciding: Vec<_> = self.undecided.drain(..k).map(|(_, r)| r).collect();
         if !deciding.is_empty() {
             let prices = self.policies.prices();
             let ready = &mut self.ready;
@@ -249,7 +238,7 @@ impl Collector {
         self.pass(true);
         let prices = self.policies.prices();
         let ready = &mut self.ready;
-        for (_, rec) in std::mem::take(&mut self.undecided) {
+        for rec in std::mem::take(&mut self.undecided) {
             self.rollups.decide(rec, &prices, &mut |r| ready.push(r));
         }
         self.rollups.release_all(&prices, &mut |r| ready.push(r));

@@ -176,8 +176,6 @@ const COUNT_NOW: usize = 1024;
 struct Consumer {
     head: *mut Chunk,
     pos: usize,
-    /// The last collector pass that read this buffer to its end.
-    drained: u64,
 }
 
 /// What an app thread counts, written only by that thread (a load and a
@@ -234,7 +232,6 @@ impl Local {
             consumer: Padded(UnsafeCell::new(Consumer {
                 head: first,
                 pos: 0,
-                drained: 0,
             })),
             counts: Padded(LocalCounts::default()),
             lost_children: Mutex::new(Vec::new()),
@@ -344,18 +341,11 @@ impl Local {
     /// were read (counted down) or none is left; the chunk the owner is
     /// filling only with `tail` (reading it makes the owner's next writes
     /// miss the cache, so the collector mostly reads sealed chunks).
-    /// Collector thread only. When it reads to the end (the tail included),
-    /// it notes `pass` (see `drained`).
+    /// Collector thread only.
     ///
     /// # Safety
     /// Must be called from one thread at a time (the collector).
-    pub(crate) unsafe fn drain(
-        &self,
-        pass: u64,
-        tail: bool,
-        spans: &mut usize,
-        out: &mut impl FnMut(Entry),
-    ) {
+    pub(crate) unsafe fn drain(&self, tail: bool, spans: &mut usize, out: &mut impl FnMut(Entry)) {
         // SAFETY: the collector's alone (the caller's contract).
         let c = unsafe { &mut *self.consumer.get() };
         loop {
@@ -382,7 +372,6 @@ impl Local {
                 out(e);
             }
             if next.is_null() {
-                c.drained = pass;
                 return;
             }
             // SAFETY: the producer no longer touches it (it linked `next`),
@@ -392,13 +381,6 @@ impl Local {
             c.pos = 0;
             self.sink.give_back(done);
         }
-    }
-
-    /// The last collector pass that read this buffer to its end (collector
-    /// only).
-    pub(crate) fn drained(&self) -> u64 {
-        // SAFETY: the consumer state is the collector's, the only caller.
-        unsafe { (*self.consumer.get()).drained }
     }
 
     /// Parents of children lost since the last call.
