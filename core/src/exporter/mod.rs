@@ -97,15 +97,7 @@ impl Encoded {
 
     /// The pieces of spans `range`, back to back.
     pub fn pieces(&self, range: std::ops::Range<usize>) -> &[u8] {
-        let start = match range.start {
-            0 => 0,
-            i => self.ends[i - 1],
-        };
-        let end = match range.end {
-            0 => 0,
-            i => self.ends[i - 1],
-        };
-        &self.bytes[start..end]
+        wire::pieces(&self.bytes, &self.ends, range)
     }
 }
 

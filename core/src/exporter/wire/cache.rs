@@ -65,15 +65,7 @@ impl EncodedSpans {
             Some(range) => range,
             None => self.encode(batch, encode),
         };
-        let start = match range.start {
-            0 => 0,
-            i => self.ends[i - 1],
-        };
-        let end = match range.end {
-            0 => 0,
-            i => self.ends[i - 1],
-        };
-        &self.bytes[start..end]
+        super::pieces(&self.bytes, &self.ends, range)
     }
 
     /// Where `batch` sits among the cached records, if it is a run of them.

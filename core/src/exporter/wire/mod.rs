@@ -26,6 +26,17 @@ mod tests;
 
 pub(crate) use cache::EncodedSpans;
 
+/// The pieces of spans `range` from pieces laid back to back in `bytes`,
+/// piece `i` ending at `ends[i]`.
+pub(crate) fn pieces<'a>(
+    bytes: &'a [u8],
+    ends: &[usize],
+    range: std::ops::Range<usize>,
+) -> &'a [u8] {
+    let end_of = |i: usize| if i == 0 { 0 } else { ends[i - 1] };
+    &bytes[end_of(range.start)..end_of(range.end)]
+}
+
 use crate::model::id::{TraceFlags, TraceState};
 use crate::model::kind::OtelKind;
 use crate::model::record::{SpanRecord, Status};
