@@ -93,6 +93,17 @@ typedef struct {
   size_t len;
 } agtrace_str_t;
 
+// The span a BEGIN record started: `handle` (0 when the span records
+// nothing) is what its END record names; the ids and flags are its
+// context, for children and propagation.
+typedef struct {
+  uint64_t handle;
+  uint8_t trace_id[16];
+  uint8_t span_id[8];
+  // W3C trace flags (bit 0: sampled).
+  uint8_t flags;
+} agtrace_begun_t;
+
 // What a span is in an agent's run (`agtrace_span_options_t.kind`).
 typedef uint32_t agtrace_kind_t;
 
@@ -338,7 +349,8 @@ const char *agtrace_error_message(const agtrace_error_t *error);
 void agtrace_error_free(agtrace_error_t *error);
 
 // Always panics inside the panic guard, for testing it: returns
-// `AGTRACE_ERR_PANIC` with a message, and the library stays usable.
+// `AGTRACE_ERR_PANIC` with a message, and the library stays usable. Only
+// in libraries built with the `debug-panic` feature (not the release ABI).
 //
 // Thread-safe; does not block.
 agtrace_status_t agtrace_debug_panic(agtrace_error_t **out_error);
@@ -407,56 +419,35 @@ agtrace_status_t agtrace_extract(const agtrace_tracer_t *tracer,
                                  agtrace_context_t **out_context,
                                  agtrace_error_t **out_error);
 
-// Starts a span from a packed record (name, then attribute and op pairs)
-// under `parent` when not NULL, else under `remote_parent` when not NULL,
-// else as a new trace (the thread's current span is not consulted: bindings
-// keep their own). Returns the new span, released with `agtrace_span_free`
-// or `agtrace_span_free_many`; on failure returns NULL and, when `out_error`
-// is not NULL, an error naming the offending field (a failed call has no
-// effect, so a binding may pass NULL and repeat the call to get the error).
-// Meant for language bindings; C code is better served by
-// `agtrace_span_start`.
+// The span protocol version this library speaks (`AGTRACE_PROTOCOL_VERSION`
+// in the header it was built with). A binding compares it with its own at
+// load and refuses to start on a mismatch.
 //
-// Thread-safe; never blocks.
-agtrace_span_t *agtrace_span_start_packed(const agtrace_tracer_t *tracer,
-                                          const agtrace_span_t *parent,
-                                          const agtrace_context_t *remote_parent,
-                                          agtrace_kind_t kind_code,
-                                          const uint8_t *record,
-                                          size_t record_len,
-                                          agtrace_error_t **out_error);
+// Thread-safe; does not block.
+uint32_t agtrace_protocol_version(void);
 
-// Applies a packed record of attribute and op pairs (may be empty) to a
-// live span, without ending it. Events and first-chunk marks go through
-// here, since they carry the time of the call. Errors name the offending
-// field; every other pair is applied. Thread-safe; never blocks.
-agtrace_status_t agtrace_span_record_packed(const agtrace_span_t *span,
-                                            const uint8_t *record,
-                                            size_t record_len,
-                                            agtrace_error_t **out_error);
-
-// Applies a packed record like `agtrace_span_record_packed`, then ends the
-// span. The span is ended even when the record is invalid (the error then
-// names the offending field), so a bad value never loses a span. Ending
-// twice gives `AGTRACE_ERR_ALREADY_ENDED`; after shutdown,
-// `AGTRACE_ERR_SHUT_DOWN`. The handle stays valid until freed, so the span
-// can still parent later spans. Thread-safe; never blocks.
-agtrace_status_t agtrace_span_finish_packed(const agtrace_span_t *span,
-                                            const uint8_t *record,
-                                            size_t record_len,
-                                            agtrace_error_t **out_error);
-
-// Frees `len` span handles (NULL entries are skipped), as
-// `agtrace_span_free` does for each; one call for many lets a garbage
-// collected binding release handles in batches.
+// Applies a span protocol message of `len` bytes under `tracer`: ends the
+// spans its END/ABANDON records name, then starts the span of its final
+// BEGIN record, if any, and writes it to `out` (may be NULL when the
+// message has no BEGIN). A message with faults is applied as far as it
+// can be (every span still ends; a faulty item is skipped); the status is
+// then `AGTRACE_ERR_INVALID_ARGUMENT` or `AGTRACE_ERR_INVALID_UTF8`, and
+// `out_error` names the first faulty field and its byte offset. After
+// shutdown, records are applied (ended spans are counted as dropped) and
+// the status is `AGTRACE_ERR_SHUT_DOWN`.
 //
 // # Safety
-// `spans` must point to `len` handles, each NULL or from this library, not
-// freed and not in use by another thread.
+// `msg` points to `len` readable bytes. Every handle in an END or ABANDON
+// record came from an `agtrace_begun_t` of this process and is named by
+// one END or ABANDON only; context handles in a BEGIN are live
+// `agtrace_context_t` pointers. A handle is not tied to a thread.
 //
-// Does not block.
-void agtrace_span_free_many(agtrace_span_t *const *spans,
-                            size_t len);
+// Thread-safe; never blocks.
+agtrace_status_t agtrace_spans_apply(const agtrace_tracer_t *tracer,
+                                     const uint8_t *msg,
+                                     size_t len,
+                                     agtrace_begun_t *out,
+                                     agtrace_error_t **out_error);
 
 // Starts a span. On success `*out_span` is a new span the caller frees with
 // `agtrace_span_free`; on failure it is NULL. After shutdown this fails with
@@ -760,6 +751,68 @@ agtrace_status_t agtrace_tracer_add_tag(const agtrace_tracer_t *tracer,
 
 #endif  /* AGTRACE_H */
 
+
+/* The span protocol (ffi/PROTOCOL.md). Generated from agtrace_core::codes by `cargo run -p agtrace-header -- --codes`; do not edit. */
+#ifndef AGTRACE_H_PROTOCOL
+#define AGTRACE_H_PROTOCOL
+#define AGTRACE_PROTOCOL_VERSION 1
+/* Starts a span; the message's last record. */
+#define AGTRACE_RECORD_BEGIN 1
+/* Applies items to a span and ends it. */
+#define AGTRACE_RECORD_END 2
+/* Like END, for a span its owner dropped without ending (marked abandoned). */
+#define AGTRACE_RECORD_ABANDON 3
+/* A new trace. */
+#define AGTRACE_PARENT_ROOT 0
+/* A span of this process still recording: trace id, span id, flags. */
+#define AGTRACE_PARENT_LOCAL 1
+/* A span known by its ids only (ended, or not counted for rollups). */
+#define AGTRACE_PARENT_SPAN 2
+/* A context handle from the C ABI (extracted headers, or any span's context). */
+#define AGTRACE_PARENT_CONTEXT 3
+/* Flag on LOCAL/SPAN: a context handle follows, whose trace state and baggage the span inherits. */
+#define AGTRACE_PARENT_INHERIT 128
+/* Attribute: key, string value. */
+#define AGTRACE_ITEM_STRING 1
+/* Attribute: key, 64-bit signed integer. */
+#define AGTRACE_ITEM_INT 2
+/* Attribute: key, 64-bit float. */
+#define AGTRACE_ITEM_DOUBLE 3
+/* Attribute: key, one byte 0 or 1. */
+#define AGTRACE_ITEM_BOOL 4
+/* Attribute: key, count, strings. */
+#define AGTRACE_ITEM_STRING_ARRAY 5
+/* Attribute: key, count, integers. */
+#define AGTRACE_ITEM_INT_ARRAY 6
+/* Attribute: key, count, floats. */
+#define AGTRACE_ITEM_DOUBLE_ARRAY 7
+/* Attribute: key, count, bytes 0 or 1. */
+#define AGTRACE_ITEM_BOOL_ARRAY 8
+/* Attribute: key, JSON text (scalars and uniform arrays become typed values, anything else its JSON text). */
+#define AGTRACE_ITEM_JSON 9
+/* Status code, description. */
+#define AGTRACE_ITEM_STATUS 16
+/* An exception event and error status: type, message, stack trace. */
+#define AGTRACE_ITEM_ERROR 17
+/* Token counts: input, output, cache read, cache creation, reasoning. */
+#define AGTRACE_ITEM_USAGE 18
+/* Provider, request model, response model, response id, finish reasons. */
+#define AGTRACE_ITEM_LLM 19
+/* Tool name, call id. */
+#define AGTRACE_ITEM_TOOL 20
+/* Agent name, id. */
+#define AGTRACE_ITEM_AGENT 21
+/* Input and output messages, as JSON text. */
+#define AGTRACE_ITEM_MESSAGES 22
+/* Trace-level context: user, session, conversation, environment, release, tags, metadata. */
+#define AGTRACE_ITEM_TRACE 23
+/* An event: name, time offset, attribute count, attribute items. */
+#define AGTRACE_ITEM_EVENT 24
+/* The first chunk of a stream arrived: time offset. */
+#define AGTRACE_ITEM_FIRST_CHUNK 25
+/* The span's new name. */
+#define AGTRACE_ITEM_NAME 26
+#endif /* AGTRACE_H_PROTOCOL */
 /* Convenience for C callers: string literals and C strings as agtrace_str_t.
    cbindgen places this after the include guard, hence its own guard. */
 #ifndef AGTRACE_H_INLINE

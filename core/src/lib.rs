@@ -30,14 +30,15 @@
 // back to its record pool: batches move pointers, never the large record.
 #![allow(clippy::vec_box)]
 
+pub mod codes;
 mod config;
 mod error;
 pub mod exporter;
-mod global;
 mod model;
 mod pipeline;
 mod policy;
 pub mod propagation;
+pub mod protocol;
 mod tracer;
 mod util;
 
@@ -49,7 +50,6 @@ pub use config::{
 };
 pub use error::{Error, ExportError, ExportErrorKind};
 pub use exporter::{Exporter, InMemoryExporter, OtlpCompression, OtlpConfig, OtlpProtocol};
-pub use global::{default_tracer, set_default_tracer, take_default_tracer};
 pub use id::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 pub use model::context::{current_span, enter, EnterGuard};
 pub use model::genai::RequestParams;

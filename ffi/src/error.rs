@@ -172,9 +172,11 @@ pub unsafe extern "C" fn agtrace_error_free(error: *mut agtrace_error_t) {
 }
 
 /// Always panics inside the panic guard, for testing it: returns
-/// `AGTRACE_ERR_PANIC` with a message, and the library stays usable.
+/// `AGTRACE_ERR_PANIC` with a message, and the library stays usable. Only
+/// in libraries built with the `debug-panic` feature (not the release ABI).
 ///
 /// Thread-safe; does not block.
+#[cfg(feature = "debug-panic")]
 #[no_mangle]
 pub extern "C" fn agtrace_debug_panic(out_error: *mut *mut agtrace_error_t) -> agtrace_status_t {
     guard(out_error, || panic!("agtrace_debug_panic was called"))

@@ -18,10 +18,11 @@
 // `unsafe` would only matter to Rust callers of the ABI (the benchmark).
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
+mod codes;
 mod context;
 mod error;
 mod headers;
-mod packed;
+mod protocol;
 mod span;
 mod string;
 mod tracer;
@@ -34,7 +35,7 @@ uniffi::setup_scaffolding!("agtrace_ffi");
 pub use context::*;
 pub use error::*;
 pub use headers::*;
-pub use packed::*;
+pub use protocol::*;
 pub use span::*;
 pub use string::*;
 pub use tracer::*;

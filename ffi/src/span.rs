@@ -177,25 +177,10 @@ impl agtrace_span_t {
 }
 
 pub(crate) fn kind(k: agtrace_kind_t) -> FfiResult<SpanKind> {
-    Ok(match k {
-        AGTRACE_KIND_PLAIN => SpanKind::Plain,
-        AGTRACE_KIND_AGENT => SpanKind::Agent,
-        AGTRACE_KIND_WORKFLOW => SpanKind::Workflow,
-        AGTRACE_KIND_TASK => SpanKind::Task,
-        AGTRACE_KIND_LLM => SpanKind::Llm,
-        AGTRACE_KIND_EMBEDDING => SpanKind::Embedding,
-        AGTRACE_KIND_RETRIEVER => SpanKind::Retriever,
-        AGTRACE_KIND_RERANKER => SpanKind::Reranker,
-        AGTRACE_KIND_TOOL => SpanKind::Tool,
-        AGTRACE_KIND_GUARDRAIL => SpanKind::Guardrail,
-        AGTRACE_KIND_EVALUATOR => SpanKind::Evaluator,
-        other => {
-            return Err(FfiError::invalid(
-                "kind",
-                format!("unknown span kind {other}"),
-            ))
-        }
-    })
+    u8::try_from(k)
+        .ok()
+        .and_then(SpanKind::from_code)
+        .ok_or_else(|| FfiError::invalid("kind", format!("unknown span kind {k}")))
 }
 
 fn parent(p: &agtrace_parent_t) -> FfiResult<Parent> {
@@ -583,12 +568,12 @@ pub extern "C" fn agtrace_span_set_trace_meta(
         let owned = |v: agtrace_str_t, what: &str| v.opt(what).map(|o| o.map(str::to_string));
         let metadata = match m.metadata_json.opt("meta.metadata_json")? {
             Some(t) => match serde_json::from_str(t) {
-                Ok(serde_json::Value::Object(map)) => Some(map),
+                Ok(serde_json::Value::Object(map)) => map,
                 _ => return Err(FfiError::invalid("meta.metadata_json", "not a JSON object")),
             },
-            None => None,
+            None => Default::default(),
         };
-        let update = crate::packed::TraceUpdate {
+        let update = agtrace_core::TraceMeta {
             user_id: owned(m.user_id, "meta.user_id")?,
             session_id: owned(m.session_id, "meta.session_id")?,
             conversation_id: owned(m.conversation_id, "meta.conversation_id")?,
@@ -598,7 +583,7 @@ pub extern "C" fn agtrace_span_set_trace_meta(
             metadata,
         };
         crate::span::span(span)?.with(|s| {
-            s.update_trace(|t| update.apply(t));
+            s.update_trace(|t| *t = update);
             Ok(())
         })
     })

@@ -117,9 +117,17 @@ impl Span {
     /// Records that the first chunk of a streamed response arrived now
     /// (`gen_ai.response.time_to_first_chunk`, seconds since span start).
     pub fn mark_first_chunk(&mut self) {
+        self.mark_first_chunk_at(None);
+    }
+
+    /// Records that the first chunk arrived `offset` nanoseconds after the
+    /// span's start (now when `None`).
+    pub fn mark_first_chunk_at(&mut self, offset: Option<u64>) {
         if let Some(live) = self.live.as_mut() {
             let clock = &live.local.sink.clock;
-            let secs = clock.nanos_between(live.draft.head.start, clock.now()) as f64 / 1e9;
+            let nanos =
+                offset.unwrap_or_else(|| clock.nanos_between(live.draft.head.start, clock.now()));
+            let secs = nanos as f64 / 1e9;
             let r = &mut live.draft;
             r.push_attribute(crate::Attribute::new(
                 sc::GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK,

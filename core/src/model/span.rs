@@ -310,12 +310,27 @@ impl Span {
     }
 
     pub fn add_event(&mut self, name: impl Into<Str>, attributes: Vec<Attribute>) {
+        self.add_event_at(name, attributes, None);
+    }
+
+    /// Adds an event `offset` nanoseconds after the span's start (now when
+    /// `None`).
+    pub fn add_event_at(
+        &mut self,
+        name: impl Into<Str>,
+        attributes: Vec<Attribute>,
+        offset: Option<u64>,
+    ) {
         let Some(live) = self.live.as_mut() else {
             return;
         };
         // Clock ticks until the collector converts the span's times, all
         // with one scale (see `SpanHead::events`).
-        let time_unix_nanos = live.local.sink.clock.now();
+        let clock = &live.local.sink.clock;
+        let time_unix_nanos = match offset {
+            None => clock.now(),
+            Some(n) => clock.after(live.draft.head.start, n),
+        };
         let r = &mut live.draft.head;
         r.approx_bytes += 16 + attributes.iter().map(Attribute::approx_size).sum::<usize>();
         r.events.push(Event {
@@ -383,10 +398,45 @@ impl Span {
     /// Ends the span. Idempotent: later calls do nothing.
     #[inline]
     pub fn end(&mut self) {
-        self.finish(false);
+        self.finish(None, false);
     }
 
-    fn finish(&mut self, abandoned: bool) {
+    /// Ends the span `duration` nanoseconds after its start (now when
+    /// `None`), marked abandoned when its owner dropped it unended: for
+    /// bindings that time spans themselves and hand their ends over later.
+    #[inline]
+    pub fn end_after(&mut self, duration: Option<u64>, abandoned: bool) {
+        self.finish(duration, abandoned);
+    }
+
+    /// Gives up the span's data as a handle (0 for a non-recording span),
+    /// owned by the caller until [`Span::from_handle`] takes it back: no
+    /// allocation, no lock. The span's context and baggage stay with the
+    /// caller (`context()` before this call).
+    #[inline]
+    pub fn into_handle(mut self) -> u64 {
+        self.live.take().map_or(0, |l| Box::into_raw(l) as u64)
+    }
+
+    /// The span whose data `handle` holds, to record on and end. Its
+    /// context carries the ids and flags only.
+    ///
+    /// # Safety
+    /// `handle` is non-zero, came from [`Span::into_handle`] in this process,
+    /// and was not taken back before.
+    #[inline]
+    pub unsafe fn from_handle(handle: u64) -> Span {
+        // SAFETY: the caller's contract: a box leaked by `into_handle`.
+        let live = unsafe { Box::from_raw(handle as *mut Live) };
+        let h = &live.draft.head;
+        Span {
+            context: SpanContext::new(h.trace_id, h.span_id, h.flags, false),
+            live: Some(live),
+            baggage: None,
+        }
+    }
+
+    fn finish(&mut self, duration: Option<u64>, abandoned: bool) {
         let Some(live) = self.live.take() else {
             return;
         };
@@ -401,7 +451,11 @@ impl Span {
         // unwind (no allocation failure unwinds, and it calls no user code).
         unsafe {
             let l = &mut *live;
-            l.draft.head.end = l.local.sink.clock.now();
+            let clock = &l.local.sink.clock;
+            l.draft.head.end = match duration {
+                None => clock.now(),
+                Some(n) => clock.after(l.draft.head.start, n),
+            };
             l.draft.head.abandoned = abandoned;
             let local = std::ptr::read(&l.local);
             let attributes = &mut l.draft.attributes;
@@ -417,7 +471,7 @@ impl Drop for Span {
     /// A span nobody ended is still exported, marked abandoned, so a stream the
     /// caller broke out of does not lose its span.
     fn drop(&mut self) {
-        self.finish(true);
+        self.finish(None, true);
     }
 }
 

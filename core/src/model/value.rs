@@ -29,6 +29,48 @@ impl Value {
         Value::String(Cow::Owned(v.to_string()))
     }
 
+    /// The value a JSON value stands for: a string, boolean, integer
+    /// (fitting `i64`) or number becomes that scalar; an array whose items
+    /// are all strings, all booleans, all integers or all numbers becomes a
+    /// typed array; anything else (objects, mixed arrays, null) is stored as
+    /// its JSON text.
+    pub fn from_json(json: serde_json::Value) -> Value {
+        use serde_json::Value as J;
+        match json {
+            J::String(s) => Value::String(Cow::Owned(s)),
+            J::Bool(b) => Value::Bool(b),
+            J::Number(n) => match n.as_i64() {
+                Some(i) => Value::I64(i),
+                None => n
+                    .as_f64()
+                    .map_or_else(|| Value::String(Cow::Owned(n.to_string())), Value::F64),
+            },
+            J::Array(items) => Self::from_json_array(items),
+            other => Value::json(&other),
+        }
+    }
+
+    fn from_json_array(items: Vec<serde_json::Value>) -> Value {
+        use serde_json::Value as J;
+        if items.iter().all(J::is_string) {
+            let strings = items.into_iter().filter_map(|v| match v {
+                J::String(s) => Some(Cow::Owned(s)),
+                _ => None,
+            });
+            return Value::StringArray(strings.collect());
+        }
+        if let Some(v) = items.iter().map(J::as_bool).collect::<Option<Vec<_>>>() {
+            return Value::BoolArray(v);
+        }
+        if let Some(v) = items.iter().map(J::as_i64).collect::<Option<Vec<_>>>() {
+            return Value::I64Array(v);
+        }
+        if let Some(v) = items.iter().map(J::as_f64).collect::<Option<Vec<_>>>() {
+            return Value::F64Array(v);
+        }
+        Value::json(&J::Array(items))
+    }
+
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Value::String(s) => Some(s),

@@ -112,6 +112,18 @@ impl Clock {
         ((d * u128::from(s.scale.load(Relaxed))) >> 32) as u64
     }
 
+    /// The tick count `nanos` after `start` (at the current rate).
+    pub(crate) fn after(&self, start: u64, nanos: u64) -> u64 {
+        let s = &*self.0;
+        if !s.tsc {
+            return start.saturating_add(nanos);
+        }
+        let scale = u128::from(s.scale.load(Relaxed).max(1));
+        // Rounded up, so converting back gives `nanos` (to the nanosecond).
+        let ticks = ((u128::from(nanos) << 32) + scale - 1) / scale;
+        start.saturating_add(u64::try_from(ticks).unwrap_or(u64::MAX))
+    }
+
     pub(crate) fn unix_nanos(&self, ticks: u64) -> u64 {
         self.0.anchor_unix_nanos + self.since_anchor(ticks)
     }

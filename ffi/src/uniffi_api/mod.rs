@@ -2,15 +2,14 @@
 //! Swift) shares, compiled into the same `libagtrace` as the C ABI, so a
 //! process mixing languages has one core.
 //!
-//! Thin by design: each object wraps the C ABI's own handle type
-//! (`agtrace_span_t`, `agtrace_context_t`), so both boundaries share one
-//! implementation, and errors map from the C ABI's internal error in one
-//! place. Panics are caught by uniffi's scaffolding and surface as errors.
-//! This path is for the cold API; a language's hot path (span start and end
-//! with packed attributes) may go through the C ABI instead.
+//! The cold API only: configuration, flush, shutdown, stats, sampling and
+//! fork hooks. Spans, contexts and propagation go through the C ABI (the
+//! span protocol, `agtrace_spans_apply`, and the context functions), the
+//! one surface every binding's hot path shares. Errors map from the C ABI's
+//! internal error in one place; panics are caught by uniffi's scaffolding
+//! and surface as errors.
 
 mod config;
 mod error;
 mod fork;
-mod span;
 mod tracer;

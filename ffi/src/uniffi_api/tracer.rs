@@ -1,9 +1,7 @@
 //! Tracers for the bindings.
 
 use super::error::AgtraceError;
-use super::span::{attributes, Span, SpanContext, SpanKind};
-use crate::context::agtrace_context_t;
-use agtrace_core::{Parent, TracerBuilder};
+use agtrace_core::TracerBuilder;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,19 +12,81 @@ pub struct Tracer {
     pub(super) inner: agtrace_core::Tracer,
 }
 
-/// Counters: `ended == dispatched + dropped + pending`.
+/// A tracer's counters, the one shape every SDK exposes. Invariant:
+/// `ended == dispatched + sum(dropped) + pending`; each exporter accounts
+/// for what it received the same way.
 #[derive(uniffi::Record)]
 pub struct Stats {
     pub started: u64,
     pub ended: u64,
+    /// Spans not recorded by the sampler.
     pub unsampled: u64,
+    /// Handed to the exporters.
     pub dispatched: u64,
-    pub dropped: u64,
+    /// Ended, not yet dispatched.
     pub pending: u64,
-    /// Summed over exporters.
+    /// Dropped before reaching the exporters, by reason (`queue_full`,
+    /// `queue_bytes`, `shutdown`).
+    pub dropped: HashMap<String, u64>,
+    /// Exported, summed over exporters.
     pub exported: u64,
-    /// Every per-exporter counter, as JSON.
-    pub json: String,
+    pub exporters: Vec<ExporterStats>,
+}
+
+/// One exporter's counters: `received == exported + sum(dropped) + pending`.
+#[derive(uniffi::Record)]
+pub struct ExporterStats {
+    pub name: String,
+    pub received: u64,
+    pub exported: u64,
+    pub retried: u64,
+    pub pending: u64,
+    pub breaker_open: bool,
+    /// Not delivered, by reason (`queue_full`, `breaker_open`, `oversize`,
+    /// `rejected`, `failed`, `shutdown`).
+    pub dropped: HashMap<String, u64>,
+}
+
+impl From<agtrace_core::Stats> for Stats {
+    fn from(s: agtrace_core::Stats) -> Self {
+        let map = |pairs: &[(&str, u64)]| -> HashMap<String, u64> {
+            pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+        };
+        let exporters: Vec<ExporterStats> = s
+            .exporters
+            .iter()
+            .map(|e| ExporterStats {
+                name: e.name.to_string(),
+                received: e.received,
+                exported: e.exported,
+                retried: e.retried,
+                pending: e.pending,
+                breaker_open: e.breaker == agtrace_core::BreakerState::Open,
+                dropped: map(&[
+                    ("queue_full", e.dropped.queue_full),
+                    ("breaker_open", e.dropped.breaker_open),
+                    ("oversize", e.dropped.oversize),
+                    ("rejected", e.dropped.rejected),
+                    ("failed", e.dropped.failed),
+                    ("shutdown", e.dropped.shutdown),
+                ]),
+            })
+            .collect();
+        Stats {
+            started: s.started,
+            ended: s.ended,
+            unsampled: s.unsampled,
+            dispatched: s.dispatched,
+            pending: s.pending,
+            dropped: map(&[
+                ("queue_full", s.dropped.queue_full),
+                ("queue_bytes", s.dropped.queue_bytes),
+                ("shutdown", s.dropped.shutdown),
+            ]),
+            exported: exporters.iter().map(|e| e.exported).sum(),
+            exporters,
+        }
+    }
 }
 
 #[uniffi::export]
@@ -51,28 +111,6 @@ impl Tracer {
         Ok(Arc::new(Tracer { inner: b.build()? }))
     }
 
-    /// Starts a span under `parent` (a new trace when absent). Never blocks.
-    pub fn start_span(
-        &self,
-        name: String,
-        kind: SpanKind,
-        parent: Option<Arc<SpanContext>>,
-        attributes_by_key: HashMap<String, super::span::AttributeValue>,
-    ) -> Result<Arc<Span>, AgtraceError> {
-        if self.inner.is_shut_down() {
-            return Err(agtrace_core::Error::ShutDown.into());
-        }
-        let parent = parent.map_or(Parent::Root, |p| p.inner.parent());
-        let s = self
-            .inner
-            .span(agtrace_core::intern(&name))
-            .kind(kind.into())
-            .parent(parent)
-            .attributes(attributes(attributes_by_key)?)
-            .start();
-        Ok(Arc::new(Span::wrap(s)))
-    }
-
     /// Waits until spans ended before the call are delivered, or the timeout.
     pub fn flush(&self, timeout_ms: u32) -> Result<(), AgtraceError> {
         Ok(self
@@ -88,35 +126,7 @@ impl Tracer {
     }
 
     pub fn stats(&self) -> Stats {
-        let s = self.inner.stats();
-        Stats {
-            started: s.started,
-            ended: s.ended,
-            unsampled: s.unsampled,
-            dispatched: s.dispatched,
-            dropped: s.dropped.total(),
-            pending: s.pending,
-            exported: s.exporters.iter().map(|e| e.exported).sum(),
-            json: crate::tracer::stats_json(&s).to_string(),
-        }
-    }
-
-    /// Propagation headers for `context` in the tracer's formats.
-    pub fn inject(&self, context: Arc<SpanContext>) -> HashMap<String, String> {
-        let mut out = HashMap::new();
-        context.inner.inject(&self.inner, &mut out);
-        out
-    }
-
-    /// A remote parent from headers, or none when they carry neither a valid
-    /// context nor baggage.
-    pub fn extract(&self, headers: HashMap<String, String>) -> Option<Arc<SpanContext>> {
-        let e = self.inner.extract(&headers);
-        (e.span_context.is_some() || !e.baggage.is_empty()).then(|| {
-            Arc::new(SpanContext {
-                inner: agtrace_context_t::remote(e),
-            })
-        })
+        self.inner.stats().into()
     }
 
     pub fn set_sampling_rate(&self, rate: f64) -> Result<(), AgtraceError> {
@@ -131,7 +141,7 @@ impl Tracer {
 
     /// A C ABI handle (`agtrace_tracer_t *`, as an integer) on this same
     /// tracer, for bindings that take their hot path through the C ABI's
-    /// packed calls. The caller owns it and releases it with
+    /// span protocol. The caller owns it and releases it with
     /// `agtrace_tracer_free`; it stays usable after this object is dropped.
     pub fn c_handle(&self) -> u64 {
         let handle = Box::new(crate::tracer::agtrace_tracer_t {
