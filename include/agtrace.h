@@ -285,6 +285,20 @@ agtrace_status_t agtrace_span_context(const agtrace_span_t *span,
                                       agtrace_context_t **out_context,
                                       agtrace_error_t **out_error);
 
+// A context from ids (16 bytes of trace id, 8 of span id) and W3C
+// `flags`: the identity of a span a binding started through the span
+// protocol, for `agtrace_inject`, links or parents. When `inherit` is not
+// NULL, the new context carries its trace state and baggage. The caller
+// frees it with `agtrace_context_free`. Thread-safe.
+//
+// Does not block.
+agtrace_status_t agtrace_context_new(const uint8_t *trace_id,
+                                     const uint8_t *span_id,
+                                     uint8_t flags,
+                                     const agtrace_context_t *inherit,
+                                     agtrace_context_t **out_context,
+                                     agtrace_error_t **out_error);
+
 // Copies the ids out: `trace_id` (16 bytes) and `span_id` (8 bytes), and
 // whether the context is sampled. Any output may be NULL. An extracted
 // context without ids gives zeros. Thread-safe.

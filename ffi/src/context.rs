@@ -67,7 +67,7 @@ impl agtrace_context_t {
         }
     }
 
-    fn baggage(&self) -> agtrace_core::propagation::Baggage {
+    pub(crate) fn baggage(&self) -> agtrace_core::propagation::Baggage {
         match &self.inner {
             Inner::Local(r) => r.baggage().cloned().unwrap_or_default(),
             Inner::Remote(e) => e.baggage.clone(),
@@ -103,6 +103,48 @@ pub extern "C" fn agtrace_span_context(
     guard(out_error, || {
         let s = crate::span::span(span)?;
         let r = s.span.lock().unwrap_or_else(|e| e.into_inner()).to_ref();
+        write_out(out_context, Some(agtrace_context_t::local(r)))
+    })
+}
+
+/// A context from ids (16 bytes of trace id, 8 of span id) and W3C
+/// `flags`: the identity of a span a binding started through the span
+/// protocol, for `agtrace_inject`, links or parents. When `inherit` is not
+/// NULL, the new context carries its trace state and baggage. The caller
+/// frees it with `agtrace_context_free`. Thread-safe.
+///
+/// Does not block.
+#[no_mangle]
+pub extern "C" fn agtrace_context_new(
+    trace_id: *const u8,
+    span_id: *const u8,
+    flags: u8,
+    inherit: *const agtrace_context_t,
+    out_context: *mut *mut agtrace_context_t,
+    out_error: *mut *mut agtrace_error_t,
+) -> agtrace_status_t {
+    guard(out_error, || {
+        if trace_id.is_null() {
+            return Err(FfiError::null("trace_id"));
+        }
+        if span_id.is_null() {
+            return Err(FfiError::null("span_id"));
+        }
+        // SAFETY: 16 and 8 readable bytes (documented).
+        let (t, s) = unsafe { (*trace_id.cast::<[u8; 16]>(), *span_id.cast::<[u8; 8]>()) };
+        // SAFETY: NULL or a live context (documented).
+        let inherit = unsafe { inherit.as_ref() };
+        let mut ctx = SpanContext::new(
+            agtrace_core::TraceId(t),
+            agtrace_core::SpanId(s),
+            agtrace_core::TraceFlags(flags),
+            false,
+        );
+        let baggage = inherit.map(|c| {
+            ctx.trace_state = c.span_context().trace_state;
+            c.baggage()
+        });
+        let r = SpanRef::with_baggage(ctx, baggage.unwrap_or_default());
         write_out(out_context, Some(agtrace_context_t::local(r)))
     })
 }

@@ -43,6 +43,16 @@ impl SpanRef {
         }
     }
 
+    /// A reference to a span known by its context, carrying `baggage`
+    /// (for bindings that keep spans' identities themselves).
+    pub fn with_baggage(context: SpanContext, baggage: Baggage) -> Self {
+        SpanRef {
+            context,
+            baggage: (!baggage.is_empty()).then(|| Arc::new(baggage)),
+            local: false,
+        }
+    }
+
     pub fn context(&self) -> &SpanContext {
         &self.context
     }
