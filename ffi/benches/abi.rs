@@ -1,10 +1,12 @@
 //! Span start+end through the C ABI (the same `extern "C"` functions a C
-//! program calls) beside the Rust core, in the same run. Target: the ABI adds
-//! at most 30 ns per span. Also the packed path the language bindings take
-//! (ffi/src/packed.rs: one call starts, one finishes), with 3 attributes,
-//! beside the same span in the core. Rows go to `bench/run.py`.
+//! program calls) beside the Rust core, in the same run, with no attributes
+//! and with 3: the typed API (`agtrace_span_start`/`_end`) and the span
+//! protocol the language bindings take (`agtrace_spans_apply`, one call per
+//! span: the previous span's END travels with the next BEGIN). Target: the
+//! ABI adds at most 30 ns per span. Rows go to `bench/run.py`.
 
 use agtrace::*;
+use agtrace_core::codes::{item, kind, parent, record};
 use agtrace_core::{ExporterConfig, Tracer};
 use criterion::Criterion;
 use std::time::Duration;
@@ -45,48 +47,71 @@ fn main() {
     let mut opts: agtrace_span_options_t = unsafe { std::mem::zeroed() };
     opts.name = str_of("span");
     opts.parent.kind = AGTRACE_PARENT_ROOT;
+    let attrs = [
+        attribute("tool", AGTRACE_VALUE_STRING, |v| {
+            v.string = str_of("search")
+        }),
+        attribute("step", AGTRACE_VALUE_INT, |v| v.integer = 3),
+        attribute("cached", AGTRACE_VALUE_BOOL, |v| v.boolean = true),
+    ];
+    let mut opts3 = opts;
+    opts3.attributes = attrs.as_ptr();
+    opts3.attributes_len = attrs.len();
 
-    let mut g = c.benchmark_group("abi_span");
-    g.bench_function("rust_core", |b| {
-        b.iter(|| core.span("span").root().start().end())
-    });
-    g.bench_function("c_abi", |b| {
-        b.iter(|| {
-            let mut span = std::ptr::null_mut();
-            agtrace_span_start(tracer, &opts, &mut span, std::ptr::null_mut());
-            agtrace_span_end(span, std::ptr::null_mut());
-            unsafe { agtrace_span_free(span) };
-        })
-    });
-    g.finish();
-
-    let record = b"span\0tool\0search\0\x01step\x003\0\x01cached\0true";
-    let mut g = c.benchmark_group("abi_span_3_attributes");
-    g.bench_function("rust_core", |b| {
-        b.iter(|| {
-            let mut s = core.span("span").root().start();
-            s.set_attribute("tool", "search");
-            s.set_attribute("step", 3i64);
-            s.set_attribute("cached", true);
-            s.end()
-        })
-    });
-    g.bench_function("c_abi_packed", |b| {
-        b.iter(|| {
-            let span = agtrace_span_start_packed(
+    for (group, opts, with_attrs) in [
+        ("abi_span", &opts, false),
+        ("abi_span_3_attributes", &opts3, true),
+    ] {
+        let mut g = c.benchmark_group(group);
+        g.bench_function("rust_core", |b| {
+            b.iter(|| {
+                let mut s = core.span("span").root().start();
+                if with_attrs {
+                    s.set_attribute("tool", "search");
+                    s.set_attribute("step", 3i64);
+                    s.set_attribute("cached", true);
+                }
+                s.end()
+            })
+        });
+        g.bench_function("c_abi", |b| {
+            b.iter(|| {
+                let mut span = std::ptr::null_mut();
+                agtrace_span_start(tracer, opts, &mut span, std::ptr::null_mut());
+                agtrace_span_end(span, std::ptr::null_mut());
+                unsafe { agtrace_span_free(span) };
+            })
+        });
+        let mut msg = Message::default();
+        let mut begun = agtrace_begun_t::default();
+        g.bench_function("protocol", |b| {
+            b.iter(|| {
+                msg.begin(with_attrs);
+                // SAFETY: the message's END names the last BEGIN's handle once.
+                unsafe {
+                    agtrace_spans_apply(
+                        tracer,
+                        msg.0.as_ptr(),
+                        msg.0.len(),
+                        &mut begun,
+                        std::ptr::null_mut(),
+                    )
+                };
+                msg.end(begun.handle);
+            })
+        });
+        // The last span's END.
+        unsafe {
+            agtrace_spans_apply(
                 tracer,
-                std::ptr::null(),
-                std::ptr::null(),
-                0,
-                record.as_ptr(),
-                record.len(),
+                msg.0.as_ptr(),
+                msg.0.len(),
                 std::ptr::null_mut(),
-            );
-            agtrace_span_finish_packed(span, std::ptr::null(), 0, std::ptr::null_mut());
-            unsafe { agtrace_span_free(span) };
-        })
-    });
-    g.finish();
+                std::ptr::null_mut(),
+            )
+        };
+        g.finish();
+    }
     c.final_summary();
 
     let dir = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
@@ -103,8 +128,18 @@ fn main() {
         ),
         (
             "abi_span_3_attributes",
-            "c_abi_packed",
-            "root span, 3 attributes, packed calls (the bindings' path)",
+            "c_abi",
+            "root span, 3 attributes (agtrace_span_start/end)",
+        ),
+        (
+            "abi_span",
+            "protocol",
+            "root span, no attributes, span protocol (the bindings' path)",
+        ),
+        (
+            "abi_span_3_attributes",
+            "protocol",
+            "root span, 3 attributes, span protocol (the bindings' path)",
         ),
     ] {
         if let (Some(r), Some(a)) = (mean(group, "rust_core"), mean(group, ours)) {
@@ -123,6 +158,70 @@ fn main() {
         agtrace_tracer_shutdown(tracer, 10_000, std::ptr::null_mut(), std::ptr::null_mut());
         agtrace_tracer_free(tracer);
         agtrace_config_free(cfg);
+    }
+}
+
+fn attribute(
+    key: &'static str,
+    kind: agtrace_value_type_t,
+    set: impl FnOnce(&mut agtrace_value_t),
+) -> agtrace_attribute_t {
+    let mut a: agtrace_attribute_t = unsafe { std::mem::zeroed() };
+    a.key = str_of(key);
+    a.value.r#type = kind;
+    set(&mut a.value);
+    a
+}
+
+/// A span protocol message as a binding keeps it: the pending END, then the
+/// next BEGIN (ffi/PROTOCOL.md).
+#[derive(Default)]
+struct Message(Vec<u8>, usize);
+
+impl Message {
+    fn record(&mut self, code: u8, body: impl FnOnce(&mut Vec<u8>)) {
+        self.0.push(code);
+        let at = self.0.len();
+        self.0.extend([0; 4]);
+        body(&mut self.0);
+        let len = (self.0.len() - at - 4) as u32;
+        self.0[at..at + 4].copy_from_slice(&len.to_le_bytes());
+    }
+
+    fn str(b: &mut Vec<u8>, s: &str) {
+        b.extend((s.len() as u32).to_le_bytes());
+        b.extend(s.as_bytes());
+    }
+
+    /// Appends a BEGIN after the pending END.
+    fn begin(&mut self, with_attrs: bool) {
+        self.1 = self.0.len();
+        self.record(record::BEGIN, |b| {
+            b.extend([kind::PLAIN, parent::ROOT]);
+            Message::str(b, "span");
+            if with_attrs {
+                b.push(item::STRING);
+                Message::str(b, "tool");
+                Message::str(b, "search");
+                b.push(item::INT);
+                Message::str(b, "step");
+                b.extend(3i64.to_le_bytes());
+                b.push(item::BOOL);
+                Message::str(b, "cached");
+                b.push(1);
+            }
+        });
+    }
+
+    /// Replaces the message with the END of the span just begun.
+    fn end(&mut self, handle: u64) {
+        self.0.clear();
+        if handle != 0 {
+            self.record(record::END, |b| {
+                b.extend(handle.to_le_bytes());
+                b.extend(u64::MAX.to_le_bytes());
+            });
+        }
     }
 }
 

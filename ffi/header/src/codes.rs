@@ -14,8 +14,9 @@ fn constant(c: &Code) -> String {
     format!("{}_{}", c.group.to_uppercase(), c.name)
 }
 
-/// The protocol's record, parent and item codes as C macros (kinds, statuses
-/// and error codes are in the header already, from the ffi crate).
+/// The protocol's record, parent and item codes as C macros, prefixed
+/// `AGTRACE_PROTO_` (kinds, statuses and error codes are in the header
+/// already, from the ffi crate; the typed API has its own `AGTRACE_PARENT_*`).
 pub fn c_header() -> String {
     let mut s = format!(
         "\n/* The span protocol (ffi/PROTOCOL.md). {BANNER} */\n\
