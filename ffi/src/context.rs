@@ -102,7 +102,7 @@ pub extern "C" fn agtrace_span_context(
 ) -> agtrace_status_t {
     guard(out_error, || {
         let s = crate::span::span(span)?;
-        let r = s.span.lock().unwrap_or_else(|e| e.into_inner()).to_ref();
+        let r = s.read(agtrace_core::Span::to_ref);
         write_out(out_context, Some(agtrace_context_t::local(r)))
     })
 }
@@ -213,7 +213,7 @@ pub extern "C" fn agtrace_span_enter(
 ) -> agtrace_status_t {
     guard(out_error, || {
         let s = crate::span::span(span)?;
-        let g = s.span.lock().unwrap_or_else(|e| e.into_inner()).enter();
+        let g = s.read(agtrace_core::Span::enter);
         ENTERED.with(|e| e.borrow_mut().push((s.id, g)));
         Ok(())
     })

@@ -6,7 +6,7 @@ use crate::string::agtrace_str_t;
 use crate::tracer::agtrace_tracer_t;
 use crate::value::{agtrace_attribute_t, attributes};
 use agtrace_core::{Parent, Span, SpanKind, Status, Usage};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// What a span is in an agent's run (`agtrace_span_options_t.kind`).
@@ -117,8 +117,12 @@ pub struct agtrace_trace_meta_t {
 pub struct agtrace_span_t {
     /// Unique for the life of the process (addresses are reused after free).
     pub(crate) id: u64,
-    pub(crate) span: Mutex<Span>,
-    ended: AtomicBool,
+    state: Mutex<State>,
+}
+
+struct State {
+    span: Span,
+    ended: bool,
 }
 
 pub(crate) fn span<'a>(s: *const agtrace_span_t) -> FfiResult<&'a agtrace_span_t> {
@@ -126,29 +130,52 @@ pub(crate) fn span<'a>(s: *const agtrace_span_t) -> FfiResult<&'a agtrace_span_t
     unsafe { s.as_ref() }.ok_or_else(|| FfiError::null("span"))
 }
 
-impl agtrace_span_t {
-    /// Runs `f` on a live span of a running tracer.
-    pub(crate) fn new(span: Span) -> Self {
-        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-        agtrace_span_t {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            span: Mutex::new(span),
-            ended: AtomicBool::new(false),
+/// A process-unique span id without a shared atomic per span: each thread
+/// takes a block of 2^32 ids once.
+fn next_id() -> u64 {
+    static BLOCKS: AtomicU64 = AtomicU64::new(1);
+    thread_local! {
+        static NEXT: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    }
+    NEXT.with(|n| {
+        let mut id = n.get();
+        if id & 0xffff_ffff == 0 {
+            id = BLOCKS.fetch_add(1, Ordering::Relaxed) << 32 | 1;
         }
+        n.set(id + 1);
+        id
+    })
+}
+
+impl agtrace_span_t {
+    pub(crate) fn new(span: Span) -> Self {
+        agtrace_span_t {
+            id: next_id(),
+            state: Mutex::new(State { span, ended: false }),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `f` on the span, ended or not (reading its context).
+    pub(crate) fn read<R>(&self, f: impl FnOnce(&Span) -> R) -> R {
+        f(&self.lock().span)
     }
 
     /// Ends the span once; after shutdown it is ended (and counted as
     /// dropped) but reported.
     pub(crate) fn end(&self) -> FfiResult {
-        if self.ended.swap(true, Ordering::AcqRel) {
+        let mut s = self.lock();
+        if std::mem::replace(&mut s.ended, true) {
             return Err(FfiError::new(
                 agtrace_status_t::AGTRACE_ERR_ALREADY_ENDED,
                 "the span was already ended",
             ));
         }
-        let mut inner = self.span.lock().unwrap_or_else(|e| e.into_inner());
-        let shut_down = inner.tracer_is_shut_down();
-        inner.end();
+        let shut_down = s.span.tracer_is_shut_down();
+        s.span.end();
         if shut_down {
             return Err(FfiError::new(
                 agtrace_status_t::AGTRACE_ERR_SHUT_DOWN,
@@ -158,21 +185,22 @@ impl agtrace_span_t {
         Ok(())
     }
 
+    /// Runs `f` on a live span of a running tracer.
     pub(crate) fn with(&self, f: impl FnOnce(&mut Span) -> FfiResult) -> FfiResult {
-        if self.ended.load(Ordering::Acquire) {
+        let mut s = self.lock();
+        if s.ended {
             return Err(FfiError::new(
                 agtrace_status_t::AGTRACE_ERR_ALREADY_ENDED,
                 "the span was already ended",
             ));
         }
-        let mut s = self.span.lock().unwrap_or_else(|e| e.into_inner());
-        if s.tracer_is_shut_down() {
+        if s.span.tracer_is_shut_down() {
             return Err(FfiError::new(
                 agtrace_status_t::AGTRACE_ERR_SHUT_DOWN,
                 "the tracer was shut down; the span will not be exported",
             ));
         }
-        f(&mut s)
+        f(&mut s.span)
     }
 }
 
@@ -189,7 +217,7 @@ fn parent(p: &agtrace_parent_t) -> FfiResult<Parent> {
         AGTRACE_PARENT_ROOT => Parent::Root,
         AGTRACE_PARENT_SPAN => {
             let s = span(p.span).map_err(|_| FfiError::null("parent.span"))?;
-            Parent::from(&*s.span.lock().unwrap_or_else(|e| e.into_inner()))
+            s.read(|s| Parent::from(s))
         }
         AGTRACE_PARENT_CONTEXT => context(p.context)
             .map_err(|_| FfiError::null("parent.context"))?
@@ -228,13 +256,15 @@ pub extern "C" fn agtrace_span_start(
         let name = o.name.get("options.name")?;
         let kind = kind(o.kind)?;
         let parent = parent(&o.parent)?;
-        let attrs = attributes(o.attributes, o.attributes_len)?;
-        let s = t
-            .span(agtrace_core::intern(name))
-            .kind(kind)
-            .parent(parent)
-            .attributes(attrs)
-            .start();
+        let s = crate::value::with_attributes(o.attributes, o.attributes_len, |attrs| {
+            let mut s = t
+                .span(agtrace_core::intern(name))
+                .kind(kind)
+                .parent(parent)
+                .start();
+            s.set_attributes(attrs.drain(..));
+            s
+        })?;
         let boxed = Box::new(agtrace_span_t::new(s));
         // SAFETY: as above.
         unsafe { *out_span = Box::into_raw(boxed) };
@@ -282,12 +312,7 @@ pub unsafe extern "C" fn agtrace_span_free(span: *mut agtrace_span_t) {
 #[no_mangle]
 pub extern "C" fn agtrace_span_is_recording(span: *const agtrace_span_t) -> bool {
     guard_value(false, || {
-        crate::span::span(span).is_ok_and(|s| {
-            s.span
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .is_recording()
-        })
+        crate::span::span(span).is_ok_and(|s| s.read(Span::is_recording))
     })
 }
 
@@ -301,11 +326,13 @@ pub extern "C" fn agtrace_span_set_attributes(
     out_error: *mut *mut agtrace_error_t,
 ) -> agtrace_status_t {
     guard(out_error, || {
-        let attrs = attributes(attributes_ptr, len)?;
-        crate::span::span(span)?.with(|s| {
-            s.set_attributes(attrs);
-            Ok(())
-        })
+        let s = crate::span::span(span)?;
+        crate::value::with_attributes(attributes_ptr, len, |attrs| {
+            s.with(|s| {
+                s.set_attributes(attrs.drain(..));
+                Ok(())
+            })
+        })?
     })
 }
 

@@ -116,26 +116,61 @@ fn value(v: &agtrace_value_t, key: &str) -> FfiResult<Value> {
     })
 }
 
+/// Converts `len` attributes at `attrs` into a per-thread scratch vector and
+/// hands them to `f`, all or nothing: one bad attribute fails the call and
+/// `f` is not called. No allocation per call once the thread is warm.
+pub(crate) fn with_attributes<R>(
+    attrs: *const agtrace_attribute_t,
+    len: usize,
+    f: impl FnOnce(&mut Vec<Attribute>) -> R,
+) -> FfiResult<R> {
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<Vec<Attribute>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    if len == 0 {
+        return Ok(f(&mut Vec::new()));
+    }
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scratch) => {
+            scratch.clear();
+            let converted = convert_into(attrs, len, &mut scratch);
+            let result = converted.map(|()| f(&mut scratch));
+            scratch.clear();
+            result
+        }
+        // Re-entered (cannot happen from C, which is not called back):
+        // a fresh vector.
+        Err(_) => attributes(attrs, len).map(|mut v| f(&mut v)),
+    })
+}
+
+fn convert_into(
+    attrs: *const agtrace_attribute_t,
+    len: usize,
+    out: &mut Vec<Attribute>,
+) -> FfiResult {
+    for a in slice::<agtrace_attribute_t>(attrs.cast(), len, "attributes")? {
+        let key = a.key.get("attribute key")?;
+        if key.is_empty() {
+            return Err(FfiError::invalid("attribute key", "empty"));
+        }
+        out.push(Attribute::new(
+            agtrace_core::intern(key),
+            value(&a.value, key)?,
+        ));
+    }
+    Ok(())
+}
+
 /// Converts `len` attributes at `attrs`, all or nothing: one bad attribute
 /// fails the call and nothing is set.
 pub(crate) fn attributes(
     attrs: *const agtrace_attribute_t,
     len: usize,
 ) -> FfiResult<Vec<Attribute>> {
-    let attrs = slice::<agtrace_attribute_t>(attrs.cast(), len, "attributes")?;
-    attrs
-        .iter()
-        .map(|a| {
-            let key = a.key.get("attribute key")?;
-            if key.is_empty() {
-                return Err(FfiError::invalid("attribute key", "empty"));
-            }
-            Ok(Attribute::new(
-                agtrace_core::intern(key),
-                value(&a.value, key)?,
-            ))
-        })
-        .collect()
+    let mut out = Vec::with_capacity(len);
+    convert_into(attrs, len, &mut out)?;
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -61,14 +61,13 @@ pub unsafe fn apply(
     contexts: Contexts<'_>,
     out: &mut Begun,
 ) -> Result<(), Fault> {
-    let mut first: Option<Fault> = None;
+    let mut first: Option<Box<Fault>> = None;
     let mut note = |r: Read<()>| {
         if let Err(f) = r {
             first.get_or_insert(f);
         }
     };
-    let mut records = read::records(msg).peekable();
-    while let Some(rec) = records.next() {
+    for rec in read::records(msg) {
         let mut rec = match rec {
             Ok(rec) => rec,
             Err(f) => {
@@ -82,14 +81,14 @@ pub unsafe fn apply(
                 Ok(end) => note(unsafe { finish(end, Items::new(rec.body)) }),
                 Err(f) => note(Err(f)),
             },
-            record::BEGIN if records.peek().is_none() => {
+            record::BEGIN if rec.last => {
                 note(begin(tracer, &mut rec.body, contexts, out));
             }
             record::BEGIN => note(Err(rec.fault("BEGIN must be the message's last record"))),
             other => note(Err(rec.fault(format!("unknown record {other}")))),
         }
     }
-    first.map_or(Ok(()), Err)
+    first.map_or(Ok(()), |f| Err(*f))
 }
 
 /// # Safety
@@ -115,11 +114,13 @@ fn begin(
     out: &mut Begun,
 ) -> Read<()> {
     let b = Begin::read(body)?;
-    let parent = parent(b.parent, contexts).map_err(|reason| Fault {
-        at: 0,
-        field: "parent".into(),
-        reason,
-        utf8: false,
+    let parent = parent(b.parent, contexts).map_err(|reason| {
+        Box::new(Fault {
+            at: body.at(),
+            field: "parent".into(),
+            reason,
+            utf8: false,
+        })
     })?;
     let mut span = tracer
         .span(crate::intern(b.name))

@@ -25,7 +25,8 @@ impl std::fmt::Display for Fault {
 
 impl std::error::Error for Fault {}
 
-pub(crate) type Read<T> = Result<T, Fault>;
+/// Faults are boxed: they are rare, and results stay small on the hot path.
+pub(crate) type Read<T> = Result<T, Box<Fault>>;
 
 /// A cursor over little-endian fields.
 #[derive(Clone)]
@@ -37,7 +38,7 @@ pub(crate) struct Reader<'a> {
     /// The first fault in a field's content (a string that is not UTF-8, a
     /// bad key): the field's bytes were consumed, so reading goes on and
     /// the item holding it is skipped.
-    soft: Option<Fault>,
+    soft: Option<Box<Fault>>,
 }
 
 impl<'a> Reader<'a> {
@@ -50,17 +51,22 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// The offset in the message of the next byte.
+    pub(crate) fn at(&self) -> usize {
+        self.base + self.pos
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.pos >= self.buf.len()
     }
 
-    pub(crate) fn fault(&self, field: &str, reason: impl Into<String>) -> Fault {
-        Fault {
+    pub(crate) fn fault(&self, field: &str, reason: impl Into<String>) -> Box<Fault> {
+        Box::new(Fault {
             at: self.base + self.pos,
             field: field.to_string(),
             reason: reason.into(),
             utf8: false,
-        }
+        })
     }
 
     #[inline]
@@ -103,7 +109,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Records a content fault (the first one counts).
-    fn soft(&mut self, f: Fault) {
+    fn soft(&mut self, f: Box<Fault>) {
         self.soft.get_or_insert(f);
     }
 
@@ -124,12 +130,12 @@ impl<'a> Reader<'a> {
         let len = self.u32(field)? as usize;
         let bytes = self.take(len, field)?;
         Ok(std::str::from_utf8(bytes).unwrap_or_else(|e| {
-            self.soft(Fault {
+            self.soft(Box::new(Fault {
                 at,
                 field: field.to_string(),
                 reason: format!("not UTF-8 ({e})"),
                 utf8: true,
-            });
+            }));
             ""
         }))
     }
@@ -158,13 +164,13 @@ impl<'a> Reader<'a> {
 
 impl Record<'_> {
     /// A fault of the record as a whole.
-    pub(crate) fn fault(&self, reason: impl Into<String>) -> Fault {
-        Fault {
+    pub(crate) fn fault(&self, reason: impl Into<String>) -> Box<Fault> {
+        Box::new(Fault {
             at: self.at,
             field: "record".into(),
             reason: reason.into(),
             utf8: false,
-        }
+        })
     }
 }
 
@@ -175,6 +181,8 @@ pub const NOW: u64 = u64::MAX;
 pub(crate) struct Record<'a> {
     /// Offset of the record's code in the message.
     pub(crate) at: usize,
+    /// No record follows.
+    pub(crate) last: bool,
     pub(crate) code: u8,
     pub(crate) body: Reader<'a>,
 }
@@ -196,6 +204,7 @@ pub(crate) fn records(msg: &[u8]) -> impl Iterator<Item = Read<Record<'_>>> {
             let body = r.take(len, "record")?;
             Ok(Record {
                 at,
+                last: r.is_empty(),
                 code,
                 body: Reader::new(body, base),
             })
@@ -502,14 +511,14 @@ fn read_attr<'a>(r: &mut Reader<'a>, code: u8) -> Read<(&'a str, Val<'a>)> {
         None
     };
     if let Some(reason) = bad {
-        r.soft(Fault {
+        r.soft(Box::new(Fault {
             at: key_at,
             field: format!("attribute key {}", key.escape_debug())
                 .trim_end()
                 .to_string(),
             reason: reason.into(),
             utf8: false,
-        });
+        }));
     }
     Ok((key, val))
 }

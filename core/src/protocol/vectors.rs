@@ -23,7 +23,7 @@ fn unhex(s: &str) -> Vec<u8> {
 }
 
 /// A message as the vectors' JSON describes it, and its first fault.
-fn describe(msg: &[u8]) -> (Vec<J>, Option<read::Fault>) {
+fn describe(msg: &[u8]) -> (Vec<J>, Option<Box<read::Fault>>) {
     let mut out = Vec::new();
     let mut first = None;
     for rec in read::records(msg) {
