@@ -482,27 +482,40 @@ fn strs<'a>(r: &mut Reader<'a>, field: &str) -> Read<Vec<&'a str>> {
 fn read_attr<'a>(r: &mut Reader<'a>, code: u8) -> Read<(&'a str, Val<'a>)> {
     let key_at = r.base + r.pos;
     let key = r.str("attribute key")?;
-    let field = || format!("attribute {}", key.escape_debug());
+    // Fields are named after the key only when at fault: formatting costs
+    // more than the rest of the item.
+    let name = || format!("attribute {}", key.escape_debug());
+    let clean = r.soft.is_none();
+    let f = "attribute";
     let val = match code {
-        item::STRING => Val::Str(r.str(&field())?),
-        item::INT => Val::Int(r.i64(&field())?),
-        item::DOUBLE => Val::Double(r.f64(&field())?),
-        item::BOOL => Val::Bool(r.bool(&field())?),
-        item::STRING_ARRAY => Val::StrArray(strs(r, &field())?),
-        item::INT_ARRAY => {
-            let n = r.count(&field(), 8)?;
-            Val::IntArray((0..n).map(|_| r.i64("")).collect::<Read<_>>()?)
-        }
-        item::DOUBLE_ARRAY => {
-            let n = r.count(&field(), 8)?;
-            Val::DoubleArray((0..n).map(|_| r.f64("")).collect::<Read<_>>()?)
-        }
-        item::BOOL_ARRAY => {
-            let n = r.count(&field(), 1)?;
-            Val::BoolArray((0..n).map(|_| r.bool(&field())).collect::<Read<_>>()?)
-        }
-        _ => Val::Json(r.str(&field())?),
+        item::STRING => r.str(f).map(Val::Str),
+        item::INT => r.i64(f).map(Val::Int),
+        item::DOUBLE => r.f64(f).map(Val::Double),
+        item::BOOL => r.bool(f).map(Val::Bool),
+        item::STRING_ARRAY => strs(r, f).map(Val::StrArray),
+        item::INT_ARRAY => r
+            .count(f, 8)
+            .and_then(|n| (0..n).map(|_| r.i64(f)).collect::<Read<_>>())
+            .map(Val::IntArray),
+        item::DOUBLE_ARRAY => r
+            .count(f, 8)
+            .and_then(|n| (0..n).map(|_| r.f64(f)).collect::<Read<_>>())
+            .map(Val::DoubleArray),
+        item::BOOL_ARRAY => r
+            .count(f, 1)
+            .and_then(|n| (0..n).map(|_| r.bool(f)).collect::<Read<_>>())
+            .map(Val::BoolArray),
+        _ => r.str(f).map(Val::Json),
     };
+    let val = val.map_err(|mut e| {
+        e.field = name();
+        e
+    })?;
+    if clean {
+        if let Some(e) = r.soft.as_mut() {
+            e.field = name();
+        }
+    }
     let bad = if key.is_empty() {
         Some("empty")
     } else if key.bytes().any(|b| b < 0x20 || b == 0x7f) {
