@@ -120,7 +120,7 @@ impl Clock {
         }
         let scale = u128::from(s.scale.load(Relaxed).max(1));
         // Rounded up, so converting back gives `nanos` (to the nanosecond).
-        let ticks = ((u128::from(nanos) << 32) + scale - 1) / scale;
+        let ticks = (u128::from(nanos) << 32).div_ceil(scale);
         start.saturating_add(u64::try_from(ticks).unwrap_or(u64::MAX))
     }
 
