@@ -518,3 +518,25 @@ mod applied {
         assert_eq!(t.stats().started, 1);
     }
 }
+
+/// Every truncation and every single-byte change of every vector decodes
+/// without a panic and without allocating for hostile counts (a crash here
+/// would crash the host program).
+#[test]
+fn damaged_vectors_decode_without_panicking() {
+    let text = std::fs::read_to_string(PATH).expect("vectors.json");
+    let doc: J = serde_json::from_str(&text).expect("JSON");
+    for v in doc["vectors"].as_array().unwrap() {
+        let bytes = unhex(v["hex"].as_str().unwrap());
+        for cut in 0..bytes.len() {
+            let _ = describe(&bytes[..cut]);
+        }
+        for i in 0..bytes.len() {
+            for b in [0x00, 0x01, 0x7f, 0x80, 0xff] {
+                let mut damaged = bytes.clone();
+                damaged[i] = b;
+                let _ = describe(&damaged);
+            }
+        }
+    }
+}
