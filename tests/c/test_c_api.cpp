@@ -1091,17 +1091,6 @@ TEST(Headers, SetReplaceCountGet) {
   agtrace_headers_free(nullptr);
 }
 
-std::string HeaderValue(const agtrace_headers_t* h, const std::string& want) {
-  for (size_t i = 0; i < agtrace_headers_count(h); ++i) {
-    agtrace_str_t n{}, v{};
-    agtrace_headers_get(h, i, &n, &v, nullptr);
-    std::string name(n.ptr, n.len);
-    for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    if (name == want) return std::string(v.ptr, v.len);
-  }
-  return "<absent>";
-}
-
 TEST(Propagation, ContinuesAW3CTraceparentAndInjectsIt) {
   FileTracer t("w3c");
   agtrace_headers_t* in = agtrace_headers_new();
