@@ -137,7 +137,7 @@ proto::Parent ParentOf(const mini_json::Value& p) {
                     static_cast<uint8_t>(ids["flags"].integer()), inherit);
 }
 
-// Appends an attribute item ({"<type>": [key, value]}); false when `item` is not one.
+// Appends an attribute item ({"<type>": [key, value]}); false when `type` names no attribute type.
 bool PutAttribute(Message& m, const std::string& type, const mini_json::Value& v) {
   const std::string& key = v[0].str();
   const mini_json::Value& x = v[1];
