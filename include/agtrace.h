@@ -771,61 +771,61 @@ agtrace_status_t agtrace_tracer_add_tag(const agtrace_tracer_t *tracer,
 #define AGTRACE_H_PROTOCOL
 #define AGTRACE_PROTOCOL_VERSION 1
 /* Starts a span; the message's last record. */
-#define AGTRACE_RECORD_BEGIN 1
+#define AGTRACE_PROTO_RECORD_BEGIN 1
 /* Applies items to a span and ends it. */
-#define AGTRACE_RECORD_END 2
+#define AGTRACE_PROTO_RECORD_END 2
 /* Like END, for a span its owner dropped without ending (marked abandoned). */
-#define AGTRACE_RECORD_ABANDON 3
+#define AGTRACE_PROTO_RECORD_ABANDON 3
 /* A new trace. */
-#define AGTRACE_PARENT_ROOT 0
+#define AGTRACE_PROTO_PARENT_ROOT 0
 /* A span of this process still recording: trace id, span id, flags. */
-#define AGTRACE_PARENT_LOCAL 1
+#define AGTRACE_PROTO_PARENT_LOCAL 1
 /* A span known by its ids only (ended, or not counted for rollups). */
-#define AGTRACE_PARENT_SPAN 2
+#define AGTRACE_PROTO_PARENT_SPAN 2
 /* A context handle from the C ABI (extracted headers, or any span's context). */
-#define AGTRACE_PARENT_CONTEXT 3
+#define AGTRACE_PROTO_PARENT_CONTEXT 3
 /* Flag on LOCAL/SPAN: a context handle follows, whose trace state and baggage the span inherits. */
-#define AGTRACE_PARENT_INHERIT 128
+#define AGTRACE_PROTO_PARENT_INHERIT 128
 /* Attribute: key, string value. */
-#define AGTRACE_ITEM_STRING 1
+#define AGTRACE_PROTO_ITEM_STRING 1
 /* Attribute: key, 64-bit signed integer. */
-#define AGTRACE_ITEM_INT 2
+#define AGTRACE_PROTO_ITEM_INT 2
 /* Attribute: key, 64-bit float. */
-#define AGTRACE_ITEM_DOUBLE 3
+#define AGTRACE_PROTO_ITEM_DOUBLE 3
 /* Attribute: key, one byte 0 or 1. */
-#define AGTRACE_ITEM_BOOL 4
+#define AGTRACE_PROTO_ITEM_BOOL 4
 /* Attribute: key, count, strings. */
-#define AGTRACE_ITEM_STRING_ARRAY 5
+#define AGTRACE_PROTO_ITEM_STRING_ARRAY 5
 /* Attribute: key, count, integers. */
-#define AGTRACE_ITEM_INT_ARRAY 6
+#define AGTRACE_PROTO_ITEM_INT_ARRAY 6
 /* Attribute: key, count, floats. */
-#define AGTRACE_ITEM_DOUBLE_ARRAY 7
+#define AGTRACE_PROTO_ITEM_DOUBLE_ARRAY 7
 /* Attribute: key, count, bytes 0 or 1. */
-#define AGTRACE_ITEM_BOOL_ARRAY 8
+#define AGTRACE_PROTO_ITEM_BOOL_ARRAY 8
 /* Attribute: key, JSON text (scalars and uniform arrays become typed values, anything else its JSON text). */
-#define AGTRACE_ITEM_JSON 9
+#define AGTRACE_PROTO_ITEM_JSON 9
 /* Status code, description. */
-#define AGTRACE_ITEM_STATUS 16
+#define AGTRACE_PROTO_ITEM_STATUS 16
 /* An exception event and error status: type, message, stack trace. */
-#define AGTRACE_ITEM_ERROR 17
+#define AGTRACE_PROTO_ITEM_ERROR 17
 /* Token counts: input, output, cache read, cache creation, reasoning. */
-#define AGTRACE_ITEM_USAGE 18
+#define AGTRACE_PROTO_ITEM_USAGE 18
 /* Provider, request model, response model, response id, finish reasons. */
-#define AGTRACE_ITEM_LLM 19
+#define AGTRACE_PROTO_ITEM_LLM 19
 /* Tool name, call id. */
-#define AGTRACE_ITEM_TOOL 20
+#define AGTRACE_PROTO_ITEM_TOOL 20
 /* Agent name, id. */
-#define AGTRACE_ITEM_AGENT 21
+#define AGTRACE_PROTO_ITEM_AGENT 21
 /* Input and output messages, as JSON text. */
-#define AGTRACE_ITEM_MESSAGES 22
+#define AGTRACE_PROTO_ITEM_MESSAGES 22
 /* Trace-level context: user, session, conversation, environment, release, tags, metadata. */
-#define AGTRACE_ITEM_TRACE 23
+#define AGTRACE_PROTO_ITEM_TRACE 23
 /* An event: name, time offset, attribute count, attribute items. */
-#define AGTRACE_ITEM_EVENT 24
+#define AGTRACE_PROTO_ITEM_EVENT 24
 /* The first chunk of a stream arrived: time offset. */
-#define AGTRACE_ITEM_FIRST_CHUNK 25
+#define AGTRACE_PROTO_ITEM_FIRST_CHUNK 25
 /* The span's new name. */
-#define AGTRACE_ITEM_NAME 26
+#define AGTRACE_PROTO_ITEM_NAME 26
 #endif /* AGTRACE_H_PROTOCOL */
 /* Convenience for C callers: string literals and C strings as agtrace_str_t.
    cbindgen places this after the include guard, hence its own guard. */

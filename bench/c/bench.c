@@ -1,5 +1,8 @@
 /* Span start+end through the C ABI, measured from C, with the `none`
- * exporter (the real pipeline; the exporter discards). One line per scenario:
+ * exporter (the real pipeline; the exporter discards): the typed API
+ * (agtrace_span_start/_end), and the span protocol the language bindings take
+ * (agtrace_spans_apply, ffi/PROTOCOL.md: one call per span, the previous
+ * span's END travelling with the next BEGIN). One line per scenario:
  *
  *   c_abi/no_attributes <ns> ns/span (dropped N)
  *
@@ -22,10 +25,18 @@
 #include <string.h>
 #include <time.h>
 
-enum scenario { NO_ATTRIBUTES, ATTRIBUTES_SET, ATTRIBUTES_OPTIONS, CHILD_ATTRIBUTES };
+enum scenario {
+  NO_ATTRIBUTES,
+  ATTRIBUTES_SET,
+  ATTRIBUTES_OPTIONS,
+  CHILD_ATTRIBUTES,
+  PROTOCOL_NO_ATTRIBUTES,
+  PROTOCOL_3_ATTRIBUTES
+};
 
-static const char *const NAMES[] = {"c_abi/no_attributes", "c_abi/5_attributes", "c_abi/5_attributes_in_options",
-                                    "c_abi/child_5_attributes"};
+static const char *const NAMES[] = {"c_abi/no_attributes",          "c_abi/5_attributes",
+                                    "c_abi/5_attributes_in_options", "c_abi/child_5_attributes",
+                                    "c_abi/protocol_no_attributes", "c_abi/protocol_3_attributes"};
 
 static agtrace_attribute_t attributes[5];
 
@@ -78,12 +89,89 @@ static uint64_t dropped(const agtrace_tracer_t *tracer) {
   return s.dropped_queue_full + s.dropped_queue_bytes + s.dropped_shutdown;
 }
 
+/* A span protocol message being built: little-endian fields, room for one
+ * END and one BEGIN. */
+struct message {
+  unsigned char bytes[128];
+  size_t len;
+};
+
+static void put_le(struct message *m, uint64_t v, int n) {
+  int i;
+  for (i = 0; i < n; i++) m->bytes[m->len++] = (unsigned char)(v >> (8 * i));
+}
+
+static void put_str(struct message *m, const char *s) {
+  size_t n = strlen(s);
+  put_le(m, n, 4);
+  memcpy(m->bytes + m->len, s, n);
+  m->len += n;
+}
+
+/* Starts a record; returns where its length goes, for end_record. */
+static size_t begin_record(struct message *m, unsigned code) {
+  m->bytes[m->len++] = (unsigned char)code;
+  m->len += 4;
+  return m->len - 4;
+}
+
+static void end_record(struct message *m, size_t at) {
+  struct message length;
+  length.len = 0;
+  put_le(&length, m->len - at - 4, 4);
+  memcpy(m->bytes + at, length.bytes, 4);
+}
+
+/* `n` root spans through the span protocol, as a binding sends them: each
+ * call carries the previous span's END (ended now) and the next BEGIN,
+ * encoded afresh; the last END goes alone. Returns the elapsed nanoseconds. */
+static double run_protocol(const agtrace_tracer_t *tracer, int with_attributes, long n) {
+  struct message m;
+  agtrace_begun_t begun;
+  size_t at;
+  double start;
+  long i;
+  m.len = 0;
+  start = now_ns();
+  for (i = 0; i < n; i++) {
+    at = begin_record(&m, AGTRACE_PROTO_RECORD_BEGIN);
+    put_le(&m, AGTRACE_KIND_PLAIN, 1);
+    put_le(&m, AGTRACE_PROTO_PARENT_ROOT, 1);
+    put_str(&m, "span");
+    if (with_attributes) {
+      put_le(&m, AGTRACE_PROTO_ITEM_STRING, 1);
+      put_str(&m, "tool");
+      put_str(&m, "search");
+      put_le(&m, AGTRACE_PROTO_ITEM_INT, 1);
+      put_str(&m, "step");
+      put_le(&m, 3, 8);
+      put_le(&m, AGTRACE_PROTO_ITEM_BOOL, 1);
+      put_str(&m, "cached");
+      put_le(&m, 1, 1);
+    }
+    end_record(&m, at);
+    begun.handle = 0;
+    agtrace_spans_apply(tracer, m.bytes, m.len, &begun, NULL);
+    m.len = 0;
+    if (begun.handle != 0) {
+      at = begin_record(&m, AGTRACE_PROTO_RECORD_END);
+      put_le(&m, begun.handle, 8);
+      put_le(&m, UINT64_MAX, 8); /* ended now */
+      end_record(&m, at);
+    }
+  }
+  if (m.len > 0) agtrace_spans_apply(tracer, m.bytes, m.len, NULL, NULL);
+  return now_ns() - start;
+}
+
 /* `n` spans of scenario `which`; returns the elapsed nanoseconds. */
 static double run(const agtrace_tracer_t *tracer, enum scenario which, long n, const agtrace_context_t *parent) {
   agtrace_span_options_t options;
   agtrace_span_t *span;
   double start;
   long i;
+  if (which == PROTOCOL_NO_ATTRIBUTES || which == PROTOCOL_3_ATTRIBUTES)
+    return run_protocol(tracer, which == PROTOCOL_3_ATTRIBUTES, n);
   memset(&options, 0, sizeof options);
   options.name = AGTRACE_STR("span");
   options.parent.kind = AGTRACE_PARENT_ROOT;
@@ -115,7 +203,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   init_attributes();
-  for (which = NO_ATTRIBUTES; which <= CHILD_ATTRIBUTES; which++) {
+  for (which = NO_ATTRIBUTES; which <= PROTOCOL_3_ATTRIBUTES; which++) {
     agtrace_tracer_t *tracer = new_tracer();
     agtrace_span_options_t root_options;
     agtrace_span_t *root = NULL;

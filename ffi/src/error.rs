@@ -181,3 +181,74 @@ pub unsafe extern "C" fn agtrace_error_free(error: *mut agtrace_error_t) {
 pub extern "C" fn agtrace_debug_panic(out_error: *mut *mut agtrace_error_t) -> agtrace_status_t {
     guard(out_error, || panic!("agtrace_debug_panic was called"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::string::agtrace_str_t;
+    use crate::tracer::{agtrace_config_free, agtrace_config_new, agtrace_config_set};
+    use std::ffi::CStr;
+
+    fn message(e: *const agtrace_error_t) -> String {
+        // SAFETY: a live error from `guard`.
+        unsafe { CStr::from_ptr(agtrace_error_message(e)) }
+            .to_str()
+            .unwrap()
+            .to_string()
+    }
+
+    // The release library has no function that panics on purpose (the C
+    // suite's `agtrace_debug_panic` is behind the `debug-panic` feature), so
+    // the guard is checked here with panicking bodies.
+    #[test]
+    fn a_panic_becomes_err_panic_with_a_message_and_the_next_call_works() {
+        let mut err: *mut agtrace_error_t = std::ptr::null_mut();
+        assert_eq!(guard(&mut err, || panic!("boom")), AGTRACE_ERR_PANIC);
+        assert!(!err.is_null(), "out_error written");
+        assert_eq!(agtrace_error_code(err), AGTRACE_ERR_PANIC);
+        assert_eq!(
+            message(err),
+            "internal error in libagtrace (caught panic: boom)"
+        );
+        // SAFETY: from `guard`, freed once.
+        unsafe { agtrace_error_free(err) };
+
+        // A formatted payload (a `String`) is reported too.
+        let n = 42;
+        assert_eq!(guard(&mut err, || panic!("at {n}")), AGTRACE_ERR_PANIC);
+        assert!(
+            message(err).contains("caught panic: at 42"),
+            "{}",
+            message(err)
+        );
+        // SAFETY: as above.
+        unsafe { agtrace_error_free(err) };
+
+        // Without an error object the status alone says it.
+        assert_eq!(
+            guard(std::ptr::null_mut(), || panic!("unseen")),
+            AGTRACE_ERR_PANIC
+        );
+
+        // The library stays usable: a real ABI call succeeds and clears
+        // `out_error` (set to a stale value first).
+        err = std::ptr::NonNull::dangling().as_ptr();
+        let config = agtrace_config_new();
+        let status = agtrace_config_set(
+            config,
+            agtrace_str_t::from_str("OTEL_SERVICE_NAME"),
+            agtrace_str_t::from_str("after-a-panic"),
+            &mut err,
+        );
+        assert_eq!(status, AGTRACE_OK);
+        assert!(err.is_null(), "success sets out_error to NULL");
+        // SAFETY: from `agtrace_config_new`, freed once.
+        unsafe { agtrace_config_free(config) };
+    }
+
+    #[test]
+    fn a_panic_in_a_value_body_gives_the_fallback() {
+        assert_eq!(guard_value(7, || panic!("boom")), 7);
+        assert_eq!(guard_value(7, || 8), 8);
+    }
+}

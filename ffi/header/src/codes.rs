@@ -29,7 +29,7 @@ pub fn c_header() -> String {
     {
         let _ = writeln!(
             s,
-            "/* {} */\n#define AGTRACE_{} {}",
+            "/* {} */\n#define AGTRACE_PROTO_{} {}",
             c.doc,
             constant(c),
             c.value

@@ -5,6 +5,7 @@
 #include <agtrace.h>
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <string>
 #include <string_view>
@@ -154,6 +155,19 @@ inline std::string TraceIdHex(const agtrace_context_t* c) {
   unsigned char id[16] = {0};
   agtrace_context_ids(c, id, nullptr, nullptr, nullptr);
   return otlp::hex(id, 16);
+}
+
+// The value of header `want` (lower case; names compare ignoring case), or
+// "<absent>".
+inline std::string HeaderValue(const agtrace_headers_t* h, const std::string& want) {
+  for (size_t i = 0; i < agtrace_headers_count(h); ++i) {
+    agtrace_str_t n{}, v{};
+    agtrace_headers_get(h, i, &n, &v, nullptr);
+    std::string name(n.ptr, n.len);
+    for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (name == want) return std::string(v.ptr, v.len);
+  }
+  return "<absent>";
 }
 
 inline agtrace_value_t IntValue(int64_t v) {

@@ -31,6 +31,7 @@ inline Attrs attrs(const mini_json::Value& key_values) {
 struct Event {
   std::string name;
   Attrs attributes;
+  unsigned long long time_ns = 0;
 };
 
 struct Link {
@@ -39,7 +40,8 @@ struct Link {
 };
 
 struct Span {
-  std::string trace_id, span_id, parent_span_id, name;
+  std::string trace_id, span_id, parent_span_id, trace_state, name;
+  unsigned long long start_ns = 0, end_ns = 0;  // Unix time
   int kind = 0;
   int status_code = 0;
   std::string status_message;
@@ -74,6 +76,9 @@ inline std::string read_file(const std::string& path) {
   return ss.str();
 }
 
+// A time in nanoseconds, written as a string (OTLP/JSON's 64-bit integers).
+inline unsigned long long unix_nanos(const mini_json::Value& v) { return std::strtoull(v.str().c_str(), nullptr, 10); }
+
 // Every span in the file, in file order. Throws on a line that is not JSON.
 inline std::vector<Span> read_spans(const std::string& path) {
   std::vector<Span> out;
@@ -90,13 +95,17 @@ inline std::vector<Span> read_spans(const std::string& path) {
           span.trace_id = s["traceId"].str();
           span.span_id = s["spanId"].str();
           span.parent_span_id = s["parentSpanId"].str();
+          span.trace_state = s["traceState"].str();
+          span.start_ns = unix_nanos(s["startTimeUnixNano"]);
+          span.end_ns = unix_nanos(s["endTimeUnixNano"]);
           span.name = s["name"].str();
           span.kind = static_cast<int>(s["kind"].integer());
           span.status_code = static_cast<int>(s["status"]["code"].integer());
           span.status_message = s["status"]["message"].str();
           span.attributes = attrs(s["attributes"]);
           span.resource = resource;
-          for (const auto& e : s["events"].items) span.events.push_back({e["name"].str(), attrs(e["attributes"])});
+          for (const auto& e : s["events"].items)
+            span.events.push_back({e["name"].str(), attrs(e["attributes"]), unix_nanos(e["timeUnixNano"])});
           for (const auto& l : s["links"].items)
             span.links.push_back({l["traceId"].str(), l["spanId"].str(), attrs(l["attributes"])});
           out.push_back(std::move(span));
