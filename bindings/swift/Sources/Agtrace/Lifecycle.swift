@@ -48,12 +48,22 @@ final class Lifecycle: @unchecked Sendable {
         live.removeAll { $0 === tracer }
     }
 
+    /// Shuts the live tracers down on a thread of its own: glibc runs the
+    /// exiting thread's thread-local destructors before the `atexit`
+    /// handlers, so libagtrace's span buffer for this thread is gone, and the
+    /// END records still pending here would be refused.
     private func atExit() {
         lock.lock()
         let tracers = live
         lock.unlock()
-        for tracer in tracers {
-            tracer.shutdown(timeout: tracer.exitTimeout)
-        }
+        if tracers.isEmpty { return }
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            for tracer in tracers {
+                tracer.shutdown(timeout: tracer.exitTimeout)
+            }
+            done.signal()
+        }.start()
+        done.wait()
     }
 }
