@@ -1,10 +1,25 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The argument checks every recording call makes before anything is sent,
 /// so a bad argument throws ``AgtraceError/invalidArgument(_:)`` at the call
 /// that passed it, naming it, instead of being dropped by the core.
 enum Check {
+    /// A span, event, tool or agent name: non-empty, without NUL.
+    @inline(__always)
     static func name(_ what: String, _ name: String) throws {
+        var utf8 = name
+        let bad = utf8.withUTF8 { $0.isEmpty || memchr($0.baseAddress!, 0, $0.count) != nil }
+        if bad { try badName(what, name) }
+    }
+
+    @inline(never)
+    private static func badName(_ what: String, _ name: String) throws {
         if name.isEmpty { throw AgtraceError.invalidArgument("\(what) must not be empty") }
-        if name.utf8.contains(0) { throw AgtraceError.invalidArgument("\(what) \(printable(name)) contains a NUL character") }
+        throw AgtraceError.invalidArgument("\(what) \(printable(name)) contains a NUL character")
     }
 
     /// A usable attribute key, given as its UTF-8 bytes (already copied into

@@ -1,7 +1,8 @@
 // What the Swift SDK's hot path needs from C that Swift itself lacks on
-// every platform it supports: 32-bit atomics on memory Swift owns (the
-// per-thread buffers' and spans' state words; Swift's Synchronization
-// module needs macOS 15) and the monotonic clock read without Foundation.
+// every platform it supports: atomics on memory Swift owns (the per-thread
+// buffers' and spans' state words, the default tracer; Swift's
+// Synchronization module needs macOS 15) and the monotonic clock read
+// without Foundation.
 // Header-only: each is inlined into the Swift code that calls it.
 #ifndef AGTRACE_SWIFT_H
 #define AGTRACE_SWIFT_H
@@ -23,6 +24,14 @@ static inline void agtrace_swift_store(uint32_t *word, uint32_t value) {
 static inline bool agtrace_swift_cas(uint32_t *word, uint32_t expected, uint32_t desired) {
     return __atomic_compare_exchange_n(word, &expected, desired, false, __ATOMIC_ACQ_REL,
                                        __ATOMIC_ACQUIRE);
+}
+
+static inline void *agtrace_swift_load_ptr(void **cell) {
+    return __atomic_load_n(cell, __ATOMIC_ACQUIRE);
+}
+
+static inline void agtrace_swift_store_ptr(void **cell, void *value) {
+    __atomic_store_n(cell, value, __ATOMIC_RELEASE);
 }
 
 /// Nanoseconds on the monotonic clock (span durations and event offsets).
