@@ -22,13 +22,15 @@ enum Check {
         throw AgtraceError.invalidArgument("\(what) \(printable(name)) contains a NUL character")
     }
 
-    /// A usable attribute key, given as its UTF-8 bytes (already copied into
-    /// a message): non-empty, without control characters, as the core checks.
+    /// A usable attribute key, given as its `n` UTF-8 bytes (already copied
+    /// into a message): non-empty, without control characters, as the core
+    /// checks.
     @inline(__always)
-    static func key(_ utf8: UnsafeRawBufferPointer, _ key: @autoclosure () -> String) throws {
-        if utf8.isEmpty { throw AgtraceError.invalidArgument("attribute keys must not be empty") }
+    static func key(_ utf8: UnsafePointer<UInt8>, _ n: Int, _ key: @autoclosure () -> String) throws {
+        if n == 0 { throw AgtraceError.invalidArgument("attribute keys must not be empty") }
         var previous: UInt8 = 0
-        for b in utf8 {
+        for i in 0..<n {
+            let b = utf8[i]
             // C0 controls and DEL, and C1 controls (U+0080-U+009F: 0xC2 0x80-0x9F).
             if b < 0x20 || b == 0x7F || (previous == 0xC2 && b < 0xA0) {
                 try bad(key(), b)
@@ -40,7 +42,7 @@ enum Check {
     /// An attribute, checked without encoding it (for spans that record nothing).
     static func attribute(_ key: String, _ value: AttributeValue) throws {
         var utf8 = key
-        try utf8.withUTF8 { try Check.key(UnsafeRawBufferPointer($0), key) }
+        try utf8.withUTF8 { try Check.key($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, $0.count, key) }
         try value.validate("attribute \(printable(key))")
     }
 

@@ -74,10 +74,15 @@ struct Bytes {
     /// Bytes as they are, without a length.
     @inline(__always)
     mutating func raw(_ bytes: UnsafeRawBufferPointer) {
-        guard let from = bytes.baseAddress, bytes.count > 0 else { return }
-        reserve(bytes.count)
-        (base.unsafelyUnwrapped + count).copyMemory(from: from, byteCount: bytes.count)
-        count += bytes.count
+        raw(bytes.baseAddress, bytes.count)
+    }
+
+    @inline(__always)
+    mutating func raw(_ from: UnsafeRawPointer?, _ n: Int) {
+        guard let from, n > 0 else { return }
+        reserve(n)
+        (base.unsafelyUnwrapped + count).copyMemory(from: from, byteCount: n)
+        count += n
     }
 
     /// A protocol `str`: `u32` byte length, then the UTF-8 bytes.
@@ -86,7 +91,7 @@ struct Bytes {
         var s = s
         s.withUTF8 { utf8 in
             u32(UInt32(utf8.count))
-            raw(UnsafeRawBufferPointer(utf8))
+            raw(utf8.baseAddress, utf8.count)
         }
     }
 

@@ -167,7 +167,7 @@ extension Bytes {
     private mutating func key(_ key: String) throws {
         let start = count + 4
         str(key)
-        try Check.key(UnsafeRawBufferPointer(start: base.unsafelyUnwrapped + start, count: count - start), key)
+        try Check.key(UnsafePointer(base.unsafelyUnwrapped.assumingMemoryBound(to: UInt8.self) + start), count - start, key)
     }
 
     // MARK: span items
