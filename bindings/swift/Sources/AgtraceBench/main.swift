@@ -126,7 +126,7 @@ let buffer = UnsafeMutableRawPointer.allocate(byteCount: end.bytes.count + begin
 end.bytes.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
 begin.bytes.withUnsafeBytes { (buffer + end.bytes.count).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
 var previous: (handle: UInt64, start: UInt64)?
-let c = best("c_abi/spans_apply (protocol by hand)") {
+let c = best("c_abi/spans_apply by hand") {
     for i in 0..<iterations {
         var from = end.bytes.count
         if let (handle, start) = previous {
