@@ -6,7 +6,10 @@
 # OUT_DIR receives this directory's hand-written files (Package.swift,
 # Sources/, Tests/), the Swift bindings uniffi-bindgen generates from the
 # built library (Sources/AgtraceFFI/AgtraceFFI.swift and the scaffolding
-# header Sources/AgtraceFFIC/AgtraceFFIC.h), the C ABI header
+# header Sources/AgtraceFFIC/AgtraceFFIC.h), the boundary constants
+# generated from core/src/codes.rs (Sources/Agtrace/Codes.swift, by
+# `agtrace-header --codes swift`: kinds, statuses, error and protocol
+# codes, never written by hand), the C ABI header
 # (include/agtrace.h) and the library itself (lib/libagtrace.so.0, under its
 # soname, which is what the loader looks for, and lib/libagtrace.so for the
 # linker). Package.swift links lib/ by its own path, so the package works
@@ -16,7 +19,8 @@
 # ($CARGO_TARGET_DIR, default ~/.cache/agtrace/target): `cargo build
 # --release -p agtrace-ffi` and `cargo build --release -p uniffi-bindgen`,
 # two invocations (together they would change uniffi's features and rebuild
-# the library).
+# the library). Codes.swift is made with `cargo run -p agtrace-header` in
+# the same target directory.
 #
 # Re-running over an existing OUT_DIR keeps its .build/ and only rewrites
 # files whose content changed, so SwiftPM rebuilds only what changed; files
@@ -39,6 +43,8 @@ stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
 
 cp -R "$here/Package.swift" "$here/Sources" "$here/Tests" "$stage/"
+(cd "$clone" && CARGO_TARGET_DIR="${release%/release}" cargo run --release --quiet -p agtrace-header -- --codes swift "$stage/Sources/Agtrace/Codes.swift") \
+    || { echo "assemble.sh: generating Codes.swift failed" >&2; exit 1; }
 "$release/uniffi-bindgen" generate --library "$release/libagtrace.so" --language swift \
     --config "$clone/uniffi.toml" --out-dir "$stage/generated" >/dev/null 2>&1 \
     || { echo "assemble.sh: uniffi-bindgen failed" >&2; "$release/uniffi-bindgen" generate \

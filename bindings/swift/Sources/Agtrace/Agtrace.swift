@@ -51,7 +51,18 @@ public enum Agtrace {
     public static func startSpan(
         _ name: String,
         kind: SpanKind = .plain,
-        attributes: [String: AttributeValue] = [:],
+        attributes: KeyValuePairs<String, AttributeValue> = [:],
+        parent: SpanParent? = Current.parent
+    ) throws -> Span {
+        try Spans.start(tracer, name, kind, attributes, parent)
+    }
+
+    /// `startSpan` with attributes in a dictionary.
+    @_disfavoredOverload
+    public static func startSpan(
+        _ name: String,
+        kind: SpanKind = .plain,
+        attributes: [String: AttributeValue],
         parent: SpanParent? = Current.parent
     ) throws -> Span {
         try Spans.start(tracer, name, kind, attributes, parent)
@@ -98,7 +109,19 @@ public enum Agtrace {
 public func withSpan<T>(
     _ name: String,
     kind: SpanKind = .plain,
-    attributes: [String: AttributeValue] = [:],
+    attributes: KeyValuePairs<String, AttributeValue> = [:],
+    parent: SpanParent? = Current.parent,
+    _ body: (Span) throws -> T
+) throws -> T {
+    try Spans.run(Spans.start(Agtrace.tracer, name, kind, attributes, parent), body)
+}
+
+/// `withSpan` with attributes in a dictionary.
+@discardableResult @_disfavoredOverload
+public func withSpan<T>(
+    _ name: String,
+    kind: SpanKind = .plain,
+    attributes: [String: AttributeValue],
     parent: SpanParent? = Current.parent,
     _ body: (Span) throws -> T
 ) throws -> T {
@@ -111,7 +134,19 @@ public func withSpan<T>(
 public func withSpan<T>(
     _ name: String,
     kind: SpanKind = .plain,
-    attributes: [String: AttributeValue] = [:],
+    attributes: KeyValuePairs<String, AttributeValue> = [:],
+    parent: SpanParent? = Current.parent,
+    _ body: (Span) async throws -> T
+) async throws -> T {
+    try await Spans.run(Spans.start(Agtrace.tracer, name, kind, attributes, parent), body)
+}
+
+/// The `async` `withSpan` with attributes in a dictionary.
+@discardableResult @_disfavoredOverload
+public func withSpan<T>(
+    _ name: String,
+    kind: SpanKind = .plain,
+    attributes: [String: AttributeValue],
     parent: SpanParent? = Current.parent,
     _ body: (Span) async throws -> T
 ) async throws -> T {

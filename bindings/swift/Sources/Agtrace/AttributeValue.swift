@@ -20,7 +20,7 @@ public enum AttributeValue: Sendable, Equatable, Hashable {
     /// A JSON object or array (or any JSON text), checked when recorded.
     case json(String)
 
-    /// The value as JSON, as the packed record's typed fields and ops carry it.
+    /// The value as JSON, for the cold API (configuration changes, metadata).
     func appendJSON(to out: inout String) {
         switch self {
         case let .string(s): Json.quote(s, into: &out)

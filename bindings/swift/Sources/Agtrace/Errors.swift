@@ -6,7 +6,8 @@ import AgtraceFFIC
 ///
 /// Converted here, and nowhere else, from both ways into the library: the
 /// uniffi error enum (settings, flush, live configuration) and the C ABI's
-/// status codes (spans, propagation).
+/// status codes (span protocol, propagation), whose values are the
+/// generated `Codes.ERROR_*`.
 ///
 /// Misuse that cannot hurt the application (ending a span twice, recording
 /// on an ended span, spans after shutdown, flush timeouts) is logged to
@@ -49,14 +50,14 @@ public enum AgtraceError: Error, CustomStringConvertible, Equatable, Sendable {
     /// From an `agtrace_status_t` code and its message. Ending twice
     /// (`AGTRACE_ERR_ALREADY_ENDED`) is a misuse of the span argument.
     static func fromStatus(_ code: UInt32, _ message: String) -> AgtraceError {
+        guard let code = UInt8(exactly: code) else { return .internal(message) }
         switch code {
-        case AGTRACE_ERR_NULL_ARGUMENT.rawValue, AGTRACE_ERR_INVALID_ARGUMENT.rawValue,
-             AGTRACE_ERR_INVALID_UTF8.rawValue, AGTRACE_ERR_ALREADY_ENDED.rawValue:
+        case Codes.ERROR_NULL_ARGUMENT, Codes.ERROR_INVALID_ARGUMENT, Codes.ERROR_INVALID_UTF8, Codes.ERROR_ALREADY_ENDED:
             return .invalidArgument(message)
-        case AGTRACE_ERR_INVALID_CONFIG.rawValue: return .invalidConfig(message)
-        case AGTRACE_ERR_SHUT_DOWN.rawValue: return .shutDown(message)
-        case AGTRACE_ERR_TIMEOUT.rawValue: return .timeout(message)
-        case AGTRACE_ERR_EXPORTER.rawValue: return .exporter(message)
+        case Codes.ERROR_INVALID_CONFIG: return .invalidConfig(message)
+        case Codes.ERROR_SHUT_DOWN: return .shutDown(message)
+        case Codes.ERROR_TIMEOUT: return .timeout(message)
+        case Codes.ERROR_EXPORTER: return .exporter(message)
         default: return .internal(message)
         }
     }

@@ -1,6 +1,5 @@
-/// The little JSON the packed record's ops and typed attributes need,
-/// written straight into the record being built (Foundation's encoders
-/// would allocate a Data and a String per value on the span path).
+/// The little JSON the cold API needs (live configuration changes, session
+/// metadata, metadata settings), written straight into the text being built.
 enum Json {
     /// Appends `s` as a JSON string.
     static func quote(_ s: String, into out: inout String) {
@@ -28,22 +27,6 @@ enum Json {
     static func quoted(_ s: String) -> String {
         var out = ""
         quote(s, into: &out)
-        return out
-    }
-
-    /// A JSON object from keys and already-encoded values; nil values are left out.
-    static func object(_ members: KeyValuePairs<String, String?>) -> String {
-        var out = "{"
-        var first = true
-        for (key, value) in members {
-            guard let value else { continue }
-            if !first { out.append(",") }
-            first = false
-            quote(key, into: &out)
-            out.append(":")
-            out.append(value)
-        }
-        out.append("}")
         return out
     }
 

@@ -1,3 +1,4 @@
+import AgtraceFFIC
 import Foundation
 
 /// The default tracer and the exit hook.
@@ -11,24 +12,31 @@ final class Lifecycle: @unchecked Sendable {
     static let shared = Lifecycle()
 
     private let lock = NSLock()
-    /// The default tracer, or nil before `Agtrace.bootstrap` (guarded by `lock`).
-    private var defaultTracer: Tracer?
+    /// The default tracer (unretained), or nil before `Agtrace.bootstrap`:
+    /// read without a lock by every span of the free functions.
+    private let published = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: 1)
+    /// Every tracer ever made the default (guarded by `lock`), kept alive so
+    /// that a reader of `published` never sees a freed one: `bootstrap` is
+    /// called a few times per process at most.
+    private var defaults: [Tracer] = []
     /// Tracers not shut down yet, in creation order (guarded by `lock`).
     private var live: [Tracer] = []
     private var hookInstalled = false
 
+    private init() { published.initialize(to: nil) }
+
     var current: Tracer? {
-        lock.lock()
-        defer { lock.unlock() }
-        return defaultTracer
+        guard let p = agtrace_swift_load_ptr(published) else { return nil }
+        return Unmanaged<Tracer>.fromOpaque(p).takeUnretainedValue()
     }
 
     /// Makes `new` the default tracer; returns the one it replaces.
     func install(_ new: Tracer) -> Tracer? {
         lock.lock()
         defer { lock.unlock() }
-        let old = defaultTracer
-        defaultTracer = new
+        let old = defaults.last
+        defaults.append(new)
+        agtrace_swift_store_ptr(published, Unmanaged.passUnretained(new).toOpaque())
         return old
     }
 
@@ -48,12 +56,22 @@ final class Lifecycle: @unchecked Sendable {
         live.removeAll { $0 === tracer }
     }
 
+    /// Shuts the live tracers down on a thread of its own: glibc runs the
+    /// exiting thread's thread-local destructors before the `atexit`
+    /// handlers, so libagtrace's span buffer for this thread is gone, and the
+    /// END records still pending here would be refused.
     private func atExit() {
         lock.lock()
         let tracers = live
         lock.unlock()
-        for tracer in tracers {
-            tracer.shutdown(timeout: tracer.exitTimeout)
-        }
+        if tracers.isEmpty { return }
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            for tracer in tracers {
+                tracer.shutdown(timeout: tracer.exitTimeout)
+            }
+            done.signal()
+        }.start()
+        done.wait()
     }
 }

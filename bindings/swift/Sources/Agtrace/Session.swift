@@ -2,7 +2,7 @@
 /// tags, metadata, environment, release) applied, in the core, to every span
 /// of each trace started or continued inside the scope (see
 /// `withSession`). Spans compare scopes by identity, so a span sends the
-/// context (the packed record's `trace` op) only when its parent was started
+/// context (a TRACE item in its BEGIN) only when its parent was started
 /// outside the scope. Immutable; thread-safe.
 final class Session: Sendable {
     let userId: String?
@@ -12,8 +12,8 @@ final class Session: Sendable {
     let metadata: [String: AttributeValue]
     let environment: String?
     let release: String?
-    /// The `trace` op's argument (ffi/src/packed.rs), built once.
-    let payload: String
+    /// The TRACE item, encoded once.
+    let traceItem: [UInt8]
 
     /// The scope inside `outer` with these values: unset values are
     /// inherited, tags are merged, metadata is merged with the new values
@@ -34,25 +34,23 @@ final class Session: Sendable {
         self.environment = environment ?? outer?.environment
         self.release = release ?? outer?.release
 
-        var meta: String?
+        var metadataJSON = ""
         if !self.metadata.isEmpty {
-            var out = "{"
+            metadataJSON = "{"
             for (i, key) in self.metadata.keys.sorted().enumerated() {
-                if i > 0 { out.append(",") }
-                Json.quote(key, into: &out)
-                out.append(":")
-                self.metadata[key]!.appendJSON(to: &out)
+                if i > 0 { metadataJSON.append(",") }
+                Json.quote(key, into: &metadataJSON)
+                metadataJSON.append(":")
+                self.metadata[key]!.appendJSON(to: &metadataJSON)
             }
-            meta = out + "}"
+            metadataJSON.append("}")
         }
-        payload = Json.object([
-            "user_id": self.userId.map(Json.quoted),
-            "session_id": self.sessionId.map(Json.quoted),
-            "conversation_id": self.conversationId.map(Json.quoted),
-            "environment": self.environment.map(Json.quoted),
-            "release": self.release.map(Json.quoted),
-            "tags": self.tags.isEmpty ? nil : Json.array(self.tags),
-            "metadata": meta,
-        ])
+        var item = Bytes()
+        item.trace(
+            userId: self.userId ?? "", sessionId: self.sessionId ?? "", conversationId: self.conversationId ?? "",
+            environment: self.environment ?? "", release: self.release ?? "", tags: self.tags, metadata: metadataJSON
+        )
+        traceItem = Array(item.bytes)
+        item.release()
     }
 }

@@ -2,9 +2,15 @@ import AgtraceFFI
 import AgtraceFFIC
 import Foundation
 
-/// The tracer's counters (`ended == dispatched + dropped + pending`;
-/// `exported` summed over exporters; every per-exporter counter in `json`).
+/// The tracer's counters, the one shape every agtrace SDK reports:
+/// `started`, `ended`, `unsampled`, `dispatched`, `pending`, `dropped` (by
+/// reason), `exported` (summed over exporters) and `exporters` (each
+/// ``ExporterStats``). Every span ended before the call is counted.
 public typealias Stats = AgtraceFFI.Stats
+
+/// One exporter's counters in ``Stats``: `name`, `received`, `exported`,
+/// `retried`, `pending`, `breakerOpen`, `dropped` (by reason).
+public typealias ExporterStats = AgtraceFFI.ExporterStats
 
 /// Starts spans and delivers them to the configured exporters.
 ///
@@ -14,7 +20,7 @@ public typealias Stats = AgtraceFFI.Stats
 ///
 /// Two handles on one core tracer: the uniffi object for the cold API
 /// (settings, flush, shutdown, stats, live configuration) and a C ABI handle
-/// for the span calls. Thread-safe. Only ``flush(timeout:)`` and
+/// for the span protocol and propagation. Thread-safe. Only ``flush(timeout:)`` and
 /// ``shutdown(timeout:)`` block, each within its timeout; nothing else does
 /// I/O on the calling thread.
 ///
@@ -36,7 +42,9 @@ public final class Tracer: @unchecked Sendable {
     /// nothing set, the tracer is configured from the environment alone.
     ///
     /// Throws ``AgtraceError/invalidConfig(_:)`` naming an unknown setting
-    /// (with suggestions) or a bad value. Does no network I/O.
+    /// (with suggestions) or a bad value, or when the loaded libagtrace
+    /// speaks another span protocol version than this SDK. Does no network
+    /// I/O.
     public init(
         serviceName: String? = nil,
         exporters: [String]? = nil,
@@ -44,6 +52,12 @@ public final class Tracer: @unchecked Sendable {
         ignoreEnvironment: Bool = false,
         exitTimeout: Duration = .seconds(5)
     ) throws {
+        let spoken = agtrace_protocol_version()
+        if spoken != Codes.PROTOCOL_VERSION {
+            throw AgtraceError.invalidConfig(
+                "libagtrace \(String(cString: agtrace_version())) speaks span protocol version \(spoken), "
+                    + "this Swift SDK version \(Codes.PROTOCOL_VERSION): use the library the SDK was built with")
+        }
         if exitTimeout < .zero {
             throw AgtraceError.invalidConfig("exitTimeout must not be negative, got \(exitTimeout)")
         }
@@ -56,6 +70,8 @@ public final class Tracer: @unchecked Sendable {
         self.handle = handle
         self.exitTimeout = exitTimeout
         Lifecycle.shared.register(self)
+        let batch = config()["batch"] as? [String: Any]
+        Flusher.shared.serve(batchDelayMs: (batch?["flush_interval_ms"] as? NSNumber)?.intValue ?? 1000)
     }
 
     deinit { agtrace_tracer_free(handle) }
@@ -68,12 +84,25 @@ public final class Tracer: @unchecked Sendable {
     ///
     /// `parent` defaults to the current span; nil starts a new trace.
     /// Throws ``AgtraceError/invalidArgument(_:)`` for a bad name or
-    /// attribute, before `body` runs. Never blocks.
+    /// attribute, before `body` runs. Never blocks. Attributes written as a
+    /// literal take this overload and build no dictionary.
     @discardableResult
     public func withSpan<T>(
         _ name: String,
         kind: SpanKind = .plain,
-        attributes: [String: AttributeValue] = [:],
+        attributes: KeyValuePairs<String, AttributeValue> = [:],
+        parent: SpanParent? = Current.parent,
+        _ body: (Span) throws -> T
+    ) throws -> T {
+        try Spans.run(Spans.start(self, name, kind, attributes, parent), body)
+    }
+
+    /// `withSpan` with attributes in a dictionary.
+    @discardableResult @_disfavoredOverload
+    public func withSpan<T>(
+        _ name: String,
+        kind: SpanKind = .plain,
+        attributes: [String: AttributeValue],
         parent: SpanParent? = Current.parent,
         _ body: (Span) throws -> T
     ) throws -> T {
@@ -83,12 +112,24 @@ public final class Tracer: @unchecked Sendable {
     /// `withSpan` for `async` code: the span is current in the body and in
     /// every child task it creates (`async let`, task groups, `Task {}`).
     /// Cancellation (`CancellationError`) ends the span without marking it
-    /// an error.
+    /// an error. The span may end on another thread than it started on.
     @discardableResult
     public func withSpan<T>(
         _ name: String,
         kind: SpanKind = .plain,
-        attributes: [String: AttributeValue] = [:],
+        attributes: KeyValuePairs<String, AttributeValue> = [:],
+        parent: SpanParent? = Current.parent,
+        _ body: (Span) async throws -> T
+    ) async throws -> T {
+        try await Spans.run(Spans.start(self, name, kind, attributes, parent), body)
+    }
+
+    /// The `async` `withSpan` with attributes in a dictionary.
+    @discardableResult @_disfavoredOverload
+    public func withSpan<T>(
+        _ name: String,
+        kind: SpanKind = .plain,
+        attributes: [String: AttributeValue],
         parent: SpanParent? = Current.parent,
         _ body: (Span) async throws -> T
     ) async throws -> T {
@@ -96,12 +137,25 @@ public final class Tracer: @unchecked Sendable {
     }
 
     /// Starts a span under `parent` (default: the current span; nil for a
-    /// new trace) without making it current; end it with ``Span/end()``.
-    /// After shutdown it returns a span that records nothing. Never blocks.
+    /// new trace) without making it current; end it with ``Span/end()``. A
+    /// span released without `end()` is exported with what was recorded on
+    /// it, marked abandoned. After shutdown it returns a span that records
+    /// nothing. Never blocks.
     public func startSpan(
         _ name: String,
         kind: SpanKind = .plain,
-        attributes: [String: AttributeValue] = [:],
+        attributes: KeyValuePairs<String, AttributeValue> = [:],
+        parent: SpanParent? = Current.parent
+    ) throws -> Span {
+        try Spans.start(self, name, kind, attributes, parent)
+    }
+
+    /// `startSpan` with attributes in a dictionary.
+    @_disfavoredOverload
+    public func startSpan(
+        _ name: String,
+        kind: SpanKind = .plain,
+        attributes: [String: AttributeValue],
         parent: SpanParent? = Current.parent
     ) throws -> Span {
         try Spans.start(self, name, kind, attributes, parent)
@@ -169,13 +223,14 @@ public final class Tracer: @unchecked Sendable {
 
     // MARK: delivery
 
-    /// Waits until spans ended before the call are delivered, up to
+    /// Waits until spans ended before the call (on any thread) are delivered, up to
     /// `timeout` (negative means zero). Returns false, and logs, if some
     /// were still undelivered; they stay queued. Never throws. Blocks the
     /// calling thread up to `timeout`.
     @discardableResult
     public func flush(timeout: Duration = .seconds(5)) -> Bool {
         let ms = millis(timeout)
+        ThreadBuffer.sendAll(handle)
         return delivered("flush") { try ffi.flush(timeoutMs: ms) }
     }
 
@@ -186,13 +241,18 @@ public final class Tracer: @unchecked Sendable {
     public func shutdown(timeout: Duration = .seconds(5)) -> Bool {
         let ms = millis(timeout)
         Lifecycle.shared.unregister(self)
+        ThreadBuffer.sendAll(handle)
         return delivered("shutdown") { try ffi.shutdown(timeoutMs: ms) }
     }
 
     public var isShutDown: Bool { ffi.isShutDown() }
 
-    /// The tracer's counters. Never blocks.
-    public func stats() -> Stats { ffi.stats() }
+    /// The tracer's counters, counting every span ended before the call on
+    /// any thread. Waits only for other threads' in-progress span calls.
+    public func stats() -> Stats {
+        ThreadBuffer.sendAll(handle)
+        return ffi.stats()
+    }
 
     // MARK: live configuration
 
@@ -229,7 +289,7 @@ public final class Tracer: @unchecked Sendable {
 
     /// Sets `key` in the metadata of every span exported from now on.
     public func setGlobalMetadata(_ key: String, _ value: AttributeValue) throws {
-        try value.validate("metadata \(Record.printable(key))")
+        try value.validate("metadata \(Check.printable(key))")
         try cold { try ffi.setGlobalMetadata(key: key, valueJson: value.json) }
     }
 
@@ -275,69 +335,4 @@ private func str(_ bytes: UnsafeBufferPointer<UInt8>) -> agtrace_str_t {
 private func text(_ s: agtrace_str_t) -> String {
     guard let ptr = s.ptr, s.len > 0 else { return "" }
     return String(decoding: UnsafeRawBufferPointer(start: ptr, count: s.len), as: UTF8.self)
-}
-
-/// Starting and running spans, shared by ``Tracer`` and the free functions
-/// (whose default tracer may be absent).
-enum Spans {
-    /// Starts a span: one C call with the name, attributes and session
-    /// packed. With no tracer, or after shutdown, a span that records
-    /// nothing (arguments are still checked).
-    static func start(
-        _ tracer: Tracer?,
-        _ name: String,
-        _ kind: SpanKind,
-        _ attributes: [String: AttributeValue],
-        _ parent: SpanParent?
-    ) throws -> Span {
-        try Record.checkName("span name", name)
-        var record = name
-        if !attributes.isEmpty { try Record.attributes(&record, attributes) }
-        let session = Current.session
-        var parentSpan: OpaquePointer?
-        var parentContext: OpaquePointer?
-        switch parent {
-        case let span as Span:
-            parentSpan = span.handle
-            if let session, span.session !== session { Record.op(&record, "trace", session.payload) }
-        case let context as SpanContext:
-            parentContext = context.handle
-            if let session { Record.op(&record, "trace", session.payload) }
-        default:
-            if let session { Record.op(&record, "trace", session.payload) }
-        }
-        guard let tracer else { return Span(handle: nil, session: session) }
-        var error: OpaquePointer?
-        let handle = record.withUTF8 {
-            agtrace_span_start_packed(tracer.handle, parentSpan, parentContext, kind.rawValue, $0.baseAddress, $0.count, &error)
-        }
-        withExtendedLifetime(parent) {}
-        withExtendedLifetime(tracer) {}
-        guard let handle else {
-            let e = AgtraceError.take(error)
-            if case .shutDown = e { return Span(handle: nil, session: session) }
-            throw e
-        }
-        return Span(handle: handle, session: session)
-    }
-
-    static func run<T>(_ span: Span, _ body: (Span) throws -> T) throws -> T {
-        defer { span.end() }
-        do {
-            return try Current.$parent.withValue(span) { try body(span) }
-        } catch {
-            if !(error is CancellationError) { span.recordError(error) }
-            throw error
-        }
-    }
-
-    static func run<T>(_ span: Span, _ body: (Span) async throws -> T) async throws -> T {
-        defer { span.end() }
-        do {
-            return try await Current.$parent.withValue(span) { try await body(span) }
-        } catch {
-            if !(error is CancellationError) { span.recordError(error) }
-            throw error
-        }
-    }
 }

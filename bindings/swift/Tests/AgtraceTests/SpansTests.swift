@@ -52,11 +52,22 @@ final class SpansTests: XCTestCase {
         XCTAssertNil(try t.one("twice").attributes["late"])
     }
 
-    func testASpanReleasedWithoutEndIsEndedAbandoned() throws {
+    func testASpanReleasedWithoutEndIsExportedAbandonedWithEverythingRecorded() throws {
         let t = try Traced()
-        do { _ = try t.tracer.startSpan("dropped") }
+        do {
+            let span = try t.tracer.startSpan("dropped", kind: .llm, attributes: ["a": 1])
+            try span.setAttribute("b", "after start")
+            span.setLLM(provider: "openai", requestModel: "gpt-4o")
+            try span.setUsage(inputTokens: 12, outputTokens: 3)
+        }
         try t.tracer.withSpan("ended") { _ in }
-        XCTAssertEqual(try t.one("dropped").attributes["agtrace.abandoned"] as? Bool, true)
+        let dropped = try t.one("dropped").attributes
+        XCTAssertEqual(dropped["agtrace.abandoned"] as? Bool, true)
+        XCTAssertEqual(dropped["a"] as? Int, 1)
+        XCTAssertEqual(dropped["b"] as? String, "after start")
+        XCTAssertEqual(dropped["gen_ai.provider.name"] as? String, "openai")
+        XCTAssertEqual(dropped["gen_ai.request.model"] as? String, "gpt-4o")
+        XCTAssertEqual(dropped["gen_ai.usage.input_tokens"] as? Int, 12)
         XCTAssertNil(try t.one("ended").attributes["agtrace.abandoned"])
     }
 
