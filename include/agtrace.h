@@ -362,12 +362,14 @@ const char *agtrace_error_message(const agtrace_error_t *error);
 // Not thread-safe for the same error; does not block.
 void agtrace_error_free(agtrace_error_t *error);
 
+#if defined(AGTRACE_DEBUG_PANIC)
 // Always panics inside the panic guard, for testing it: returns
 // `AGTRACE_ERR_PANIC` with a message, and the library stays usable. Only
 // in libraries built with the `debug-panic` feature (not the release ABI).
 //
 // Thread-safe; does not block.
 agtrace_status_t agtrace_debug_panic(agtrace_error_t **out_error);
+#endif
 
 // A new, empty header list. Never NULL.
 //
@@ -442,8 +444,9 @@ uint32_t agtrace_protocol_version(void);
 
 // Applies a span protocol message of `len` bytes under `tracer`: ends the
 // spans its END/ABANDON records name, then starts the span of its final
-// BEGIN record, if any, and writes it to `out` (may be NULL when the
-// message has no BEGIN). A message with faults is applied as far as it
+// BEGIN record, if any. `out` (may be NULL) is always written: the started
+// span, or zeros (handle 0) when none started (no BEGIN, a faulty one, or
+// after shutdown). A message with faults is applied as far as it
 // can be (every span still ends; a faulty item is skipped); the status is
 // then `AGTRACE_ERR_INVALID_ARGUMENT` or `AGTRACE_ERR_INVALID_UTF8`, and
 // `out_error` names the first faulty field and its byte offset. After

@@ -402,3 +402,38 @@ fn spans_ended_on_other_threads_are_exported_once_with_exact_rollups() {
         );
     }
 }
+
+/// A span ended after its thread's thread-local destructors ran (as in an
+/// exit handler on the main thread, or a thread-local's own destructor) is
+/// still exported: the core's buffers for that thread are gone, so it takes
+/// a buffer for that one call.
+#[test]
+fn a_span_ended_during_thread_teardown_is_exported() {
+    struct EndsOnDrop(std::cell::RefCell<Option<Span>>);
+    impl Drop for EndsOnDrop {
+        fn drop(&mut self) {
+            if let Some(mut s) = self.0.borrow_mut().take() {
+                s.end();
+            }
+        }
+    }
+    thread_local! {
+        static HELD: EndsOnDrop = const { EndsOnDrop(std::cell::RefCell::new(None)) };
+    }
+    let (tracer, mem) = memory_tracer();
+    let t = tracer.clone();
+    std::thread::spawn(move || {
+        // Registered before the core's buffers, so destroyed after them.
+        HELD.with(|_| {});
+        t.span("warm-up").start().end();
+        let late = t.span("ended in teardown").start();
+        HELD.with(|h| *h.0.borrow_mut() = Some(late));
+    })
+    .join()
+    .unwrap();
+    let spans = flushed(&tracer, &mem);
+    let mut got = names(&spans);
+    got.sort();
+    assert_eq!(got, ["ended in teardown", "warm-up"]);
+    assert!(!by_name(&spans, "ended in teardown").abandoned);
+}

@@ -35,8 +35,9 @@ pub struct agtrace_begun_t {
 
 /// Applies a span protocol message of `len` bytes under `tracer`: ends the
 /// spans its END/ABANDON records name, then starts the span of its final
-/// BEGIN record, if any, and writes it to `out` (may be NULL when the
-/// message has no BEGIN). A message with faults is applied as far as it
+/// BEGIN record, if any. `out` (may be NULL) is always written: the started
+/// span, or zeros (handle 0) when none started (no BEGIN, a faulty one, or
+/// after shutdown). A message with faults is applied as far as it
 /// can be (every span still ends; a faulty item is skipped); the status is
 /// then `AGTRACE_ERR_INVALID_ARGUMENT` or `AGTRACE_ERR_INVALID_UTF8`, and
 /// `out_error` names the first faulty field and its byte offset. After
@@ -61,6 +62,10 @@ pub unsafe extern "C" fn agtrace_spans_apply(
     guard(out_error, || {
         let t = crate::tracer::tracer(tracer)?;
         if len == 0 {
+            // SAFETY: NULL or writable (documented).
+            if let Some(out) = unsafe { out.as_mut() } {
+                *out = agtrace_begun_t::default();
+            }
             return Ok(());
         }
         if msg.is_null() {
@@ -78,14 +83,12 @@ pub unsafe extern "C" fn agtrace_spans_apply(
         let applied = unsafe { protocol::apply(t, bytes, &contexts, &mut begun) };
         // SAFETY: NULL or writable (documented).
         if let Some(out) = unsafe { out.as_mut() } {
-            if begun != Begun::default() {
-                *out = agtrace_begun_t {
-                    handle: begun.handle,
-                    trace_id: begun.trace_id,
-                    span_id: begun.span_id,
-                    flags: begun.flags,
-                };
-            }
+            *out = agtrace_begun_t {
+                handle: begun.handle,
+                trace_id: begun.trace_id,
+                span_id: begun.span_id,
+                flags: begun.flags,
+            };
         }
         match applied {
             Err(f) => Err(FfiError::new(

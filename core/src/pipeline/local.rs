@@ -749,7 +749,7 @@ pub(crate) fn with_local<R>(sink: &Arc<Sink>, f: impl FnOnce(&Local) -> R) -> Op
             return Some(f(unsafe { &*l }));
         }
     }
-    LOCALS
+    let held = LOCALS
         .try_with(|cell| {
             let mut locals = cell.try_borrow_mut().ok()?;
             let found = locals.0.iter().position(|l| Arc::ptr_eq(&l.sink, sink));
@@ -766,8 +766,21 @@ pub(crate) fn with_local<R>(sink: &Arc<Sink>, f: impl FnOnce(&Local) -> R) -> Op
                 }
             };
             let _ = LAST.try_with(|c| c.set((want, Arc::as_ptr(local))));
-            Some(f(local))
+            Some(local.clone())
         })
         .ok()
-        .flatten()
+        .flatten();
+    match held {
+        Some(local) => Some(f(&local)),
+        None => {
+            // The thread's buffers are gone (its thread-local destructors
+            // ran: an exit handler on the main thread, a destructor that ends
+            // a span) or in use: a buffer for this call only, drained like
+            // an exited thread's.
+            let local = sink.register()?;
+            let r = f(&local);
+            local.owner_alive.store(false, Release);
+            Some(r)
+        }
+    }
 }

@@ -114,6 +114,10 @@ fn begin(
     out: &mut Begun,
 ) -> Read<()> {
     let b = Begin::read(body)?;
+    if tracer.is_shut_down() {
+        // Nothing to record, and nothing for the binding to end.
+        return Ok(());
+    }
     let parent = parent(b.parent, contexts).map_err(|reason| {
         Box::new(Fault {
             at: body.at(),
