@@ -15,7 +15,8 @@ import java.nio.ByteOrder
  * here validates keys or names ([Attributes] does). Not thread-safe.
  */
 internal class Encoder(capacity: Int, private val direct: Boolean, @JvmField val base: Int = 0) {
-    @JvmField var buf: ByteBuffer = allocate(capacity)
+    /** Room for [capacity] bytes after [base], to begin with. */
+    @JvmField var buf: ByteBuffer = allocate(base + capacity)
 
     @JvmField var pos: Int = base
 
