@@ -1,9 +1,7 @@
 package dev.agtrace
 
-import com.sun.jna.Library
 import com.sun.jna.Memory
 import com.sun.jna.Native
-import com.sun.jna.NativeLibrary
 import com.sun.jna.Pointer
 import com.sun.jna.Structure
 import java.lang.ref.Cleaner
@@ -21,23 +19,8 @@ import java.lang.ref.Cleaner
  */
 internal object Abi {
     init {
-        // The same call as the generated bindings' (same name, same class
-        // loader option), so JNA hands both the one NativeLibrary instance
-        // it caches, and a library extracted from the jar is extracted once.
-        Native.register(Abi::class.java, libraryName())
-    }
-
-    /** uniffi's library name, honouring its override property the same way. */
-    private fun libraryName(): String =
-        System.getProperty("uniffi.component.agtrace_ffi.libraryOverride") ?: "agtrace"
-
-    /** The file JNA loaded libagtrace from (extracted from the jar, or found on the library path). */
-    fun libraryFile(): String {
-        val options = mapOf(Library.OPTION_CLASSLOADER to Abi::class.java.classLoader)
-        val file =
-            NativeLibrary.getInstance(libraryName(), options).file
-                ?: throw AgtraceException.Internal("JNA loaded libagtrace from no file the JVM could load too")
-        return file.absolutePath
+        // The file the generated bindings bind too (see [Libagtrace]).
+        Native.register(Abi::class.java, Libagtrace.file)
     }
 
     /** Frees handles when their Kotlin owner is unreachable, off the application's threads. */

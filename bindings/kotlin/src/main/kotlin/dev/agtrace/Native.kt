@@ -4,8 +4,8 @@ import java.nio.ByteBuffer
 
 /**
  * The span hot path into libagtrace: JNI entry points (`ffi/src/jni.rs`)
- * taking only primitives, bound in the very file JNA loaded (see
- * [Abi.libraryFile]), so the process has one core.
+ * taking only primitives, bound in the file JNA binds too (see
+ * [Libagtrace]), so the process has one core.
  *
  * [apply] is the one crossing per span of the span protocol
  * (`ffi/PROTOCOL.md`): a message in a direct buffer's memory, the begun
@@ -16,7 +16,7 @@ internal object Native {
     val mismatch: String?
 
     init {
-        System.load(Abi.libraryFile())
+        Libagtrace.file
         val loaded = Abi.agtrace_protocol_version()
         mismatch =
             if (loaded == Codes.PROTOCOL_VERSION) {

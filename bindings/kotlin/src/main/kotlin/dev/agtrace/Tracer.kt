@@ -39,8 +39,9 @@ public class Tracer(configure: AgtraceConfig.() -> Unit = {}) {
             throw AgtraceException.InvalidConfig("exitTimeout must not be negative, got ${config.exitTimeout}")
         }
         exitTimeout = config.exitTimeout
-        val named = config.byName()
+        // First: it loads libagtrace for every binding (see [Libagtrace]).
         Native.mismatch?.let { throw AgtraceException.Internal(it) }
+        val named = config.byName()
         ffi = cold { FfiTracer(named, config.ignoreEnv) }
         handle = ffi.cHandle().toLong()
         Abi.cleaner.register(this, Abi.FreeTracer(handle))
