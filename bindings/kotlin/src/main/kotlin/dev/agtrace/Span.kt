@@ -65,8 +65,11 @@ public class Span internal constructor(
     /** [System.nanoTime] at the start, the origin of the END's duration and of event offsets. */
     private val start: Long,
 ) : SpanParent, AutoCloseable {
-    /** [OPEN], [BUSY] (a call is recording) or [ENDED]; see [lock]. */
-    @Volatile
+    /**
+     * [OPEN], [BUSY] (a call is recording) or [ENDED]; see [lock]. Accessed
+     * through [STATE] only (a volatile field would cost a fence in every
+     * span's constructor).
+     */
     @JvmField
     internal var state: Int = OPEN
 
@@ -124,7 +127,7 @@ public class Span internal constructor(
     }
 
     public val isEnded: Boolean
-        get() = state == ENDED
+        get() = STATE.getAcquire(this) as Int == ENDED
 
     /** False once ended, for spans not sampled, and for spans of an uninitialized or shut-down tracer. */
     public val isRecording: Boolean
@@ -147,8 +150,9 @@ public class Span internal constructor(
             return SpanContext(out[0], inherits = inherit != null).also { contextCache = it }
         }
 
-    // Not a `lazy`: that would cost an allocation on every span.
-    @Volatile private var contextCache: SpanContext? = null
+    // Not a `lazy`: that would cost an allocation on every span. Racing
+    // threads may each make one (each freed when unreachable).
+    private var contextCache: SpanContext? = null
 
     /**
      * Makes this span current on this thread until the returned scope is
@@ -322,7 +326,7 @@ public class Span internal constructor(
      */
     private fun lock(to: Int): Boolean {
         while (true) {
-            when (state) {
+            when (STATE.getAcquire(this) as Int) {
                 ENDED -> return false
                 OPEN -> if (STATE.compareAndSet(this, OPEN, to)) return true
                 else -> Thread.onSpinWait()

@@ -290,7 +290,7 @@ internal object Spans {
                     } else {
                         inherit = parent.inherit
                         // A live, recording parent counts this child in its rollups.
-                        var form = if (parent.handle != 0L && parent.state != Span.ENDED) Codes.PARENT_LOCAL else Codes.PARENT_SPAN
+                        var form = if (parent.handle != 0L && !parent.isEnded) Codes.PARENT_LOCAL else Codes.PARENT_SPAN
                         if (inherit != null) form = form or Codes.PARENT_INHERIT
                         enc.ids(kind.code, form, parent.traceA, parent.traceB, parent.spanId, parent.flags, inherit?.handle ?: 0L)
                         trace = trace && parent.session !== session
