@@ -98,7 +98,8 @@ internal class ThreadBuffer(
         /** Pending END bytes past this are sent at once. */
         const val BOUND = 64 * 1024
 
-        private const val CAPACITY = BOUND + 4096
+        /** To begin with: most threads never hold more (it grows, to about [BOUND] for a busy one). */
+        private const val CAPACITY = 4096
         const val OWNER = 1
         const val OTHER = 2
 
