@@ -125,9 +125,11 @@ KT_README := $(CURDIR)/build/kotlin-readme
 
 # The library and the generator every generated binding comes from (two
 # cargo invocations, see test-rust).
+# agtrace-header writes a binding's copy of the boundary constants (--codes).
 bindings-native:
 	cargo build --release --quiet -p agtrace-ffi
 	cargo build --release --quiet -p uniffi-bindgen
+	cargo build --release --quiet -p agtrace-header
 
 # The jar (with libagtrace.so inside) and its pom under dist/kotlin, and
 # installed into the cache repository for Maven consumers

@@ -22,6 +22,7 @@ mod codes;
 mod context;
 mod error;
 mod headers;
+mod jni;
 mod protocol;
 mod span;
 mod string;

@@ -7,60 +7,35 @@ import com.sun.jna.Structure
 import java.lang.ref.Cleaner
 
 /**
- * The span hot path: direct calls into libagtrace's C ABI (JNA direct
- * mapping, `include/agtrace.h`), taking and returning only integers and
- * byte arrays.
- *
- * A span costs two calls here (`agtrace_span_start_packed` and
- * `agtrace_span_finish_packed`, each carrying a packed record, see
- * [Record]). The uniffi-generated calls keep the cold API (settings, flush,
- * stats, live configuration): each of those allocates JNA structures for its
- * call status and buffers, tens of microseconds per call on small machines,
- * which spans cannot afford. Both bind the same loaded library, so the
- * process has one core.
+ * libagtrace's C ABI on the cold path (JNA direct mapping,
+ * `include/agtrace.h`): contexts, propagation headers, errors, the
+ * version and the freeing of handles. Spans cross through [Native] (JNI),
+ * the uniffi-generated calls keep the rest of the cold API (settings,
+ * flush, stats, live configuration). All three bind the one loaded file,
+ * so the process has one core.
  *
  * Handles are `Long`s (pointers); 0 is NULL. `outError` arguments take a
  * one-element array that receives an `agtrace_error_t *`, or null.
  */
 internal object Abi {
     init {
-        // The same call as the generated bindings' (same name, same class
-        // loader option), so JNA hands both the one NativeLibrary instance
-        // it caches, and a library extracted from the jar is extracted once.
-        Native.register(Abi::class.java, libraryName())
+        // The file the generated bindings bind too (see [Libagtrace]).
+        Native.register(Abi::class.java, Libagtrace.file)
     }
-
-    /** uniffi's library name, honouring its override property the same way. */
-    private fun libraryName(): String =
-        System.getProperty("uniffi.component.agtrace_ffi.libraryOverride") ?: "agtrace"
 
     /** Frees handles when their Kotlin owner is unreachable, off the application's threads. */
     val cleaner: Cleaner = Cleaner.create()
 
-    // -- spans (hot) ---------------------------------------------------------
+    // -- contexts and propagation ----------------------------------------------
 
-    external fun agtrace_span_start_packed(
-        tracer: Long,
-        parent: Long,
-        remoteParent: Long,
-        kind: Int,
-        record: ByteArray,
-        recordLen: Long,
+    external fun agtrace_context_new(
+        traceId: ByteArray,
+        spanId: ByteArray,
+        flags: Byte,
+        inherit: Long,
+        outContext: LongArray,
         outError: LongArray?,
-    ): Long
-
-    external fun agtrace_span_finish_packed(span: Long, record: ByteArray?, recordLen: Long, outError: LongArray?): Int
-
-    external fun agtrace_span_record_packed(span: Long, record: ByteArray, recordLen: Long, outError: LongArray?): Int
-
-    external fun agtrace_span_free(span: Long)
-
-    /** C `bool` is one byte: mapped as `Byte` (JNA's `boolean` is a 4-byte int). */
-    external fun agtrace_span_is_recording(span: Long): Byte
-
-    // -- contexts and propagation (cold) -------------------------------------
-
-    external fun agtrace_span_context(span: Long, outContext: LongArray, outError: LongArray?): Int
+    ): Int
 
     external fun agtrace_context_ids(
         context: Long,
@@ -96,7 +71,7 @@ internal object Abi {
 
     external fun agtrace_extract(tracer: Long, headers: Long, outContext: LongArray, outError: LongArray?): Int
 
-    // -- tracers and errors --------------------------------------------------
+    // -- tracers, errors, versions ---------------------------------------------
 
     external fun agtrace_tracer_free(tracer: Long)
 
@@ -107,6 +82,8 @@ internal object Abi {
     external fun agtrace_error_free(error: Long)
 
     external fun agtrace_version(): Pointer
+
+    external fun agtrace_protocol_version(): Int
 
     /** `agtrace_str_t`, passed by value (only on the cold path: JNA structures are slow). */
     @Structure.FieldOrder("ptr", "len")
@@ -141,7 +118,7 @@ internal object Abi {
 
     /** Throws the error a failed call left in [holder], freeing it. */
     fun check(status: Int, holder: LongArray) {
-        if (status != 0) throw takeError(holder)
+        if (status != Codes.ERROR_OK) throw takeError(holder)
     }
 
     fun takeError(holder: LongArray): AgtraceException {
@@ -154,37 +131,6 @@ internal object Abi {
     }
 
     fun version(): String = agtrace_version().getString(0, "UTF-8")
-
-    /**
-     * Frees a span's handle once its [Span] is unreachable: at once when the
-     * span was never ended (the core then ends it, marked abandoned), else in
-     * batches of [FREE_BATCH], so that freeing costs no crossing per span.
-     */
-    class SpanHandle(@JvmField val handle: Long) : Runnable {
-        /** Set by [Span.end] once the span is finished. */
-        @Volatile
-        @JvmField
-        var ended: Boolean = false
-
-        override fun run() {
-            if (ended) freeLater(handle) else agtrace_span_free(handle)
-        }
-    }
-
-    private const val FREE_BATCH = 64
-    private val toFree = LongArray(FREE_BATCH)
-    private var toFreeCount = 0
-
-    /** Only ever called on the [cleaner]'s one thread, like every cleaning action. */
-    private fun freeLater(handle: Long) {
-        toFree[toFreeCount++] = handle
-        if (toFreeCount == FREE_BATCH) {
-            agtrace_span_free_many(toFree, FREE_BATCH.toLong())
-            toFreeCount = 0
-        }
-    }
-
-    external fun agtrace_span_free_many(spans: LongArray, len: Long)
 
     class FreeContext(private val handle: Long) : Runnable {
         override fun run() = agtrace_context_free(handle)

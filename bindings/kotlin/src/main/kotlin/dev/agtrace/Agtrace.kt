@@ -54,7 +54,7 @@ public object Agtrace {
         attributes: Map<String, Any?> = emptyMap(),
         parent: SpanParent? = Current.parent(),
         crossinline block: (Span) -> T,
-    ): T = Spans.run(startSpan(name, kind, attributes, parent), block)
+    ): T = Spans.run(begin(name, kind, attributes, parent), block)
 
     /** Runs the suspending [block] in a new span of the default tracer; see [Tracer.withSpan]. */
     public suspend fun <T> withSpan(
@@ -63,7 +63,7 @@ public object Agtrace {
         attributes: Map<String, Any?> = emptyMap(),
         parent: SpanParent? = Current.parent(),
         block: suspend CoroutineScope.(Span) -> T,
-    ): T = Spans.within(startSpan(name, kind, attributes, parent), block)
+    ): T = Spans.within(begin(name, kind, attributes, parent), block)
 
     /** Starts a span of the default tracer without making it current; see [Tracer.startSpan]. */
     public fun startSpan(
@@ -75,6 +75,11 @@ public object Agtrace {
         val t = Lifecycle.default
         return if (t != null) t.startSpan(name, kind, attributes, parent) else Spans.start(null, name, kind, attributes, parent)
     }
+
+    /** Starts a span of the default tracer whose end is certain ([span], [withSpan]). */
+    @PublishedApi
+    internal fun begin(name: String, kind: SpanKind, attributes: Map<String, Any?>, parent: SpanParent?): Span =
+        Lifecycle.default?.begin(name, kind, attributes, parent) ?: Spans.start(null, name, kind, attributes, parent)
 
     /** The current span of this thread or coroutine, or null. */
     public fun currentSpan(): Span? = Current.parent() as? Span

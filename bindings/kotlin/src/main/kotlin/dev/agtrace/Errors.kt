@@ -6,7 +6,7 @@ import dev.agtrace.ffi.AgtraceException as FfiException
 /**
  * Every error agtrace reports; [message] says what was wrong and names the
  * argument or setting. Converted here, and nowhere else, from both ways into
- * the library: the uniffi error enum and the C ABI's status codes.
+ * the library: the uniffi error enum and the C ABI's status codes (`Codes.ERROR_*`).
  *
  * Misuse that cannot hurt the application (ending a span twice, recording
  * on an ended span, spans after shutdown) is logged on the `agtrace` logger,
@@ -38,12 +38,12 @@ public sealed class AgtraceException(message: String, cause: Throwable? = null) 
         /** From an `agtrace_status_t` and its message. */
         fun fromStatus(code: Int, message: String): AgtraceException =
             when (code) {
-                1, 2, 3 -> InvalidArgument(message)
-                4 -> InvalidConfig(message)
-                5 -> AlreadyEnded(message)
-                6 -> ShutDown(message)
-                7 -> Timeout(message)
-                8 -> Exporter(message)
+                Codes.ERROR_NULL_ARGUMENT, Codes.ERROR_INVALID_ARGUMENT, Codes.ERROR_INVALID_UTF8 -> InvalidArgument(message)
+                Codes.ERROR_INVALID_CONFIG -> InvalidConfig(message)
+                Codes.ERROR_ALREADY_ENDED -> AlreadyEnded(message)
+                Codes.ERROR_SHUT_DOWN -> ShutDown(message)
+                Codes.ERROR_TIMEOUT -> Timeout(message)
+                Codes.ERROR_EXPORTER -> Exporter(message)
                 else -> Internal(message)
             }
 

@@ -3,7 +3,7 @@ package dev.agtrace
 /**
  * The little JSON the SDK needs without a dependency: encoding attribute,
  * message and metadata values for the core, and reading back what the core
- * reports (configuration, stats).
+ * reports (configuration).
  *
  * Encoding accepts null, strings, booleans, numbers (finite), maps with
  * string keys, iterables, arrays and sequences of those; anything else fails

@@ -10,10 +10,23 @@ package dev.agtrace
 public class Session internal constructor(
     internal val fields: Map<String, Any?>,
 ) {
-    /** The `trace` op's argument (ffi/src/packed.rs), built once. */
-    internal val payload: String = Json.encode(fields, "session")
+    /** The span protocol's TRACE item carrying [fields], encoded once. */
+    internal val trace: ByteArray =
+        Encoder(256, direct = false).run {
+            @Suppress("UNCHECKED_CAST")
+            trace(
+                userId = fields["user_id"] as String? ?: "",
+                sessionId = fields["session_id"] as String? ?: "",
+                conversationId = fields["conversation_id"] as String? ?: "",
+                environment = fields["environment"] as String? ?: "",
+                release = fields["release"] as String? ?: "",
+                tags = fields["tags"] as List<String>? ?: emptyList(),
+                metadata = (fields["metadata"] as Map<String, Any?>?)?.let { Json.encode(it, "session metadata") } ?: "",
+            )
+            buf.array().copyOf(pos)
+        }
 
-    override fun toString(): String = "Session($payload)"
+    override fun toString(): String = "Session(${Json.encode(fields, "session")})"
 
     @PublishedApi
     internal companion object {

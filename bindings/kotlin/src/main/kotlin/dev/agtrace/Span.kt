@@ -1,19 +1,34 @@
 package dev.agtrace
 
+import java.lang.invoke.MethodHandles
+import java.lang.invoke.VarHandle
+import java.lang.ref.Cleaner
 import java.lang.ref.Reference
 
-/**
- * What a span is in an agent's run: `AGENT`, `WORKFLOW`, `TASK`, `LLM`,
- * `EMBEDDING`, `RETRIEVER`, `RERANKER`, `TOOL`, `GUARDRAIL`, `EVALUATOR` or
- * `PLAIN`. The generated enum, whose order is the C ABI's `AGTRACE_KIND_*`.
- */
-public typealias SpanKind = dev.agtrace.ffi.SpanKind
+/** What a span is in an agent's run; [code] is its `AGTRACE_KIND_*` value. */
+public enum class SpanKind(internal val code: Int) {
+    PLAIN(Codes.KIND_PLAIN),
+    AGENT(Codes.KIND_AGENT),
+    WORKFLOW(Codes.KIND_WORKFLOW),
+    TASK(Codes.KIND_TASK),
+    LLM(Codes.KIND_LLM),
+    EMBEDDING(Codes.KIND_EMBEDDING),
+    RETRIEVER(Codes.KIND_RETRIEVER),
+    RERANKER(Codes.KIND_RERANKER),
+    TOOL(Codes.KIND_TOOL),
+    GUARDRAIL(Codes.KIND_GUARDRAIL),
+    EVALUATOR(Codes.KIND_EVALUATOR),
+}
 
 /** What a span can be started under: a [Span], or a [SpanContext] (e.g. extracted from headers). */
 public sealed interface SpanParent
 
 /** A span's status. `OK` is final; `ERROR` takes a description. */
-public enum class StatusCode { UNSET, OK, ERROR }
+public enum class StatusCode(internal val code: Int) {
+    UNSET(Codes.STATUS_UNSET),
+    OK(Codes.STATUS_OK),
+    ERROR(Codes.STATUS_ERROR),
+}
 
 /**
  * A span. Run code in one with [Agtrace.span] (blocking) or
@@ -21,51 +36,86 @@ public enum class StatusCode { UNSET, OK, ERROR }
  * exception that escapes and end it; or start one with [Agtrace.startSpan]
  * and end it with [end] (or `use {}`, as it is [AutoCloseable]).
  *
- * What is recorded on a span (attributes, status, usage, model, messages,
- * errors) is buffered and sent with [end] in one call; only events and
- * first-chunk marks, which carry the time they happened, cross at once.
+ * Starting a span is one call into libagtrace; what is recorded on it
+ * (attributes, status, usage, model, messages, errors, events) is encoded
+ * in the span and handed over with its end, which makes no call: the ended
+ * span waits in its thread's buffer (see [ThreadBuffers]).
  *
  * Wrong arguments throw [AgtraceException.InvalidArgument] naming what was
  * wrong, and leave the span as it was. Ending twice, or recording on an
- * ended span, is logged and ignored. A span that becomes unreachable
- * without being ended is ended then, marked `agtrace.abandoned`.
- * Thread-safe: calls are serialized.
+ * ended span, is logged and ignored. A span from [Tracer.startSpan] that
+ * becomes unreachable without being ended is ended then, with everything
+ * recorded on it, marked `agtrace.abandoned`. Thread-safe: calls on one
+ * span are serialized (a compare-and-set, no lock), and a span may end on
+ * another thread than it started on.
  */
 public class Span internal constructor(
-    /** The C ABI handle (`agtrace_span_t *`); 0 for a span that records nothing. */
-    @PublishedApi internal val handle: Long,
+    @JvmField internal val tracer: Tracer?,
+    /** The core's handle, for the END record; 0 for a span that records nothing. */
+    @JvmField internal val handle: Long,
+    // The span's ids as the protocol's bytes read as little-endian longs
+    // (zero for a span of no tracer), and its W3C flags.
+    @JvmField internal val traceA: Long,
+    @JvmField internal val traceB: Long,
+    @JvmField internal val spanId: Long,
+    @JvmField internal val flags: Int,
+    /** The context whose trace state and baggage this span's descendants inherit (INHERIT), or null. */
+    @JvmField internal val inherit: SpanContext?,
     internal val session: Session?,
+    /** [System.nanoTime] at the start, the origin of the END's duration and of event offsets. */
+    private val start: Long,
 ) : SpanParent, AutoCloseable {
-    /** Recorded fields not yet sent (guarded by `this`); null when none. */
-    private var pending: StringBuilder? = null
-    private var ended = false
+    /**
+     * [OPEN], [BUSY] (a call is recording) or [ENDED]; see [lock]. Accessed
+     * through [STATE] only (a volatile field would cost a fence in every
+     * span's constructor).
+     */
+    @JvmField
+    internal var state: Int = OPEN
 
-    /** Frees the handle when this span is unreachable (null for a span that records nothing). */
-    private val freer: Abi.SpanHandle? =
-        if (handle == 0L) null else Abi.SpanHandle(handle).also { Abi.cleaner.register(this, it) }
+    /** Items recorded since the start, for the END record; made on first use (at once for a watched span). */
+    private var items: Encoder? = null
+
+    /** For spans watched for abandonment ([watch]): what the cleaner sends, and its registration. */
+    private var abandon: Abandon? = null
+    private var cleanable: Cleaner.Cleanable? = null
+
+    /** A span's items and what its ABANDON needs, apart from the span so that the cleaner can reach them. */
+    private class Abandon(val tracer: Tracer, val handle: Long, val items: Encoder) : Runnable {
+        @Volatile var ended = false
+
+        override fun run() {
+            if (!ended) ThreadBuffers.end(Codes.RECORD_ABANDON, tracer, handle, Encoder.NOW, items)
+        }
+    }
+
+    /** Sends an ABANDON with everything recorded if this span becomes unreachable without [end]. */
+    internal fun watch() {
+        val a = Abandon(tracer!!, handle, Encoder(ITEMS, direct = false))
+        items = a.items
+        abandon = a
+        cleanable = Abi.cleaner.register(this, a)
+    }
 
     // -- lifecycle -------------------------------------------------------------
 
     /**
-     * Ends the span: sends what was recorded and queues it for export.
-     * Never blocks. A second call is logged and ignored.
+     * Ends the span: appends its END record, with what was recorded, to this
+     * thread's buffer. Makes no call into the library and never blocks. A
+     * second call is logged and ignored.
      */
     public fun end() {
-        val record: ByteArray?
-        synchronized(this) {
-            if (ended) {
-                Log.warn("span ended twice; the second end is ignored")
-                return
-            }
-            ended = true
-            record = pending?.let(Record::encode)
-            pending = null
+        if (!lock(ENDED)) {
+            Log.warn("span ended twice; the second end is ignored")
+            return
         }
         if (handle == 0L) return
-        val status = Abi.agtrace_span_finish_packed(handle, record, (record?.size ?: 0).toLong(), null)
-        freer?.ended = true
-        Reference.reachabilityFence(this)
-        if (status != 0) reportEndStatus(status)
+        val duration = System.nanoTime() - start
+        abandon?.let {
+            it.ended = true
+            cleanable!!.clean()
+        }
+        ThreadBuffers.end(Codes.RECORD_END, tracer!!, handle, duration, items)
     }
 
     /**
@@ -77,31 +127,32 @@ public class Span internal constructor(
     }
 
     public val isEnded: Boolean
-        get() = synchronized(this) { ended }
+        get() = STATE.getAcquire(this) as Int == ENDED
 
     /** False once ended, for spans not sampled, and for spans of an uninitialized or shut-down tracer. */
     public val isRecording: Boolean
-        get() {
-            if (handle == 0L || isEnded) return false
-            val recording = Abi.agtrace_span_is_recording(handle) != 0.toByte()
-            Reference.reachabilityFence(this)
-            return recording
-        }
+        get() = handle != 0L && !isEnded
 
-    /** The span's ids, for propagation or as a parent; null for a span that records nothing. */
+    /** The span's ids, for propagation or as a parent; null for a span of no tracer. */
     public val context: SpanContext?
         get() {
-            if (handle == 0L) return null
+            if (traceA == 0L && traceB == 0L) return null
             contextCache?.let { return it }
+            val trace = ByteArray(16)
+            val span = ByteArray(8)
+            littleEndian(traceA, trace, 0)
+            littleEndian(traceB, trace, 8)
+            littleEndian(spanId, span, 0)
             val out = LongArray(1)
             val err = LongArray(1)
-            Abi.check(Abi.agtrace_span_context(handle, out, err), err)
-            Reference.reachabilityFence(this)
-            return SpanContext(out[0]).also { contextCache = it }
+            Abi.check(Abi.agtrace_context_new(trace, span, flags.toByte(), inherit?.handle ?: 0L, out, err), err)
+            Reference.reachabilityFence(inherit)
+            return SpanContext(out[0], inherits = inherit != null).also { contextCache = it }
         }
 
-    // Not a `lazy`: that would cost an allocation on every span.
-    @Volatile private var contextCache: SpanContext? = null
+    // Not a `lazy`: that would cost an allocation on every span. Racing
+    // threads may each make one (each freed when unreachable).
+    private var contextCache: SpanContext? = null
 
     /**
      * Makes this span current on this thread until the returned scope is
@@ -113,39 +164,39 @@ public class Span internal constructor(
     /** A coroutine context element making this span current: `launch(span.asContextElement()) { ... }`. */
     public fun asContextElement(): kotlin.coroutines.CoroutineContext.Element = SpanElement(this)
 
-    // -- attributes (buffered) -------------------------------------------------
+    // -- attributes -------------------------------------------------------------
 
-    public fun setAttribute(key: String, value: String): Unit = record { Record.text(it, key, value) }
+    public fun setAttribute(key: String, value: String): Unit = record { Attributes.put(it, key, value) }
 
-    public fun setAttribute(key: String, value: Long): Unit = record { Record.typed(it, key, value.toString()) }
+    public fun setAttribute(key: String, value: Long): Unit = record { Attributes.put(it, key, value) }
 
-    public fun setAttribute(key: String, value: Int): Unit = record { Record.typed(it, key, value.toString()) }
+    public fun setAttribute(key: String, value: Int): Unit = record { Attributes.put(it, key, value) }
 
-    public fun setAttribute(key: String, value: Double): Unit = record { Record.typed(it, key, Record.double(value)) }
+    public fun setAttribute(key: String, value: Double): Unit = record { Attributes.put(it, key, value) }
 
-    public fun setAttribute(key: String, value: Boolean): Unit =
-        record { Record.typed(it, key, if (value) "true" else "false") }
+    public fun setAttribute(key: String, value: Boolean): Unit = record { Attributes.put(it, key, value) }
 
     @JvmName("setStringListAttribute")
-    public fun setAttribute(key: String, value: List<String>): Unit = setAny(key, value)
+    public fun setAttribute(key: String, value: List<String>): Unit = record { Attributes.put(it, key, value) }
 
     @JvmName("setLongListAttribute")
-    public fun setAttribute(key: String, value: List<Long>): Unit = setAny(key, value)
+    public fun setAttribute(key: String, value: List<Long>): Unit = record { Attributes.put(it, key, value) }
 
     @JvmName("setDoubleListAttribute")
-    public fun setAttribute(key: String, value: List<Double>): Unit = setAny(key, value)
+    public fun setAttribute(key: String, value: List<Double>): Unit = record { Attributes.put(it, key, value) }
 
     @JvmName("setBooleanListAttribute")
-    public fun setAttribute(key: String, value: List<Boolean>): Unit = setAny(key, value)
+    public fun setAttribute(key: String, value: List<Boolean>): Unit = record { Attributes.put(it, key, value) }
 
     /** A structured value (a JSON object or array, given as JSON text), stored as its JSON text. */
     public fun setJsonAttribute(key: String, json: String) {
+        Attributes.checkKey(key)
         try {
             Json.parse(json)
         } catch (e: IllegalArgumentException) {
-            invalid("attribute ${Record.quote(key)}: not JSON (${e.message})")
+            invalid("attribute ${Attributes.quote(key)}: not JSON (${e.message})")
         }
-        record { Record.typed(it, key, json) }
+        record { it.json(key, json) }
     }
 
     /**
@@ -153,29 +204,13 @@ public class Span internal constructor(
      * floating-point numbers, lists of one of those, or maps and nested
      * lists (stored as JSON text). Null values are skipped.
      */
-    public fun setAttributes(attributes: Map<String, Any?>) {
-        val packed = StringBuilder()
-        Record.attributes(packed, attributes)
-        if (packed.isNotEmpty()) record { Record.field(it, packed.toString()) }
-    }
+    public fun setAttributes(attributes: Map<String, Any?>): Unit = record { Attributes.putAll(it, attributes) }
 
-    private fun setAny(key: String, value: Any?) {
-        val packed = StringBuilder()
-        Record.attribute(packed, key, value)
-        if (packed.isNotEmpty()) record { Record.field(it, packed.toString()) }
-    }
-
-    // -- status, errors, names (buffered) --------------------------------------
+    // -- status, errors, names --------------------------------------------------
 
     public fun setStatus(code: StatusCode, description: String? = null) {
-        if (description != null) Record.checkName("description", description)
-        val argument =
-            when (code) {
-                StatusCode.UNSET -> "0"
-                StatusCode.OK -> "1"
-                StatusCode.ERROR -> "2" + (description ?: "")
-            }
-        record { Record.op(it, "status", argument) }
+        if (description != null) Attributes.checkName("description", description)
+        record { it.status(code.code, if (code == StatusCode.ERROR) description ?: "" else "") }
     }
 
     /**
@@ -183,24 +218,16 @@ public class Span internal constructor(
      * stack trace) and sets the status to error.
      */
     public fun recordException(error: Throwable) {
-        val payload =
-            Json.encode(
-                mapOf(
-                    "type" to error.javaClass.name,
-                    "message" to (error.message ?: ""),
-                    "stacktrace" to error.stackTraceToString(),
-                ),
-                "exception",
-            )
-        record { Record.op(it, "error", payload) }
+        val stack = error.stackTraceToString()
+        record { it.error(error.javaClass.name, error.message ?: "", stack) }
     }
 
     public fun updateName(name: String) {
-        Record.checkName("name", name)
-        record { Record.op(it, "name", name) }
+        Attributes.checkName("name", name)
+        record { it.name(name) }
     }
 
-    // -- GenAI (buffered) -------------------------------------------------------
+    // -- GenAI ------------------------------------------------------------------
 
     /**
      * A model call's identity (`gen_ai.provider.name`,
@@ -213,16 +240,7 @@ public class Span internal constructor(
         responseModel: String? = null,
         responseId: String? = null,
         finishReasons: List<String>? = null,
-    ) {
-        val payload = LinkedHashMap<String, Any?>()
-        provider?.let { payload["provider"] = it }
-        requestModel?.let { payload["request_model"] = it }
-        responseModel?.let { payload["response_model"] = it }
-        responseId?.let { payload["response_id"] = it }
-        finishReasons?.let { payload["finish_reasons"] = it }
-        val json = Json.encode(payload, "llm")
-        record { Record.op(it, "llm", json) }
-    }
+    ): Unit = record { it.llm(provider ?: "", requestModel ?: "", responseModel ?: "", responseId ?: "", finishReasons ?: emptyList()) }
 
     /**
      * Token usage of a model call, rolled up onto every ancestor (with its
@@ -236,10 +254,10 @@ public class Span internal constructor(
         cacheCreationInputTokens: Long = 0,
         reasoningOutputTokens: Long = 0,
     ) {
-        val counts = longArrayOf(inputTokens, outputTokens, cacheReadInputTokens, cacheCreationInputTokens, reasoningOutputTokens)
-        for (n in counts) if (n < 0) invalid("token counts must be non-negative, got $n")
-        val argument = counts.joinToString(",")
-        record { Record.op(it, "usage", argument) }
+        for (n in longArrayOf(inputTokens, outputTokens, cacheReadInputTokens, cacheCreationInputTokens, reasoningOutputTokens)) {
+            if (n < 0) invalid("token counts must be non-negative, got $n")
+        }
+        record { it.usage(inputTokens, outputTokens, cacheReadInputTokens, cacheCreationInputTokens, reasoningOutputTokens) }
     }
 
     /**
@@ -249,67 +267,70 @@ public class Span internal constructor(
      * tracer's rules.
      */
     public fun setMessages(input: Any? = null, output: Any? = null) {
-        val payload = LinkedHashMap<String, Any?>()
-        input?.let { payload["input"] = it }
-        output?.let { payload["output"] = it }
-        val json = Json.encode(payload, "messages")
-        record { Record.op(it, "messages", json) }
+        val inputJson = if (input == null) "" else Json.encode(input, "messages")
+        val outputJson = if (output == null) "" else Json.encode(output, "messages")
+        record { it.messages(inputJson, outputJson) }
     }
 
     public fun setTool(name: String, callId: String? = null) {
-        Record.checkName("tool name", name)
-        val json = Json.encode(mapOf("name" to name, "call_id" to callId), "tool")
-        record { Record.op(it, "tool", json) }
+        Attributes.checkName("tool name", name)
+        record { it.tool(name, callId ?: "") }
     }
 
     public fun setAgent(name: String, id: String? = null) {
-        Record.checkName("agent name", name)
-        val json = Json.encode(mapOf("name" to name, "id" to id), "agent")
-        record { Record.op(it, "agent", json) }
+        Attributes.checkName("agent name", name)
+        record { it.agent(name, id ?: "") }
     }
 
-    // -- immediate -------------------------------------------------------------
+    // -- timed ------------------------------------------------------------------
 
     /** Adds an event timed now. */
     public fun addEvent(name: String, attributes: Map<String, Any?> = emptyMap()) {
-        Record.checkName("event name", name)
-        for (key in attributes.keys) Record.checkKey(key)
-        now("event", Json.encode(mapOf("name" to name, "attributes" to attributes), "event ${Record.quote(name)}"))
+        Attributes.checkName("event name", name)
+        record {
+            val at = it.event(name, System.nanoTime() - start)
+            it.count(at, Attributes.putAll(it, attributes))
+        }
     }
 
     /** Records that the first chunk of a streamed response arrived now (`gen_ai.response.time_to_first_chunk`). */
-    public fun markFirstChunk(): Unit = now("first_chunk", "")
+    public fun markFirstChunk(): Unit = record { it.firstChunk(System.nanoTime() - start) }
 
-    private fun now(op: String, argument: String) {
-        synchronized(this) {
-            if (ended) {
-                Log.warn("recording on an ended span is ignored")
-                return
-            }
+    /**
+     * Runs [write] on the span's items, all or nothing, unless the span
+     * ended. A span that records nothing keeps nothing, but its arguments
+     * are checked alike.
+     */
+    private inline fun record(write: (Encoder) -> Unit) {
+        if (!lock(BUSY)) {
+            Log.warn("recording on an ended span is ignored")
+            return
         }
-        if (handle == 0L) return
-        val out = StringBuilder()
-        Record.op(out, op, argument)
-        val bytes = Record.encode(out)
-        val err = LongArray(1)
-        val status = Abi.agtrace_span_record_packed(handle, bytes, bytes.size.toLong(), err)
-        Reference.reachabilityFence(this)
-        Abi.check(status, err)
+        val enc = items ?: Encoder(ITEMS, direct = false).also { items = it }
+        val mark = enc.pos
+        try {
+            write(enc)
+            if (handle == 0L) enc.pos = mark
+        } catch (e: Throwable) {
+            enc.pos = mark
+            throw e
+        } finally {
+            STATE.setRelease(this, OPEN)
+        }
     }
 
-    /** Runs [append] on the pending record, unless the span ended or records nothing. */
-    private inline fun record(append: (StringBuilder) -> Unit) {
-        // Checked first, so a bad argument throws even on a span that records nothing.
-        val scratch = StringBuilder()
-        append(scratch)
-        if (handle == 0L) return
-        synchronized(this) {
-            if (ended) {
-                Log.warn("recording on an ended span is ignored")
-                return
+    /**
+     * Moves the span from [OPEN] to [to] ([BUSY] for a call that records,
+     * [ENDED] for [end]), waiting while another thread records; false once
+     * it ended.
+     */
+    private fun lock(to: Int): Boolean {
+        while (true) {
+            when (STATE.getAcquire(this) as Int) {
+                ENDED -> return false
+                OPEN -> if (STATE.compareAndSet(this, OPEN, to)) return true
+                else -> Thread.onSpinWait()
             }
-            val out = pending ?: StringBuilder().also { pending = it }
-            Record.field(out, scratch.toString())
         }
     }
 
@@ -318,17 +339,23 @@ public class Span internal constructor(
         return "Span($state)"
     }
 
-    private fun reportEndStatus(status: Int) {
-        when (status) {
-            6 -> Log.debug("span ended after shutdown will not be exported")
-            5 -> Log.warn("span ended twice; the second end is ignored")
-            else -> Log.warn("ending a span: status $status (a recorded value was invalid)")
-        }
-    }
-
     internal companion object {
+        const val OPEN = 0
+        const val BUSY = 1
+        const val ENDED = 2
+
+        /** Initial size of a span's item buffer. */
+        private const val ITEMS = 128
+
+        private val STATE: VarHandle =
+            MethodHandles.lookup().findVarHandle(Span::class.java, "state", Int::class.javaPrimitiveType)
+
         /** A span that records nothing (no tracer, or after shutdown). */
-        fun nonRecording(session: Session?): Span = Span(0L, session)
+        fun nonRecording(session: Session?): Span = Span(null, 0L, 0L, 0L, 0L, 0, null, session, 0L)
+
+        fun littleEndian(v: Long, out: ByteArray, at: Int) {
+            for (i in 0 until 8) out[at + i] = (v ushr (8 * i)).toByte()
+        }
     }
 }
 
@@ -337,7 +364,10 @@ public class Span internal constructor(
  * span's [Span.context]. Usable as a parent. Immutable; thread-safe.
  */
 public class SpanContext internal constructor(
+    /** The C ABI's `agtrace_context_t *`, freed when this object is unreachable. */
     @PublishedApi internal val handle: Long,
+    /** Whether it carries trace state or baggage that spans started under it pass on to their descendants. */
+    internal val inherits: Boolean,
 ) : SpanParent {
     init {
         Abi.cleaner.register(this, Abi.FreeContext(handle))

@@ -1,57 +1,47 @@
 package dev.agtrace
 
+import dev.agtrace.ffi.ExporterStats as FfiExporterStats
+import dev.agtrace.ffi.Stats as FfiStats
+
 /**
- * A tracer's counters. Every span is accounted for:
+ * A tracer's counters: the shape every SDK exposes (the library's `Stats`
+ * record), with Kotlin's `Long` counts. Every span is accounted for:
  * `ended == dispatched + dropped.values.sum() + pending`, and each exporter
  * accounts for what it received the same way.
  */
 public data class Stats(
     val started: Long,
     val ended: Long,
+    /** Spans not recorded by the sampler. */
     val unsampled: Long,
+    /** Handed to the exporters. */
     val dispatched: Long,
+    /** Ended, not yet dispatched. */
     val pending: Long,
     /** Spans dropped before reaching the exporters, by reason (`queue_full`, `queue_bytes`, `shutdown`). */
     val dropped: Map<String, Long>,
+    /** Spans exported, summed over exporters. */
+    val exported: Long,
     val exporters: List<ExporterStats>,
 ) {
-    /** Spans exported, summed over exporters. */
-    val exported: Long get() = exporters.sumOf { it.exported }
-
     internal companion object {
-        @Suppress("UNCHECKED_CAST")
-        fun parse(json: String): Stats {
-            val raw = Json.parseObject(json)
-            return Stats(
-                started = raw.long("started"),
-                ended = raw.long("ended"),
-                unsampled = raw.long("unsampled"),
-                dispatched = raw.long("dispatched"),
-                pending = raw.long("pending"),
-                dropped = counts(raw["dropped"]),
-                exporters = (raw["exporters"] as List<Map<String, Any?>>).map {
-                    ExporterStats(
-                        name = it["name"] as String,
-                        received = it.long("received"),
-                        exported = it.long("exported"),
-                        retried = it.long("retried"),
-                        pending = it.long("pending"),
-                        breakerOpen = it["breaker_open"] == true,
-                        dropped = counts(it["dropped"]),
-                    )
-                },
+        fun from(s: FfiStats): Stats =
+            Stats(
+                started = s.started.toLong(),
+                ended = s.ended.toLong(),
+                unsampled = s.unsampled.toLong(),
+                dispatched = s.dispatched.toLong(),
+                pending = s.pending.toLong(),
+                dropped = counts(s.dropped),
+                exported = s.exported.toLong(),
+                exporters = s.exporters.map(ExporterStats::from),
             )
-        }
 
-        private fun Map<String, Any?>.long(key: String): Long = (this[key] as Number).toLong()
-
-        @Suppress("UNCHECKED_CAST")
-        private fun counts(value: Any?): Map<String, Long> =
-            (value as Map<String, Any?>).mapValues { (it.value as Number).toLong() }
+        fun counts(m: Map<String, ULong>): Map<String, Long> = m.mapValues { it.value.toLong() }
     }
 }
 
-/** One exporter's counters; [dropped] counts by reason. */
+/** One exporter's counters: `received == exported + dropped.values.sum() + pending`. */
 public data class ExporterStats(
     val name: String,
     val received: Long,
@@ -59,5 +49,19 @@ public data class ExporterStats(
     val retried: Long,
     val pending: Long,
     val breakerOpen: Boolean,
+    /** Not delivered, by reason (`queue_full`, `breaker_open`, `oversize`, `rejected`, `failed`, `shutdown`). */
     val dropped: Map<String, Long>,
-)
+) {
+    internal companion object {
+        fun from(e: FfiExporterStats): ExporterStats =
+            ExporterStats(
+                name = e.name,
+                received = e.received.toLong(),
+                exported = e.exported.toLong(),
+                retried = e.retried.toLong(),
+                pending = e.pending.toLong(),
+                breakerOpen = e.breakerOpen,
+                dropped = Stats.counts(e.dropped),
+            )
+    }
+}

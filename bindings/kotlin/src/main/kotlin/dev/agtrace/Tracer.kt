@@ -18,8 +18,9 @@ import dev.agtrace.ffi.Tracer as FfiTracer
  *
  * Two handles on one core tracer: the uniffi object for the cold API
  * (settings, flush, shutdown, stats, live configuration) and a C ABI handle
- * for the span calls (see [Abi]). Construction does no network I/O; a bad
- * setting throws [AgtraceException.InvalidConfig] naming it.
+ * for spans (the span protocol, see [Native]) and propagation (see [Abi]).
+ * Construction does no network I/O; a bad setting throws
+ * [AgtraceException.InvalidConfig] naming it.
  */
 public class Tracer(configure: AgtraceConfig.() -> Unit = {}) {
     /** How long the JVM shutdown hook waits for this tracer's spans. */
@@ -38,11 +39,16 @@ public class Tracer(configure: AgtraceConfig.() -> Unit = {}) {
             throw AgtraceException.InvalidConfig("exitTimeout must not be negative, got ${config.exitTimeout}")
         }
         exitTimeout = config.exitTimeout
+        // First: it loads libagtrace for every binding (see [Libagtrace]).
+        Native.mismatch?.let { throw AgtraceException.Internal(it) }
         val named = config.byName()
         ffi = cold { FfiTracer(named, config.ignoreEnv) }
         handle = ffi.cHandle().toLong()
         Abi.cleaner.register(this, Abi.FreeTracer(handle))
         Lifecycle.register(this)
+        @Suppress("UNCHECKED_CAST")
+        val batch = config()["batch"] as Map<String, Any?>
+        ThreadBuffers.batchDelay((batch["flush_interval_ms"] as Number).toLong())
     }
 
     // -- spans -------------------------------------------------------------------
@@ -61,7 +67,7 @@ public class Tracer(configure: AgtraceConfig.() -> Unit = {}) {
         attributes: Map<String, Any?> = emptyMap(),
         parent: SpanParent? = Current.parent(),
         crossinline block: (Span) -> T,
-    ): T = Spans.run(startSpan(name, kind, attributes, parent), block)
+    ): T = Spans.run(begin(name, kind, attributes, parent), block)
 
     /**
      * Runs the suspending [block] in a new span, which is current in the
@@ -76,20 +82,26 @@ public class Tracer(configure: AgtraceConfig.() -> Unit = {}) {
         attributes: Map<String, Any?> = emptyMap(),
         parent: SpanParent? = Current.parent(),
         block: suspend CoroutineScope.(Span) -> T,
-    ): T = Spans.within(startSpan(name, kind, attributes, parent), block)
+    ): T = Spans.within(begin(name, kind, attributes, parent), block)
 
     /**
      * Starts a span under [parent] (default: the current span; null for a
      * new trace) without making it current; end it with [Span.end] (or
      * `use {}`). Never blocks. After shutdown it returns a span that records
-     * nothing.
+     * nothing. A span that becomes unreachable without being ended is
+     * exported then, marked abandoned, with everything recorded on it.
      */
     public fun startSpan(
         name: String,
         kind: SpanKind = SpanKind.PLAIN,
         attributes: Map<String, Any?> = emptyMap(),
         parent: SpanParent? = Current.parent(),
-    ): Span = Spans.start(if (shutDown) null else this, name, kind, attributes, parent)
+    ): Span = Spans.start(if (shutDown) null else this, name, kind, attributes, parent, manual = true)
+
+    /** Starts a span whose end is certain ([span], [withSpan]): not watched for abandonment. */
+    @PublishedApi
+    internal fun begin(name: String, kind: SpanKind, attributes: Map<String, Any?>, parent: SpanParent?): Span =
+        Spans.start(if (shutDown) null else this, name, kind, attributes, parent)
 
     // -- propagation -------------------------------------------------------------
 
@@ -139,7 +151,10 @@ public class Tracer(configure: AgtraceConfig.() -> Unit = {}) {
             }
             val out = LongArray(1)
             Abi.check(Abi.agtrace_extract(handle, list, out, err), err)
-            return if (out[0] == 0L) null else SpanContext(out[0])
+            if (out[0] == 0L) return null
+            // The C ABI does not say what a context carries; the headers do.
+            val carries = headers.any { (name, value) -> name.lowercase() in INHERITED && value.isNotBlank() }
+            return SpanContext(out[0], inherits = carries)
         } finally {
             Abi.agtrace_headers_free(list)
             memory.forEach(Memory::close)
@@ -150,12 +165,13 @@ public class Tracer(configure: AgtraceConfig.() -> Unit = {}) {
     // -- delivery ----------------------------------------------------------------
 
     /**
-     * Waits until spans ended before the call are delivered, up to
-     * [timeout]. False (and a log line) if some were still undelivered; they
-     * stay queued.
+     * Waits until spans ended before the call, on any thread, are
+     * delivered, up to [timeout]. False (and a log line) if some were still
+     * undelivered; they stay queued.
      */
     public fun flush(timeout: Duration = 5.seconds): Boolean {
         val ms = millis(timeout)
+        ThreadBuffers.sendAll(this)
         return timedOut("flush") { ffi.flush(ms) }
     }
 
@@ -168,14 +184,18 @@ public class Tracer(configure: AgtraceConfig.() -> Unit = {}) {
         val ms = millis(timeout)
         shutDown = true
         Lifecycle.unregister(this)
+        ThreadBuffers.sendAll(this)
         return timedOut("shutdown") { ffi.shutdown(ms) }
     }
 
     public val isShutDown: Boolean
         get() = shutDown || ffi.isShutDown()
 
-    /** The tracer's counters (see [Stats]). */
-    public fun stats(): Stats = Stats.parse(ffi.stats().json)
+    /** The tracer's counters (see [Stats]), counting every span ended before the call, on any thread. */
+    public fun stats(): Stats {
+        ThreadBuffers.sendAll(this)
+        return Stats.from(ffi.stats())
+    }
 
     // -- live configuration ------------------------------------------------------
 
@@ -219,6 +239,11 @@ public class Tracer(configure: AgtraceConfig.() -> Unit = {}) {
             false
         }
 
+    private companion object {
+        /** Headers whose content (trace state, baggage) descendants of an extracted parent inherit. */
+        val INHERITED = setOf("tracestate", "baggage")
+    }
+
     private fun millis(timeout: Duration): UInt {
         if (timeout.isNegative()) invalid("timeout must not be negative, got $timeout")
         return minOf(timeout.inWholeMilliseconds, UInt.MAX_VALUE.toLong()).toUInt()
@@ -228,7 +253,12 @@ public class Tracer(configure: AgtraceConfig.() -> Unit = {}) {
 /** Starting and running spans, shared by [Tracer] and [Agtrace] (whose tracer may be absent). */
 @PublishedApi
 internal object Spans {
-    /** Starts a span; with no tracer, a span that records nothing (arguments are still checked). */
+    /**
+     * Starts a span: one crossing, carrying this thread's pending END
+     * records and the span's BEGIN. With no [tracer], a span that records
+     * nothing (its arguments are still checked). A [manual] span (ended by
+     * hand) is watched for abandonment.
+     */
     @PublishedApi
     internal fun start(
         tracer: Tracer?,
@@ -236,43 +266,63 @@ internal object Spans {
         kind: SpanKind,
         attributes: Map<String, Any?>,
         parent: SpanParent?,
+        manual: Boolean = false,
     ): Span {
-        Record.checkName("span name", name)
-        val out = StringBuilder(name.length + 16 * attributes.size)
-        out.append(name)
-        if (attributes.isNotEmpty()) Record.attributes(out, attributes)
+        Attributes.checkName("span name", name)
         val session = Current.session()
-        var parentSpan = 0L
-        var parentContext = 0L
-        when (parent) {
-            is Span -> {
-                parentSpan = parent.handle
-                if (session != null && parent.session !== session) Record.op(out, "trace", session.payload)
+        var inherit: SpanContext? = null
+        val b = ThreadBuffers.current()
+        b.acquire()
+        val enc = b.enc
+        val mark = enc.pos
+        try {
+            val at = enc.record(Codes.RECORD_BEGIN)
+            var trace = session != null
+            when (parent) {
+                null -> enc.root(kind.code)
+                is SpanContext -> {
+                    enc.context(kind.code, parent.handle)
+                    if (parent.inherits) inherit = parent
+                }
+                is Span ->
+                    if (parent.traceA == 0L && parent.traceB == 0L) {
+                        enc.root(kind.code)
+                    } else {
+                        inherit = parent.inherit
+                        // A live, recording parent counts this child in its rollups.
+                        var form = if (parent.handle != 0L && !parent.isEnded) Codes.PARENT_LOCAL else Codes.PARENT_SPAN
+                        if (inherit != null) form = form or Codes.PARENT_INHERIT
+                        enc.ids(kind.code, form, parent.traceA, parent.traceB, parent.spanId, parent.flags, inherit?.handle ?: 0L)
+                        trace = trace && parent.session !== session
+                    }
             }
-            is SpanContext -> {
-                parentContext = parent.handle
-                if (session != null) Record.op(out, "trace", session.payload)
-            }
-            null -> if (session != null) Record.op(out, "trace", session.payload)
+            enc.str(name)
+            if (trace) enc.bytes(session!!.trace)
+            if (attributes.isNotEmpty()) Attributes.putAll(enc, attributes)
+            enc.close(at)
+        } catch (e: Throwable) {
+            enc.pos = mark
+            b.release()
+            throw e
         }
-        if (tracer == null) return Span.nonRecording(session)
-        val record = Record.encode(out)
-        val kindCode = kind.ordinal
-        var handle = Abi.agtrace_span_start_packed(tracer.handle, parentSpan, parentContext, kindCode, record, record.size.toLong(), null)
-        if (handle == 0L) {
-            // A failed start has no effect: repeat it to learn why.
-            val err = LongArray(1)
-            handle = Abi.agtrace_span_start_packed(tracer.handle, parentSpan, parentContext, kindCode, record, record.size.toLong(), err)
-            if (handle == 0L) {
-                val error = Abi.takeError(err)
-                if (error !is AgtraceException.ShutDown) throw error
-                Log.debug("span started after shutdown records nothing")
-                return Span.nonRecording(session)
-            }
+        if (tracer == null) {
+            enc.pos = mark
+            b.release()
+            return Span.nonRecording(session)
+        }
+        val status: Int
+        val span: Span
+        try {
+            status = b.send(tracer.handle)
+            span = Span(tracer, b.handle, b.traceA, b.traceB, b.spanId, b.flags, inherit, session, System.nanoTime())
+        } finally {
+            b.release()
         }
         Reference.reachabilityFence(parent)
         Reference.reachabilityFence(tracer)
-        return Span(handle, session)
+        ThreadBuffers.report(status)
+        if (manual && span.handle != 0L) span.watch()
+        return span
     }
 
     @PublishedApi

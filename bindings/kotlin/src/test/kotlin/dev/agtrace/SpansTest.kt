@@ -204,9 +204,12 @@ class SpansTest : TracedTest() {
     }
 
     @Test
-    fun `an abandoned span is exported when collected`() {
+    fun `an abandoned span is exported when collected, with everything recorded on it`() {
         fun abandon() {
-            tracer.startSpan("forgotten").setAttribute("k", "v")
+            val s = tracer.startSpan("forgotten", kind = SpanKind.LLM, attributes = mapOf("a" to 1))
+            s.setAttribute("b", "two")
+            s.setLlm(provider = "openai", requestModel = "gpt-4o")
+            s.setUsage(inputTokens = 12, outputTokens = 3)
         }
         abandon()
         val deadline = System.nanoTime() + 10_000_000_000L
@@ -216,8 +219,13 @@ class SpansTest : TracedTest() {
             Thread.sleep(20)
             spans = traced.spans()
         } while (spans.isEmpty() && System.nanoTime() < deadline)
-        val forgotten = one(spans, "forgotten")
-        assertEquals(true, forgotten.attributes["agtrace.abandoned"])
+        val forgotten = one(spans, "forgotten").attributes
+        assertEquals(true, forgotten["agtrace.abandoned"])
+        assertEquals(1L, forgotten["a"], "a start attribute")
+        assertEquals("two", forgotten["b"], "an attribute set after the start")
+        assertEquals("openai", forgotten["gen_ai.provider.name"])
+        assertEquals("gpt-4o", forgotten["gen_ai.request.model"])
+        assertEquals(12L, forgotten["gen_ai.usage.input_tokens"])
     }
 
     @Test
