@@ -203,6 +203,7 @@ fn json_text(s: &str) -> serde_json::Value {
     serde_json::from_str(s).unwrap_or_else(|_| serde_json::Value::String(s.to_string()))
 }
 
+#[inline]
 fn record_item(span: &mut Span, i: Item<'_>) {
     match i {
         Item::Attr(key, val) => span.set_attribute(crate::intern(key), value(val)),
@@ -227,13 +228,14 @@ fn record_item(span: &mut Span, i: Item<'_>) {
             cache_creation_input_tokens: n[3],
             reasoning_output_tokens: n[4],
         }),
-        Item::Llm {
-            provider,
-            request_model,
-            response_model,
-            response_id,
-            finish_reasons,
-        } => {
+        Item::Llm(llm) => {
+            let read::Llm {
+                provider,
+                request_model,
+                response_model,
+                response_id,
+                finish_reasons,
+            } = *llm;
             if !provider.is_empty() {
                 span.set_provider(crate::intern(provider));
             }
@@ -260,11 +262,12 @@ fn record_item(span: &mut Span, i: Item<'_>) {
                 span.set_output_messages(&json_text(output));
             }
         }
-        Item::Trace {
-            fields,
-            tags,
-            metadata,
-        } => {
+        Item::Trace(trace) => {
+            let read::Trace {
+                fields,
+                tags,
+                metadata,
+            } = *trace;
             let [user_id, session_id, conversation_id, environment, release] = fields.map(text);
             let metadata = match serde_json::from_str(metadata) {
                 Ok(serde_json::Value::Object(m)) => m,
@@ -297,6 +300,7 @@ fn record_item(span: &mut Span, i: Item<'_>) {
     }
 }
 
+#[inline]
 fn value(v: Val<'_>) -> Value {
     let owned = |s: &str| -> Str { s.to_string().into() };
     match v {

@@ -309,13 +309,8 @@ pub(crate) enum Item<'a> {
         stacktrace: &'a str,
     },
     Usage([u64; 5]),
-    Llm {
-        provider: &'a str,
-        request_model: &'a str,
-        response_model: &'a str,
-        response_id: &'a str,
-        finish_reasons: Vec<&'a str>,
-    },
+    /// Boxed, as [`Item::Trace`]: items stay small on the hot path.
+    Llm(Box<Llm<'a>>),
     Tool {
         name: &'a str,
         call_id: &'a str,
@@ -328,12 +323,7 @@ pub(crate) enum Item<'a> {
         input: &'a str,
         output: &'a str,
     },
-    Trace {
-        /// user, session, conversation, environment, release.
-        fields: [&'a str; 5],
-        tags: Vec<&'a str>,
-        metadata: &'a str,
-    },
+    Trace(Box<Trace<'a>>),
     Event {
         name: &'a str,
         offset: Option<u64>,
@@ -341,6 +331,23 @@ pub(crate) enum Item<'a> {
     },
     FirstChunk(Option<u64>),
     Name(&'a str),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Llm<'a> {
+    pub(crate) provider: &'a str,
+    pub(crate) request_model: &'a str,
+    pub(crate) response_model: &'a str,
+    pub(crate) response_id: &'a str,
+    pub(crate) finish_reasons: Vec<&'a str>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Trace<'a> {
+    /// user, session, conversation, environment, release.
+    pub(crate) fields: [&'a str; 5],
+    pub(crate) tags: Vec<&'a str>,
+    pub(crate) metadata: &'a str,
 }
 
 /// The items of a record body, in order. A fault in one item's content
@@ -360,6 +367,7 @@ impl<'a> Items<'a> {
 impl<'a> Iterator for Items<'a> {
     type Item = Read<Item<'a>>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         if self.r.is_empty() {
             return None;
@@ -374,6 +382,7 @@ impl<'a> Iterator for Items<'a> {
     }
 }
 
+#[inline]
 fn read_item<'a>(r: &mut Reader<'a>) -> Read<Item<'a>> {
     let code = r.u8("item")?;
     let item = match code {
@@ -402,13 +411,13 @@ fn read_item<'a>(r: &mut Reader<'a>) -> Read<Item<'a>> {
             }
             Item::Usage(n)
         }
-        item::LLM => Item::Llm {
+        item::LLM => Item::Llm(Box::new(Llm {
             provider: r.str("llm provider")?,
             request_model: r.str("llm request model")?,
             response_model: r.str("llm response model")?,
             response_id: r.str("llm response id")?,
             finish_reasons: strs(r, "llm finish reasons")?,
-        },
+        })),
         item::TOOL => Item::Tool {
             name: r.str("tool name")?,
             call_id: r.str("tool call id")?,
@@ -432,11 +441,11 @@ fn read_item<'a>(r: &mut Reader<'a>) -> Read<Item<'a>> {
             ]) {
                 *slot = r.str(field)?;
             }
-            Item::Trace {
+            Item::Trace(Box::new(Trace {
                 fields,
                 tags: strs(r, "trace tags")?,
                 metadata: r.str("trace metadata")?,
-            }
+            }))
         }
         item::EVENT => {
             let name = r.str("event name")?;
@@ -479,6 +488,7 @@ fn strs<'a>(r: &mut Reader<'a>, field: &str) -> Read<Vec<&'a str>> {
     (0..n).map(|_| r.str(field)).collect()
 }
 
+#[inline]
 fn read_attr<'a>(r: &mut Reader<'a>, code: u8) -> Read<(&'a str, Val<'a>)> {
     let key_at = r.base + r.pos;
     let key = r.str("attribute key")?;

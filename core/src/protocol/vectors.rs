@@ -131,27 +131,17 @@ fn item_json(i: &Item<'_>) -> J {
             stacktrace,
         } => json!({"error": [error_type, message, stacktrace]}),
         Item::Usage(n) => json!({ "usage": n }),
-        Item::Llm {
-            provider,
-            request_model,
-            response_model,
-            response_id,
-            finish_reasons,
-        } => json!({"llm": {
-            "provider": provider, "request_model": request_model,
-            "response_model": response_model, "response_id": response_id,
-            "finish_reasons": finish_reasons,
+        Item::Llm(llm) => json!({"llm": {
+            "provider": llm.provider, "request_model": llm.request_model,
+            "response_model": llm.response_model, "response_id": llm.response_id,
+            "finish_reasons": llm.finish_reasons,
         }}),
         Item::Tool { name, call_id } => json!({"tool": [name, call_id]}),
         Item::Agent { name, id } => json!({"agent": [name, id]}),
         Item::Messages { input, output } => json!({"messages": [input, output]}),
-        Item::Trace {
-            fields,
-            tags,
-            metadata,
-        } => json!({"trace": {
-            "user_id": fields[0], "session_id": fields[1], "conversation_id": fields[2],
-            "environment": fields[3], "release": fields[4], "tags": tags, "metadata": metadata,
+        Item::Trace(t) => json!({"trace": {
+            "user_id": t.fields[0], "session_id": t.fields[1], "conversation_id": t.fields[2],
+            "environment": t.fields[3], "release": t.fields[4], "tags": t.tags, "metadata": t.metadata,
         }}),
         Item::Event {
             name,

@@ -17,6 +17,27 @@ impl FxHasher {
     }
 }
 
+/// The last 1 to 7 bytes as one word, by at most two loads (overlapping
+/// when the tail is not a power of two): no copy into a buffer, which would
+/// be a `memcpy` call per hash. Distinct tails of one length give distinct
+/// words, and `str` hashing mixes the length in after the bytes.
+#[inline]
+fn tail(rest: &[u8]) -> u64 {
+    let n = rest.len();
+    let word = |at: usize, width: usize| -> u64 {
+        let mut w = 0u64;
+        for (i, b) in rest[at..at + width].iter().enumerate() {
+            w |= u64::from(*b) << (8 * i);
+        }
+        w
+    };
+    if n >= 4 {
+        word(0, 4) | word(n - 4, 4) << 32
+    } else {
+        u64::from(rest[0]) | u64::from(rest[n / 2]) << 8 | u64::from(rest[n - 1]) << 16
+    }
+}
+
 impl Hasher for FxHasher {
     #[inline]
     fn write(&mut self, bytes: &[u8]) {
@@ -26,9 +47,7 @@ impl Hasher for FxHasher {
         }
         let rest = chunks.remainder();
         if !rest.is_empty() {
-            let mut buf = [0u8; 8];
-            buf[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(buf));
+            self.add(tail(rest));
         }
     }
 
