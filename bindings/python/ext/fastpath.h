@@ -123,23 +123,34 @@ int put_item(buf_t *b, long code, PyObject *const *fields, Py_ssize_t n);
 typedef struct pending pending_t;
 pending_t *pending_here(void);
 
-/* The thread's scratch buffer for encoding a BEGIN, or NULL when it is in
- * use further up the stack (a value's conversion started a span): then the
- * caller encodes into a buffer of its own. Release with scratch_release. */
-buf_t *scratch_take(pending_t *p);
-void scratch_release(pending_t *p);
-
 /* Appends a whole END or ABANDON record to the thread's pending bytes, to be
  * sent through `tracer` (a Tracer) unless others are; sends them when they
  * pass the bound. 0, or -1 with MemoryError set. */
 int pending_end(uint8_t code, uint64_t handle, uint64_t duration, const buf_t *items, PyObject *tracer);
 
-/* Sends the thread's pending bytes followed by `begin` (one BEGIN record) in
- * one call through `c`; returns the call's status, its error in *error (for
- * report_status), and in *start_ns the monotonic time the span's duration is
- * measured from. */
-agtrace_status_t pending_apply_begin(pending_t *p, agtrace_tracer_t *c, buf_t *begin, agtrace_begun_t *out,
-                                     agtrace_error_t **error, uint64_t *start_ns);
+/* A message for one BEGIN: the thread's pending ENDs, moved into the
+ * thread's scratch buffer (or the message's own buffer, when a value's
+ * conversion inside an outer BEGIN started a span), then the BEGIN the
+ * caller encodes after them into `buf`. */
+typedef struct {
+    buf_t *buf;
+    buf_t own;
+    size_t ends, ends_len; /* the END records leading the message, and their bytes */
+    PyObject *tracer;      /* the reference the moved ENDs held */
+    int sent;
+} message_t;
+
+/* 0, or -1 with MemoryError set (then nothing was moved). */
+int message_open(pending_t *p, message_t *m);
+/* Sends the message in one call through `c`; returns the call's status, its
+ * error in *error (for report_status), and in *start_ns the monotonic time
+ * the BEGIN's span is measured from. */
+agtrace_status_t message_send(message_t *m, agtrace_tracer_t *c, agtrace_begun_t *out, agtrace_error_t **error,
+                              uint64_t *start_ns);
+/* Releases the buffer; ENDs of a message that was not sent wait again
+ * (`tracer` sends them if they cannot be kept). Runs no Python code before
+ * the buffers are consistent. */
+void message_close(pending_t *p, message_t *m, PyObject *tracer);
 
 /* Sends every thread's pending bytes and reclaims exited threads' buffers. */
 void flush_all_pending(void);

@@ -74,20 +74,6 @@ pending_t *pending_here(void) {
     return p;
 }
 
-buf_t *scratch_take(pending_t *p) {
-    if (p->scratch_busy)
-        return NULL;
-    p->scratch_busy = 1;
-    p->scratch.len = 0;
-    return &p->scratch;
-}
-
-void scratch_release(pending_t *p) {
-    p->scratch_busy = 0;
-    if (p->scratch.cap > KEEP_CAPACITY)
-        buf_free(&p->scratch);
-}
-
 /* Marks `ends` sent: empties it and hands back the tracer reference, which
  * the caller releases once nothing here is half done (a release may run
  * Python code, and with it another thread's flush). */
@@ -134,31 +120,68 @@ int pending_end(uint8_t code, uint64_t handle, uint64_t duration, const buf_t *i
     return 0;
 }
 
-agtrace_status_t pending_apply_begin(pending_t *p, agtrace_tracer_t *c, buf_t *begin, agtrace_begun_t *out,
-                                     agtrace_error_t **error, uint64_t *start_ns) {
-    if (p->ends.len && buf_reserve(&p->ends, begin->len) < 0) {
-        PyErr_Clear(); /* no room to join them: the ENDs go first, on their own */
-        send(p);
+int message_open(pending_t *p, message_t *m) {
+    m->own = (buf_t){0};
+    m->buf = p->scratch_busy ? &m->own : &p->scratch;
+    if (m->buf == &p->scratch) {
+        p->scratch_busy = 1;
+        p->scratch.len = 0;
     }
-    size_t ends = p->count;
+    m->ends = p->count;
+    m->ends_len = p->ends.len;
+    m->sent = 0;
+    if (m->ends) {
+        /* The pending ENDs lead the message: copied once here, so a large
+         * BEGIN is not copied after them. Until the call they are this
+         * message's (message_close gives them back if it is not sent). */
+        if (buf_reserve(m->buf, m->ends_len) < 0) {
+            message_close(p, m, NULL);
+            return -1;
+        }
+        put_raw(m->buf, p->ends.p, m->ends_len);
+    }
+    m->tracer = sent(p);
+    return 0;
+}
+
+agtrace_status_t message_send(message_t *m, agtrace_tracer_t *c, agtrace_begun_t *out, agtrace_error_t **error,
+                              uint64_t *start_ns) {
     uint64_t before = monotonic_ns();
-    agtrace_status_t status;
-    if (!ends) {
-        status = lib.spans_apply(c, begin->p, begin->len, out, error);
-    } else {
-        put_raw(&p->ends, begin->p, begin->len);
-        status = lib.spans_apply(c, p->ends.p, p->ends.len, out, error);
-    }
+    agtrace_status_t status = lib.spans_apply(c, m->buf->p, m->buf->len, out, error);
     /* The core reads its clock for the span's start after it applied the
      * ENDs and before the BEGIN's own work (the thread's first span sets up
      * its buffers then): the binding's start reading is placed there too,
      * by the share of records before it, so that the span's end (its start
      * plus the binding's duration) is not shifted by either part. */
-    uint64_t after = monotonic_ns();
-    *start_ns = before + (after - before) * ends / (ends + 1);
-    if (ends)
-        Py_XDECREF(sent(p));
+    uint64_t after = m->ends ? monotonic_ns() : before;
+    *start_ns = before + (after - before) * m->ends / (m->ends + 1);
+    m->sent = 1;
     return status;
+}
+
+void message_close(pending_t *p, message_t *m, PyObject *tracer) {
+    if (!m->sent && m->ends) {
+        /* Not sent (the BEGIN failed to encode): the ENDs wait again. */
+        if (buf_reserve(&p->ends, m->ends_len) == 0) {
+            put_raw(&p->ends, m->buf->p, m->ends_len);
+            p->count += m->ends;
+            if (!p->tracer) {
+                p->tracer = m->tracer;
+                m->tracer = NULL;
+            }
+        } else {
+            PyErr_Clear(); /* cannot be kept: sent now, on their own */
+            lib.spans_apply(((TracerObject *)(m->tracer ? m->tracer : tracer))->c, m->buf->p, m->ends_len, NULL, NULL);
+        }
+    }
+    if (m->buf == &p->scratch) {
+        p->scratch_busy = 0;
+        if (p->scratch.cap > KEEP_CAPACITY)
+            buf_free(&p->scratch);
+    } else {
+        buf_free(&m->own);
+    }
+    Py_XDECREF(m->tracer);
 }
 
 static void unlink_where(int (*drop)(pending_t *)) {

@@ -231,11 +231,10 @@ static int put_session(buf_t *b, PyObject *session) {
 static PyObject *start(TracerObject *t, PyObject *name, long kind, PyObject *attributes, PyObject *parent,
                        PyObject *session) {
     pending_t *p = pending_here();
-    if (!p)
+    message_t m;
+    if (!p || message_open(p, &m) < 0)
         return NULL;
-    buf_t own = {0}, *b = scratch_take(p);
-    if (!b) /* a value's conversion, inside an outer BEGIN, started a span */
-        b = &own;
+    buf_t *b = m.buf;
     PyObject *inherit, *span = NULL;
     int same_session;
     size_t at;
@@ -253,7 +252,7 @@ static PyObject *start(TracerObject *t, PyObject *name, long kind, PyObject *att
     agtrace_begun_t begun = {0};
     agtrace_error_t *error = NULL;
     uint64_t start_ns;
-    agtrace_status_t status = pending_apply_begin(p, t->c, b, &begun, &error, &start_ns);
+    agtrace_status_t status = message_send(&m, t->c, &begun, &error, &start_ns);
     if (status == AGTRACE_ERR_SHUT_DOWN) {
         /* Shut down by another way than Tracer.shutdown, or meanwhile: the
          * span records nothing, and a handle the core gave is ended at once. */
@@ -268,10 +267,7 @@ static PyObject *start(TracerObject *t, PyObject *name, long kind, PyObject *att
     }
     span = new_span(&begun, (PyObject *)t, session, inherit, start_ns);
 done:
-    if (b == &own)
-        buf_free(&own);
-    else
-        scratch_release(p);
+    message_close(p, &m, (PyObject *)t);
     return span;
 }
 

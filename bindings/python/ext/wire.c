@@ -134,29 +134,35 @@ static PyObject *type_name(PyObject *o) {
 
 /* ---- attributes typed from Python values ---- */
 
-/* An attribute key: a non-empty str without control characters (C0, DEL, C1). */
-static int check_key(PyObject *key) {
-    if (!PyUnicode_Check(key) || PyUnicode_GetLength(key) == 0) {
+/* An attribute key: a non-empty str without control characters (C0, DEL,
+ * C1). Sets *utf8 and *n to its UTF-8 form, or *utf8 to NULL when it has
+ * none (lone surrogates, which are no control characters: put_str sends them
+ * as "?"). */
+static int check_key(PyObject *key, const char **utf8, Py_ssize_t *n) {
+    const char *s = PyUnicode_Check(key) ? PyUnicode_AsUTF8AndSize(key, n) : NULL;
+    if (!s && PyUnicode_Check(key)) {
+        PyErr_Clear();
+        *utf8 = NULL;
+        return 0;
+    }
+    if (!s || *n == 0) {
         invalid("attribute keys must be non-empty strings, got %R", key);
         return -1;
     }
-    Py_ssize_t n;
-    const char *s = PyUnicode_AsUTF8AndSize(key, &n);
-    if (!s) { /* lone surrogates: not control characters; sent as "?" */
-        PyErr_Clear();
-        return 0;
-    }
-    for (Py_ssize_t i = 0; i < n; i++) {
+    for (Py_ssize_t i = 0; i < *n; i++) {
         unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != 0x7f && c != 0xc2)
+            continue;
         if (c == 0) {
             invalid("attribute key %R contains a NUL character", key);
             return -1;
         }
-        if (c < 0x20 || c == 0x7f || (c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] < 0xa0)) {
+        if (c != 0xc2 || (i + 1 < *n && (unsigned char)s[i + 1] < 0xa0)) {
             invalid("attribute key %R contains a control character", key);
             return -1;
         }
     }
+    *utf8 = s;
     return 0;
 }
 
@@ -220,7 +226,9 @@ static PyObject *json_of(PyObject *key, PyObject *value) {
 }
 
 int put_attribute(buf_t *b, PyObject *key, PyObject *value) {
-    if (check_key(key) < 0)
+    const char *k;
+    Py_ssize_t kn;
+    if (check_key(key, &k, &kn) < 0)
         return -1;
     if (value == Py_None)
         return 0;
@@ -264,7 +272,7 @@ int put_attribute(buf_t *b, PyObject *key, PyObject *value) {
         if (!(text = json_of(key, value)))
             return -1;
     }
-    int r = put_byte(b, code) < 0 || put_str(b, key) < 0 ? -1 : 0;
+    int r = put_byte(b, code) < 0 || (k ? put_cstr(b, k, (size_t)kn) : put_str(b, key)) < 0 ? -1 : 0;
     if (r == 0) {
         if (text)
             r = put_str(b, text);
