@@ -6,6 +6,7 @@ dropped without end() is sent as abandoned with everything recorded on it."""
 
 from __future__ import annotations
 
+import contextvars
 import gc
 import threading
 import time
@@ -93,3 +94,17 @@ def test_stats_and_flush_see_ends_pending_on_other_threads(make_tracer):
         release.set()
         idle.join()
 
+
+
+def test_a_span_entered_and_never_exited_is_collected_and_exported_abandoned(traced):
+    # While entered, the span holds its context variable's token, which holds
+    # the Context that holds the span: only the garbage collector sees that
+    # the cycle is unreachable once the Context is dropped.
+    def enter_and_leave_it_open():
+        traced.tracer.span("never exited", attributes={"k": "v"}).__enter__()
+
+    contextvars.copy_context().run(enter_and_leave_it_open)
+    gc.collect()
+    span = traced.one("never exited")
+    assert span["attributes"]["agtrace.abandoned"] is True
+    assert span["attributes"]["k"] == "v"

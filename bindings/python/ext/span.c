@@ -245,9 +245,34 @@ static PyObject *span_get_context(PyObject *self, void *unused) {
     return context_of_span((SpanObject *)self);
 }
 
+/* While a span is entered, it holds its ContextVar token, the token its
+ * Context, and the Context the span: a span entered and never exited (a
+ * suspended generator that is dropped) would keep that cycle, and its
+ * handle, alive without the garbage collector. */
+static int span_traverse(PyObject *self, visitproc visit, void *arg) {
+    SpanObject *s = (SpanObject *)self;
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(s->token);
+    Py_VISIT(s->session);
+    Py_VISIT(s->inherit);
+    Py_VISIT(s->tracer);
+    return 0;
+}
+
+/* Breaks cycles; keeps the tracer, through which the span's ABANDON record
+ * is sent when it is deallocated next. */
+static int span_clear(PyObject *self) {
+    SpanObject *s = (SpanObject *)self;
+    Py_CLEAR(s->token);
+    Py_CLEAR(s->session);
+    Py_CLEAR(s->inherit);
+    return 0;
+}
+
 static void span_dealloc(PyObject *self) {
     SpanObject *s = (SpanObject *)self;
     PyTypeObject *type = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
     if (s->weakrefs)
         PyObject_ClearWeakRefs(self);
     if (s->state == SPAN_LIVE && s->handle) {
@@ -303,6 +328,8 @@ static PyMemberDef span_members[] = {
 
 static PyType_Slot span_slots[] = {
     {Py_tp_dealloc, span_dealloc},
+    {Py_tp_traverse, span_traverse},
+    {Py_tp_clear, span_clear},
     {Py_tp_methods, span_methods},
     {Py_tp_getset, span_getset},
     {Py_tp_members, span_members},
@@ -313,7 +340,7 @@ static PyType_Slot span_slots[] = {
 static PyType_Spec span_spec = {
     .name = "agtrace._fastpath.Span",
     .basicsize = sizeof(SpanObject),
-    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
     .slots = span_slots,
 };
 
