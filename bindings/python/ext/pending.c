@@ -135,7 +135,8 @@ int message_open(pending_t *p, message_t *m) {
          * BEGIN is not copied after them. Until the call they are this
          * message's (message_close gives them back if it is not sent). */
         if (buf_reserve(m->buf, m->ends_len) < 0) {
-            message_close(p, m, NULL);
+            if (m->buf == &p->scratch)
+                p->scratch_busy = 0;
             return -1;
         }
         put_raw(m->buf, p->ends.p, m->ends_len);
