@@ -67,30 +67,57 @@ test-c: sdk-c
 test-rust:
 	cargo test --release --workspace --exclude uniffi-bindgen
 
-# Python: the wheel maturin builds from bindings/python (pyproject.toml), with
-# the hand-written package and, in agtrace/_uniffi/, the uniffi-generated
-# module and libagtrace.so. Through bindings/python/maturin-cargo/, maturin's
-# build of the library is the same Cargo unit as sdk-c's (fresh after it: the
-# wheel carries the same libagtrace.so), and it generates with the workspace's
-# release uniffi-bindgen and uniffi.toml.
-sdk-python:
+# Python: the wheel maturin builds from bindings/python (pyproject.toml): the
+# hand-written package with two build outputs written into it (gitignored) by
+# python-extension, the protocol constants (_codes.py, generated from
+# core/src/codes.rs) and the C extension that is the span hot path
+# (_fastpath.abi3.so, from bindings/python/ext); and, in agtrace/_uniffi/, the
+# uniffi-generated module and libagtrace.so. Both are built by zig for glibc
+# 2.17 (maturin --zig links libagtrace with it), so the wheel is manylinux2014
+# whatever glibc builds it; the extension uses the stable ABI of Python 3.10,
+# and `wheel tags` gives the wheel that tag (maturin tags uniffi wheels
+# py3-none). Through bindings/python/maturin-cargo/, maturin generates with
+# the workspace's release uniffi-bindgen and uniffi.toml. The library keeps
+# its symbol table (CARGO_PROFILE_RELEASE_STRIP=false): zig's linker turns
+# the release profile's strip=debuginfo into a full strip, and uniffi-bindgen
+# reads its metadata from the symbol table.
+PY_PKG := bindings/python/python/agtrace
+PY_ZIG_TARGET := $(shell uname -m)-linux-gnu.2.17
+PY_LIMITED_API := 0x030A0000
+PY_TAG := cp310
+
+.PHONY: python-extension
+
+python-extension:
+	cargo run --release --quiet -p agtrace-header -- --codes python $(PY_PKG)/_codes.py
+	venv=$$(tests/python-env.sh | tail -n 1) && \
+	  include=$$("$$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["include"])') && \
+	  "$$venv/bin/python" -m ziglang cc -target $(PY_ZIG_TARGET) -shared -fPIC -O2 -std=c11 \
+	    -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
+	    -DPy_LIMITED_API=$(PY_LIMITED_API) -I"$$include" -Iinclude \
+	    bindings/python/ext/*.c -o $(PY_PKG)/_fastpath.abi3.so
+
+sdk-python: python-extension
 	cargo build --release --quiet -p uniffi-bindgen
 	venv=$$(tests/python-env.sh | tail -n 1) && rm -rf $(DIST_PY) && cd bindings/python && \
-	  PATH=$(CURDIR)/bindings/python/maturin-cargo:$$PATH \
-	  "$$venv/bin/maturin" build --release --quiet --out $(DIST_PY)
+	  CARGO_PROFILE_RELEASE_STRIP=false PATH=$(CURDIR)/bindings/python/maturin-cargo:$$venv/bin:$$PATH \
+	  "$$venv/bin/maturin" build --release --quiet --zig --out $(DIST_PY) && \
+	  "$$venv/bin/python" -m wheel tags --remove --python-tag $(PY_TAG) --abi-tag abi3 $(DIST_PY)/agtrace-*.whl \
+	    > /dev/null
 
 # Python bindings generated from the library by the workspace uniffi-bindgen,
-# for working on the Python package without a wheel:
-# AGTRACE_PYTHON_NATIVE_DIR=build/uniffi-python (see agtrace/_native.py).
+# with the library and the extension, for working on the Python package
+# without a wheel: AGTRACE_PYTHON_NATIVE_DIR=build/uniffi-python (see
+# agtrace/_native.py).
 UNIFFI_PY := $(CURDIR)/build/uniffi-python
 
-bindings-python:
+bindings-python: python-extension
 	cargo build --release --quiet -p agtrace-ffi
 	cargo build --release --quiet -p uniffi-bindgen
 	rm -rf $(UNIFFI_PY) && mkdir -p $(UNIFFI_PY)
 	$(LIB)/uniffi-bindgen generate --library $(LIB)/libagtrace.so --language python \
 	  --config uniffi.toml --out-dir $(UNIFFI_PY) > /dev/null
-	cp $(LIB)/libagtrace.so $(UNIFFI_PY)/
+	cp $(LIB)/libagtrace.so $(PY_PKG)/_fastpath.abi3.so $(UNIFFI_PY)/
 
 # The wheel installed into the test venv, as users install it.
 python-installed: sdk-python

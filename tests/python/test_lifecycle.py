@@ -276,7 +276,9 @@ def test_repeated_forks_while_export_is_busy(run_python, tmp_path):
     # The export thread is kept busy (short delay, small batches) while the
     # main thread forks again and again: no fork may deadlock, and every
     # span is exported once. Batches stay under the file exporter's 8 KiB
-    # buffer, so each line is one write and processes cannot interleave.
+    # buffer, so each line is one write and processes cannot interleave. The
+    # queue holds every span the busy thread makes (it outruns four-span
+    # batches), so none is dropped for a full queue.
     path, report = tmp_path / "spans.jsonl", tmp_path / "report.json"
     forks = 8
     done = run_python(
@@ -284,7 +286,7 @@ def test_repeated_forks_while_export_is_busy(run_python, tmp_path):
         + f"""
 import json, threading, agtrace
 agtrace.init("forks", exporters="file", file_path=os.environ["SPANS"], ignore_env=True,
-             schedule_delay=5, max_export_batch_size=4)
+             schedule_delay=5, max_export_batch_size=4, max_queue_size=32768)
 stop, made = threading.Event(), [0]
 def busy():
     while not stop.is_set() and made[0] < 20000:

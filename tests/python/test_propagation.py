@@ -151,6 +151,30 @@ def test_tracestate_is_carried(traced):
     assert out["tracestate"] == "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE"
 
 
+def test_descendants_of_a_remote_parent_keep_its_tracestate_and_baggage(traced):
+    # Spans under the extracted context's child name it (the protocol's
+    # INHERIT parent), whether their parent is live or already ended.
+    t = traced.tracer
+    ctx = t.extract(
+        {
+            "traceparent": f"00-{TRACE_ID}-{SPAN_ID}-01",
+            "tracestate": "rojo=00f067aa0ba902b7",
+            "baggage": "user.id=alice",
+        }
+    )
+    with t.span("server", parent=ctx) as server:
+        with t.span("handler"):
+            with t.span("client call"):
+                live_parent = t.inject()
+    late = t.span("late child", parent=server)
+    after_end = t.inject(span=late)
+    late.end()
+    for out in (live_parent, after_end):
+        assert out["traceparent"].startswith(f"00-{TRACE_ID}-")
+        assert out["tracestate"] == "rojo=00f067aa0ba902b7"
+        assert dict(otel_baggage.get_all(W3CBaggagePropagator().extract(out))) == {"user.id": "alice"}
+
+
 def test_header_names_in_any_case(traced):
     ctx = traced.tracer.extract({"TraceParent": f"00-{TRACE_ID}-{SPAN_ID}-01"})
     assert ctx is not None

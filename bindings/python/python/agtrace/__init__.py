@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any, Optional, Union
 
-from . import _abi, _lifecycle
+from . import _lifecycle
 from ._context import ContextThreadPoolExecutor, bind, current_span, use_span
 from ._decorators import agent, llm, tool, trace, workflow
 from ._errors import (
@@ -34,7 +34,7 @@ from ._errors import (
     ShutDown,
     Timeout,
 )
-from ._record import Attributes
+from ._native import fastpath
 from ._session import session
 from ._span import Parent, Span, SpanContext, SpanKind
 from ._tracer import _CURRENT, ExporterStats, Stats, Tracer
@@ -88,7 +88,7 @@ __all__ = [
     "wrap_function",
 ]
 
-__version__: str = _abi.library_version()
+__version__: str = fastpath.library_version()
 
 
 def init(
@@ -124,22 +124,11 @@ def is_active() -> bool:
     return t is not None and not t.is_shut_down()
 
 
-def span(
-    name: str,
-    kind: Union[SpanKind, str] = SpanKind.PLAIN,
-    attributes: Optional[Attributes] = None,
-    *,
-    parent: Parent = _CURRENT,
-) -> Span:
-    """Starts a span on the default tracer; see :meth:`Tracer.span`. Use it
-    in a ``with`` block, or end it with :meth:`Span.end`."""
-    t = _lifecycle.default
-    if t is None:
-        if type(name) is not str or not name:
-            raise InvalidArgument(f"span name must be a non-empty str, got {name!r}")
-        return Span(None, None)
-    return t.span(name, kind, attributes, parent=parent)
-
+#: ``span(name, kind=SpanKind.PLAIN, attributes=None, *, parent=...)``:
+#: starts a span on the default tracer; see :class:`Tracer`. Use it in a
+#: ``with`` block, or end it with :meth:`Span.end`. Before :func:`init` it
+#: returns a span that records nothing.
+span = fastpath.span
 
 start_span = span
 

@@ -1,12 +1,13 @@
 """One exception hierarchy for everything the core reports, from either of
-the two ways into the library (the C ABI's status codes and uniffi's error
-enum), converted here and nowhere else."""
+the two ways into the library (the C ABI's status codes, through the
+extension, and uniffi's error enum), converted here and nowhere else."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TypeVar
 
+from . import _codes as codes
 from ._native import ffi
 
 
@@ -42,17 +43,17 @@ class InternalError(AgtraceError):
     """An internal error inside the library (a caught panic); it stays usable."""
 
 
-# The C ABI's agtrace_status_t values.
+# The C ABI's agtrace_status_t values (the generated ERROR_* codes).
 _BY_STATUS: dict[int, type[AgtraceError]] = {
-    1: InvalidArgument,
-    2: InvalidArgument,
-    3: InvalidArgument,
-    4: InvalidConfig,
-    5: AlreadyEnded,
-    6: ShutDown,
-    7: Timeout,
-    8: ExporterError,
-    9: InternalError,
+    codes.ERROR_NULL_ARGUMENT: InvalidArgument,
+    codes.ERROR_INVALID_ARGUMENT: InvalidArgument,
+    codes.ERROR_INVALID_UTF8: InvalidArgument,
+    codes.ERROR_INVALID_CONFIG: InvalidConfig,
+    codes.ERROR_ALREADY_ENDED: AlreadyEnded,
+    codes.ERROR_SHUT_DOWN: ShutDown,
+    codes.ERROR_TIMEOUT: Timeout,
+    codes.ERROR_EXPORTER: ExporterError,
+    codes.ERROR_PANIC: InternalError,
 }
 
 _BY_VARIANT: dict[str, type[AgtraceError]] = {
@@ -67,6 +68,7 @@ _BY_VARIANT: dict[str, type[AgtraceError]] = {
 
 
 def from_status(code: int, message: str) -> AgtraceError:
+    """The exception for a C ABI status and its error message."""
     return _BY_STATUS.get(code, InternalError)(message)
 
 

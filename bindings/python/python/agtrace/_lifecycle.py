@@ -7,7 +7,9 @@
   they run the same hook as a multiprocessing finalizer.
 - Fork: before ``os.fork()`` each tracer's export thread is paused so that it
   holds no lock; the parent resumes it; the child gets a fresh pipeline and
-  does not export spans the parent started (the parent does).
+  does not export spans the parent started (the parent does). The child
+  drops the span ends every thread had pending (the parent sends them) and
+  starts its own idle flusher.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import os
 import threading
 from typing import Optional
 
+from . import _flusher
+from ._native import fastpath
 from ._tracer import Tracer, live
 
 _lock = threading.Lock()
@@ -35,6 +39,7 @@ def install(new: Tracer) -> Optional[Tracer]:
     global default
     with _lock:
         old, default = default, new
+        fastpath.set_default(new)
     return old
 
 
@@ -56,8 +61,10 @@ def _after_fork_in_parent() -> None:
 def _after_fork_in_child() -> None:
     global _lock
     _lock = threading.Lock()
+    fastpath._after_fork_child()
     for t in list(live):
         t._after_fork_child()
+    _flusher.after_fork_child()
 
 
 class _WorkerHook:

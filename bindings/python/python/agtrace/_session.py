@@ -10,18 +10,30 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, Optional
 
+from . import _codes as codes
 from ._errors import InvalidArgument
+from ._native import fastpath
+
+_TEXT_FIELDS = ("user_id", "session_id", "conversation_id", "environment", "release")
 
 
 class Session:
     """One ``session()`` scope; spans compare scopes by identity, so a span
     sends the trace context only when its parent was started outside it."""
 
-    __slots__ = ("payload",)
+    __slots__ = ("fields", "item")
 
-    def __init__(self, payload: str) -> None:
-        #: The ``trace`` op's argument (see ffi/src/packed.rs), built once.
-        self.payload = payload
+    def __init__(self, fields: dict[str, Any]) -> None:
+        #: What the scope sets (nested scopes start from it).
+        self.fields = fields
+        #: The TRACE item (ffi/PROTOCOL.md) a span in the scope carries,
+        #: encoded once; the extension reads it by this name.
+        self.item: bytes = fastpath._item_bytes(
+            codes.ITEM_TRACE,
+            *(fields.get(name, "") for name in _TEXT_FIELDS),
+            fields.get("tags", []),
+            json.dumps(fields["metadata"], ensure_ascii=False) if "metadata" in fields else "",
+        )
 
 
 current: ContextVar[Optional[Session]] = ContextVar("agtrace.session", default=None)
@@ -42,17 +54,9 @@ def session(
     the block (a trace already running gets it from its next span started
     here). Nested scopes inherit the outer scope's values unless they set
     them; tags are merged."""
-    fields: dict[str, Any] = {}
     outer = current.get()
-    if outer is not None:
-        fields.update(json.loads(outer.payload))
-    for name, value in (
-        ("user_id", user_id),
-        ("session_id", session_id),
-        ("conversation_id", conversation_id),
-        ("environment", environment),
-        ("release", release),
-    ):
+    fields: dict[str, Any] = dict(outer.fields) if outer is not None else {}
+    for name, value in zip(_TEXT_FIELDS, (user_id, session_id, conversation_id, environment, release)):
         if value is not None:
             if type(value) is not str:
                 raise InvalidArgument(f"{name} must be a str, not {type(value).__name__}")
@@ -66,10 +70,10 @@ def session(
             raise InvalidArgument(f"metadata must be a mapping, not {type(metadata).__name__}")
         fields["metadata"] = {**fields.get("metadata", {}), **metadata}
     try:
-        payload = json.dumps(fields, ensure_ascii=False)
+        scope = Session(fields)
     except (TypeError, ValueError) as e:
         raise InvalidArgument(f"metadata: {e}") from None
-    token = current.set(Session(payload))
+    token = current.set(scope)
     try:
         yield
     finally:

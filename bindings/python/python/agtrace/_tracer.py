@@ -1,12 +1,12 @@
-"""Tracers: configuration, the span hot path, propagation, flush and stats.
+"""Tracers: configuration, spans, propagation, flush and stats.
 
 A tracer is two handles on one core tracer: the uniffi object for the cold
-API (settings, flush, shutdown, stats, live configuration) and a C ABI
-handle for the packed span calls."""
+API (settings, flush, shutdown, stats, live configuration), and the C ABI
+handle its C base class (agtrace._fastpath.Tracer) owns, for spans and
+propagation."""
 
 from __future__ import annotations
 
-import ctypes
 import difflib
 import json
 import weakref
@@ -14,11 +14,12 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Optional, Union
 
-from . import _abi, _session
-from ._errors import InvalidArgument, InvalidConfig, ShutDown, Timeout, cold
-from ._native import ffi
-from ._record import Attributes, join, op, pack_attributes
-from ._span import Parent, Span, SpanContext, SpanKind, current, log
+from . import _flusher
+from ._errors import InvalidArgument, InvalidConfig, Timeout, cold
+from ._native import fastpath, ffi
+from ._span import Parent, Span, SpanContext, current, log, span_kind
+
+__all__ = ["ExporterStats", "Stats", "Tracer", "live", "span_kind"]
 
 _CURRENT: Any = object()
 """Default ``parent``: the current span of the calling context."""
@@ -35,10 +36,16 @@ _ALIASES = {
 }
 _PREFIXES = ("AGTRACE_", "OTEL_", "OTEL_EXPORTER_OTLP_", "OTEL_BSP_", "")
 
+# Headers whose presence makes an extracted context carry state (trace state,
+# baggage) that the spans under it pass on to their own descendants.
+_STATEFUL_HEADERS = ("tracestate", "baggage")
+
 
 @dataclass(frozen=True)
 class ExporterStats:
-    """One exporter's counters; ``dropped`` counts by reason."""
+    """One exporter's counters (the core's ``ExporterStats`` record):
+    ``received == exported + sum(dropped.values()) + pending``; ``dropped``
+    counts by reason."""
 
     name: str
     received: int
@@ -51,9 +58,9 @@ class ExporterStats:
 
 @dataclass(frozen=True)
 class Stats:
-    """A tracer's counters. Invariant: ``ended == dispatched +
-    sum(dropped.values()) + pending``; each exporter accounts for what it
-    received the same way."""
+    """A tracer's counters (the core's ``Stats`` record, the shape every SDK
+    exposes). Invariant: ``ended == dispatched + sum(dropped.values()) +
+    pending``; each exporter accounts for what it received the same way."""
 
     started: int
     ended: int
@@ -61,14 +68,37 @@ class Stats:
     dispatched: int
     pending: int
     dropped: dict[str, int]
+    exported: int
     exporters: list[ExporterStats]
 
-    @property
-    def exported(self) -> int:
-        return sum(e.exported for e in self.exporters)
+    @classmethod
+    def of(cls, s: Any) -> Stats:
+        """From the generated record (a dataclass without fields, so
+        ``dataclasses.asdict`` could not read it)."""
+        return cls(
+            started=s.started,
+            ended=s.ended,
+            unsampled=s.unsampled,
+            dispatched=s.dispatched,
+            pending=s.pending,
+            dropped=dict(s.dropped),
+            exported=s.exported,
+            exporters=[
+                ExporterStats(
+                    name=e.name,
+                    received=e.received,
+                    exported=e.exported,
+                    retried=e.retried,
+                    pending=e.pending,
+                    breaker_open=e.breaker_open,
+                    dropped=dict(e.dropped),
+                )
+                for e in s.exporters
+            ],
+        )
 
 
-class Tracer:
+class Tracer(fastpath.Tracer):
     """Starts spans and delivers them to the configured exporters. Thread-safe.
 
     Settings are keyword arguments named after the environment variables of
@@ -78,6 +108,12 @@ class Tracer:
     themselves are read too unless ``ignore_env=True``, and code wins. A bad
     setting raises :class:`agtrace.InvalidConfig` naming it. Construction does
     no network I/O.
+
+    ``span(name, kind=SpanKind.PLAIN, attributes=None, *, parent=...)``
+    starts a span under ``parent`` (default: the current span; ``None`` for a
+    new trace): use it in a ``with`` block to make it current and end it on
+    exit, or call :meth:`Span.end`. It never blocks; after shutdown it returns
+    a span that records nothing.
     """
 
     def __init__(
@@ -89,97 +125,15 @@ class Tracer:
         exit_timeout: float = 5.0,
         **settings: Any,
     ) -> None:
-        self._c: Optional[_abi.Handle] = None
         if isinstance(exit_timeout, bool) or not isinstance(exit_timeout, (int, float)) or exit_timeout < 0:
             raise InvalidConfig(f"exit_timeout must be a non-negative number of seconds, got {exit_timeout!r}")
         #: How long the exit hook waits for this tracer's spans.
         self.exit_timeout = float(exit_timeout)
         named = settings_by_name(service_name, exporters, settings)
         self._ffi = cold(lambda: ffi.Tracer(named, ignore_env))
-        self._c = _abi.Handle(self._ffi.c_handle())
+        super().__init__(self._ffi.c_handle())
         live.add(self)
-
-    def __del__(self) -> None:
-        handle, self._c = getattr(self, "_c", None), None
-        if handle and _abi is not None:
-            _abi.tracer_free(handle)
-
-    # -- spans -------------------------------------------------------------
-
-    def span(
-        self,
-        name: str,
-        kind: Union[SpanKind, str] = SpanKind.PLAIN,
-        attributes: Optional[Attributes] = None,
-        *,
-        parent: Parent = _CURRENT,
-    ) -> Span:
-        """Starts a span under ``parent`` (default: the current span; ``None``
-        for a new trace). Use it in a ``with`` block to make it current and
-        end it on exit, or call :meth:`Span.end`. Never blocks; after
-        shutdown it returns a span that records nothing."""
-        # The hot path: every line here costs on each span, so string
-        # attributes of a dict are packed inline (see _record for the format).
-        if type(name) is not str or not name or "\0" in name:
-            raise InvalidArgument(f"span name must be a non-empty str without NUL, got {name!r}")
-        if type(kind) is not SpanKind:
-            kind = span_kind(kind)
-        if parent is _CURRENT:
-            parent = current.get()
-        fields = [name]
-        if attributes is not None:
-            if type(attributes) is dict:
-                for key, value in attributes.items():
-                    if (
-                        type(value) is str
-                        and type(key) is str
-                        and key.isprintable()
-                        and "\0" not in value
-                    ):
-                        fields += (key, value)
-                    else:
-                        pack_attributes({key: value}, fields)
-            else:
-                pack_attributes(attributes, fields)
-        session = _session.current.get()
-        parent_span = parent_context = None
-        if type(parent) is Span:
-            parent_span = parent._handle
-            if session is not None and parent._session is not session:
-                op(fields, "trace", session.payload)
-        else:
-            if parent is not None:
-                if type(parent) is not SpanContext:
-                    raise InvalidArgument(
-                        f"parent must be a Span, a SpanContext or None, not {type(parent).__name__}"
-                    )
-                parent_context = parent._handle
-            if session is not None:
-                op(fields, "trace", session.payload)
-        record = join(fields)
-        handle = _abi.start_packed(self._c, parent_span, parent_context, kind, record, len(record), None)
-        if not handle:
-            return self._failed_start(parent_span, parent_context, kind, record, session)
-        return Span(handle, session)
-
-    def _failed_start(
-        self,
-        parent_span: Optional[_abi.Handle],
-        parent_context: Optional[_abi.Handle],
-        kind: SpanKind,
-        record: bytes,
-        session: Optional[_session.Session],
-    ) -> Span:
-        # A failed start has no effect: repeat it to learn why.
-        holder, err = _abi.error_holder()
-        handle = _abi.start_packed(self._c, parent_span, parent_context, kind, record, len(record), err)
-        if handle:
-            return Span(handle, session)
-        error = _abi.take_error(holder)
-        if isinstance(error, ShutDown):
-            log.debug("agtrace: span started after shutdown records nothing")
-            return Span(None, session)
-        raise error
+        _flusher.watch(self.get_config()["batch"]["flush_interval_ms"])
 
     # -- propagation -------------------------------------------------------
 
@@ -195,22 +149,13 @@ class Tracer:
         span, the carrier is returned unchanged."""
         out: MutableMapping[str, str] = {} if carrier is None else carrier
         target = current.get() if span is _CURRENT else span
-        context = target.context if type(target) is Span else target
+        context = target.context if isinstance(target, Span) else target
         if context is None:
             return out
         if type(context) is not SpanContext:
             raise InvalidArgument(f"span must be a Span or SpanContext, not {type(context).__name__}")
-        headers = _abi.headers_new()
-        try:
-            holder, err = _abi.error_holder()
-            _abi.check(_abi.inject(self._c, context._handle, headers, err), holder)
-            name, value = _abi.Str(), _abi.Str()
-            for i in range(_abi.headers_count(headers)):
-                status = _abi.headers_get(headers, i, ctypes.byref(name), ctypes.byref(value), err)
-                _abi.check(status, holder)
-                out[_abi.read_str(name)] = _abi.read_str(value)
-        finally:
-            _abi.headers_free(headers)
+        for name, value in self._inject(context):
+            out[name] = value
         return out
 
     def extract(self, carrier: Mapping[str, str]) -> Optional[SpanContext]:
@@ -219,27 +164,21 @@ class Tracer:
         ``parent=`` to continue the trace."""
         if not isinstance(carrier, Mapping):
             raise InvalidArgument(f"carrier must be a mapping, not {type(carrier).__name__}")
-        headers = _abi.headers_new()
-        try:
-            holder, err = _abi.error_holder()
-            for key, value in carrier.items():
-                if type(key) is not str or type(value) is not str:
-                    raise InvalidArgument(f"headers must map str to str, got {key!r}: {value!r}")
-                k, v = key.encode(), value.encode()
-                _abi.check(_abi.headers_set(headers, _abi.make_str(k), _abi.make_str(v), err), holder)
-            out = ctypes.c_void_p()
-            _abi.check(_abi.extract(self._c, headers, ctypes.byref(out), err), holder)
-        finally:
-            _abi.headers_free(headers)
-        return SpanContext(_abi.Handle(out.value)) if out.value else None
+        headers = list(carrier.items())
+        for key, value in headers:
+            if type(key) is not str or type(value) is not str:
+                raise InvalidArgument(f"headers must map str to str, got {key!r}: {value!r}")
+        stateful = any(value and key.lower() in _STATEFUL_HEADERS for key, value in headers)
+        return self._extract(headers, stateful)
 
     # -- delivery ----------------------------------------------------------
 
     def flush(self, timeout: float = 5.0) -> bool:
-        """Waits until spans ended before the call are delivered, up to
-        ``timeout`` seconds. False if some were still undelivered (they stay
-        queued); never raises for that."""
+        """Waits until spans ended before the call (on any thread) are
+        delivered, up to ``timeout`` seconds. False if some were still
+        undelivered (they stay queued); never raises for that."""
         ms = _millis("timeout", timeout)
+        fastpath.flush_pending()
         try:
             cold(lambda: self._ffi.flush(ms))
         except Timeout as e:
@@ -251,6 +190,8 @@ class Tracer:
         """Flushes and stops the export threads within ``timeout`` seconds.
         Idempotent; spans started afterwards record nothing."""
         ms = _millis("timeout", timeout)
+        fastpath.flush_pending()
+        self._mark_shut_down()
         try:
             cold(lambda: self._ffi.shutdown(ms))
         except Timeout as e:
@@ -259,16 +200,10 @@ class Tracer:
         return True
 
     def stats(self) -> Stats:
-        raw = json.loads(self._ffi.stats().json)
-        return Stats(
-            started=raw["started"],
-            ended=raw["ended"],
-            unsampled=raw["unsampled"],
-            dispatched=raw["dispatched"],
-            pending=raw["pending"],
-            dropped=raw["dropped"],
-            exporters=[ExporterStats(**e) for e in raw["exporters"]],
-        )
+        """The counters, counting every span ended before the call on any
+        thread."""
+        fastpath.flush_pending()
+        return Stats.of(self._ffi.stats())
 
     # -- live configuration ------------------------------------------------
 
@@ -337,21 +272,6 @@ class Tracer:
 
     def _after_fork_child(self) -> None:
         self._ffi.after_fork_child()
-
-
-def span_kind(kind: object) -> SpanKind:
-    if isinstance(kind, str):
-        try:
-            return SpanKind[kind.upper()]
-        except KeyError:
-            pass
-    elif isinstance(kind, int) and not isinstance(kind, bool):
-        try:
-            return SpanKind(kind)
-        except ValueError:
-            pass
-    names = ", ".join(k.name.lower() for k in SpanKind)
-    raise InvalidArgument(f"unknown span kind {kind!r} (one of: {names})")
 
 
 def settings_by_name(

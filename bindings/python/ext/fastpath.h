@@ -1,0 +1,241 @@
+/* agtrace._fastpath: the Python SDK's span hot path, in C.
+ *
+ * A span started in a `with` block costs one call into libagtrace
+ * (agtrace_spans_apply, ffi/PROTOCOL.md): the calling thread's pending END
+ * records and the new span's BEGIN go in one message. What is recorded on a
+ * live span is encoded into the span's own buffer; its END is appended to the
+ * thread's pending bytes, sent with the thread's next BEGIN, when they pass
+ * PENDING_BOUND, on flush/shutdown/stats (flush_pending) and by the idle
+ * flusher (agtrace/_flusher.py).
+ *
+ * Threading: every function here runs with the GIL held and never releases
+ * it between reading and writing shared state. Python code that the encoders
+ * call (a value's conversion to JSON, a finaliser run by a decref) may switch
+ * threads: the pending buffers are consistent at every such point, and a
+ * BEGIN is encoded apart from them (its thread's scratch buffer). Free-
+ * threaded builds are not supported (the stable ABI excludes them). */
+#ifndef AGTRACE_FASTPATH_H
+#define AGTRACE_FASTPATH_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+
+/* include/agtrace.h defines AGTRACE_PARENT_ROOT twice: 1 for the typed API's
+ * agtrace_parent_t, then 0 for the protocol's parent form, the definition in
+ * force after it (asserted below) and the one used here. */
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wmacro-redefined"
+#include "agtrace.h"
+#pragma clang diagnostic pop
+_Static_assert(AGTRACE_PARENT_ROOT == 0, "the protocol's ROOT parent form");
+
+/* ---- library.c: libagtrace, as loaded by uniffi's generated module ---- */
+
+/* The C ABI functions the extension calls, resolved in the very library the
+ * uniffi module loaded (lib_bind), so the process has one core. Each pointer
+ * has the type of the header's declaration. */
+typedef struct {
+    __typeof__(agtrace_spans_apply) *spans_apply;
+    __typeof__(agtrace_protocol_version) *protocol_version;
+    __typeof__(agtrace_tracer_free) *tracer_free;
+    __typeof__(agtrace_context_new) *context_new;
+    __typeof__(agtrace_context_ids) *context_ids;
+    __typeof__(agtrace_context_free) *context_free;
+    __typeof__(agtrace_headers_new) *headers_new;
+    __typeof__(agtrace_headers_set) *headers_set;
+    __typeof__(agtrace_headers_count) *headers_count;
+    __typeof__(agtrace_headers_get) *headers_get;
+    __typeof__(agtrace_headers_free) *headers_free;
+    __typeof__(agtrace_inject) *inject;
+    __typeof__(agtrace_extract) *extract;
+    __typeof__(agtrace_error_message) *error_message;
+    __typeof__(agtrace_error_free) *error_free;
+    __typeof__(agtrace_version) *version;
+} agtrace_lib_t;
+
+extern agtrace_lib_t lib;
+
+/* Resolves `lib` in the library at `path` (already loaded by the caller) and
+ * checks its protocol version; 0, or -1 with an ImportError set. */
+int lib_bind(const char *path);
+int lib_bound(void); /* 1 once lib_bind succeeded; else 0 with an error set */
+
+/* Reports a failed call's status and error (freed here) through the SDK's
+ * `report` callback (logged once per kind; never raises). */
+void report_status(agtrace_status_t status, agtrace_error_t *error);
+
+/* ---- wire.c: the protocol writer ---- */
+
+typedef struct {
+    uint8_t *p;
+    size_t len, cap;
+} buf_t;
+
+int buf_grow(buf_t *b, size_t more); /* 0, or -1 with MemoryError set */
+void buf_free(buf_t *b);
+
+static inline int buf_reserve(buf_t *b, size_t more) {
+    return b->cap - b->len >= more ? 0 : buf_grow(b, more);
+}
+static inline void put_u8(buf_t *b, uint8_t v) { b->p[b->len++] = v; }
+static inline void put_u32(buf_t *b, uint32_t v) {
+    memcpy(b->p + b->len, &v, 4); /* little-endian hosts only (see wire.c) */
+    b->len += 4;
+}
+static inline void put_u64(buf_t *b, uint64_t v) {
+    memcpy(b->p + b->len, &v, 8);
+    b->len += 8;
+}
+static inline void put_raw(buf_t *b, const void *p, size_t n) {
+    memcpy(b->p + b->len, p, n);
+    b->len += n;
+}
+
+/* A record's code and a placeholder for its length; record_close writes the
+ * length of what was appended since. Both 0, or -1 with an error set. */
+int record_open(buf_t *b, uint8_t code, size_t *at);
+int record_close(buf_t *b, size_t at);
+
+/* `str` (a Python str) as a protocol str; lone surrogates become "?". */
+int put_str(buf_t *b, PyObject *str);
+int put_cstr(buf_t *b, const char *s, size_t n);
+
+/* One attribute item, typed from the Python value (str, bool, int, float,
+ * lists/tuples of one of those; anything else JSON-serialisable as JSON
+ * text; non-finite floats as their text). Returns 1 when written, 0 when
+ * skipped (None), -1 with InvalidArgument (naming the key) or MemoryError. */
+int put_attribute(buf_t *b, PyObject *key, PyObject *value);
+
+/* Every attribute of a mapping; `*count` (may be NULL) gets how many were
+ * written. On error nothing is appended. */
+int put_attributes(buf_t *b, PyObject *attributes, uint32_t *count);
+
+/* One item from its code and fields, typed as PROTOCOL.md lays it out
+ * (`fields` holds Python values: str, int, float, bool, bytes, sequences;
+ * None for an offset means NOW). For the cold span methods and tests. */
+int put_item(buf_t *b, long code, PyObject *const *fields, Py_ssize_t n);
+
+/* ---- pending.c: the per-thread END buffers ---- */
+
+/* The calling thread's buffers: created on first use, reclaimed after the
+ * thread exits (flush_pending). NULL with MemoryError set on failure. */
+typedef struct pending pending_t;
+pending_t *pending_here(void);
+
+/* Appends a whole END or ABANDON record to the thread's pending bytes, to be
+ * sent through `tracer` (a Tracer) unless others are; sends them when they
+ * pass the bound. 0, or -1 with MemoryError set. */
+int pending_end(uint8_t code, uint64_t handle, uint64_t duration, const buf_t *items, PyObject *tracer);
+
+/* A message for one BEGIN: the thread's pending ENDs, moved into the
+ * thread's scratch buffer (or the message's own buffer, when a value's
+ * conversion inside an outer BEGIN started a span), then the BEGIN the
+ * caller encodes after them into `buf`. */
+typedef struct {
+    buf_t *buf;
+    buf_t own;
+    size_t ends, ends_len; /* the END records leading the message, and their bytes */
+    PyObject *tracer;      /* the reference the moved ENDs held */
+    int sent;
+} message_t;
+
+/* 0, or -1 with MemoryError set (then nothing was moved). */
+int message_open(pending_t *p, message_t *m);
+/* Sends the message in one call through `c`; returns the call's status, its
+ * error in *error (for report_status), and in *start_ns the monotonic time
+ * the BEGIN's span is measured from. */
+agtrace_status_t message_send(message_t *m, agtrace_tracer_t *c, agtrace_begun_t *out, agtrace_error_t **error,
+                              uint64_t *start_ns);
+/* Releases the buffer; ENDs of a message that was not sent wait again
+ * (`tracer` sends them if they cannot be kept). Runs no Python code before
+ * the buffers are consistent. */
+void message_close(pending_t *p, message_t *m, PyObject *tracer);
+
+/* Sends every thread's pending bytes and reclaims exited threads' buffers. */
+void flush_all_pending(void);
+/* In a forked child: drops every inherited pending byte (the parent sends
+ * them) and the buffers of the threads that did not survive the fork. */
+void pending_after_fork_child(void);
+int pending_init(void); /* 0, or -1 with an error set */
+
+/* ---- span.c / tracer.c: the types ---- */
+
+typedef struct {
+    PyObject_HEAD
+    agtrace_tracer_t *c; /* owned; NULL until __init__ */
+    /* Shut down: spans start as non-recording without a call (the core
+     * would start and count them, then drop them at their end). */
+    uint8_t shut_down;
+} TracerObject;
+
+typedef struct {
+    PyObject_HEAD
+    agtrace_context_t *ctx; /* owned */
+    uint8_t trace_id[16], span_id[8];
+    uint8_t sampled;
+    /* Carries trace state or baggage: spans under it pass it as INHERIT. */
+    uint8_t carries_state;
+} ContextObject;
+
+enum { SPAN_LIVE = 0, SPAN_ENDED = 1 };
+
+typedef struct {
+    PyObject_HEAD
+    uint64_t handle; /* 0: records nothing */
+    uint64_t start_ns;
+    uint8_t trace_id[16], span_id[8];
+    uint8_t flags;
+    uint8_t state;
+    buf_t items;        /* recorded since the start, sent with the END */
+    PyObject *tracer;   /* the Tracer (recording spans only) */
+    PyObject *session;  /* the session scope it started in, or NULL */
+    PyObject *inherit;  /* the Context whose trace state descendants inherit */
+    PyObject *token;    /* the ContextVar token while entered */
+    PyObject *weakrefs;
+} SpanObject;
+
+extern PyTypeObject *TracerType, *ContextType, *SpanBaseType;
+
+int tracer_types_init(PyObject *module);
+int span_type_init(PyObject *module);
+
+/* A new span of `tracer` (NULL: agtrace is not initialised, and the span
+ * records nothing). `kind`, `attributes` and `parent` may be NULL: PLAIN,
+ * none, and the current span. */
+PyObject *span_start(PyObject *tracer, PyObject *name, PyObject *kind, PyObject *attributes, PyObject *parent);
+/* The span's context (a new SpanContext), or None when it has no ids. */
+PyObject *context_of_span(SpanObject *s);
+/* 0 when `name` is a non-empty str without NUL; else -1 with
+ * InvalidArgument naming `what`. */
+int check_name(const char *what, PyObject *name);
+uint64_t monotonic_ns(void);
+/* span()'s arguments (name, kind, attributes, *, parent) from a vectorcall
+ * into out[4], NULL where absent; 0, or -1 with TypeError set. */
+int span_arguments(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, PyObject **out);
+
+/* ---- module.c: what the Python package configures at import ---- */
+
+typedef struct {
+    PyTypeObject *span_class;   /* agtrace.Span */
+    allocfunc span_alloc;
+    PyObject *invalid_argument; /* agtrace.InvalidArgument */
+    PyObject *current_get, *current_set, *current_reset; /* the current span's ContextVar */
+    PyObject *session_get;      /* the session scope's ContextVar .get */
+    PyObject *kind_of;          /* kind name/number -> SpanKind, raising */
+    PyObject *json_text;        /* value -> compact JSON text, raising TypeError/ValueError */
+    PyObject *report;           /* (status, message): a failed call, logged once per kind */
+    PyObject *misuse;           /* (message): a misuse, logged */
+    PyObject *mapping_abc;      /* collections.abc.Mapping */
+    PyObject *error_of;         /* (status, message) -> the SDK's exception for a failed call */
+    PyObject *default_tracer;   /* the Tracer agtrace.span uses, or NULL */
+    PyObject *str_item, *str_record_exception;
+} config_t;
+
+extern config_t cfg;
+
+/* Logs a misuse through cfg.misuse (never raises; an error in the logger is
+ * written as unraisable). */
+void report_misuse(const char *message);
+
+#endif
