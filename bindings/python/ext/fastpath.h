@@ -21,14 +21,7 @@
 #include <Python.h>
 #include <stdint.h>
 
-/* include/agtrace.h defines AGTRACE_PARENT_ROOT twice: 1 for the typed API's
- * agtrace_parent_t, then 0 for the protocol's parent form, the definition in
- * force after it (asserted below) and the one used here. */
-#pragma clang diagnostic push
-#pragma clang diagnostic ignored "-Wmacro-redefined"
 #include "agtrace.h"
-#pragma clang diagnostic pop
-_Static_assert(AGTRACE_PARENT_ROOT == 0, "the protocol's ROOT parent form");
 
 /* ---- library.c: libagtrace, as loaded by uniffi's generated module ---- */
 

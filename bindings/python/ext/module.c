@@ -113,10 +113,10 @@ static int put_parent_tuple(buf_t *b, PyObject *parent) {
     PyObject *trace_id, *span_id, *inherit;
     unsigned char flags;
     unsigned long long handle;
-    if (PyArg_ParseTuple(parent, "b:root", &form) && form == AGTRACE_PARENT_ROOT)
+    if (PyArg_ParseTuple(parent, "b:root", &form) && form == AGTRACE_PROTO_PARENT_ROOT)
         return buf_reserve(b, 1) < 0 ? -1 : (put_u8(b, form), 0);
     PyErr_Clear();
-    if (PyArg_ParseTuple(parent, "bK:context", &form, &handle) && form == AGTRACE_PARENT_CONTEXT)
+    if (PyArg_ParseTuple(parent, "bK:context", &form, &handle) && form == AGTRACE_PROTO_PARENT_CONTEXT)
         return buf_reserve(b, 9) < 0 ? -1 : (put_u8(b, form), put_u64(b, handle), 0);
     PyErr_Clear();
     if (!PyArg_ParseTuple(parent, "bSSbO:ids", &form, &trace_id, &span_id, &flags, &inherit))
@@ -127,7 +127,7 @@ static int put_parent_tuple(buf_t *b, PyObject *parent) {
     }
     if (buf_reserve(b, 34) < 0)
         return -1;
-    put_u8(b, inherit == Py_None ? form : form | AGTRACE_PARENT_INHERIT);
+    put_u8(b, inherit == Py_None ? form : form | AGTRACE_PROTO_PARENT_INHERIT);
     put_raw(b, PyBytes_AsString(trace_id), 16);
     put_raw(b, PyBytes_AsString(span_id), 8);
     put_u8(b, flags);
@@ -146,7 +146,7 @@ static int put_record(buf_t *b, PyObject *record) {
     if (!PyTuple_Check(record) || PyTuple_Size(record) < 1 ||
         !PyArg_Parse(PyTuple_GetItem(record, 0), "b", &code))
         return PyErr_Occurred() ? -1 : (PyErr_SetString(PyExc_TypeError, "a record is a tuple"), -1);
-    if (code == AGTRACE_RECORD_BEGIN) {
+    if (code == AGTRACE_PROTO_RECORD_BEGIN) {
         unsigned char kind;
         PyObject *parent, *name, *items;
         if (!PyArg_ParseTuple(record, "bbOUO:begin", &code, &kind, &parent, &name, &items))

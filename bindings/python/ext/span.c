@@ -47,7 +47,7 @@ static PyObject *span_end(PyObject *self, PyObject *unused) {
         report_misuse("span ended twice; the second end is ignored");
         Py_RETURN_NONE;
     }
-    if (finish(s, AGTRACE_RECORD_END) < 0)
+    if (finish(s, AGTRACE_PROTO_RECORD_END) < 0)
         return NULL;
     Py_RETURN_NONE;
 }
@@ -182,7 +182,7 @@ static PyObject *span_add_event(PyObject *self, PyObject *args, PyObject *kwargs
     uint32_t count = 0;
     if (buf_reserve(b, 1) < 0)
         return NULL;
-    put_u8(b, AGTRACE_ITEM_EVENT);
+    put_u8(b, AGTRACE_PROTO_ITEM_EVENT);
     if (put_str(b, name) < 0 || buf_reserve(b, 12) < 0)
         goto fail;
     put_u64(b, monotonic_ns() - s->start_ns);
@@ -216,7 +216,7 @@ static PyObject *span_mark_first_chunk(PyObject *self, PyObject *unused) {
     if (writable(s)) {
         if (buf_reserve(&s->items, 9) < 0)
             return NULL;
-        put_u8(&s->items, AGTRACE_ITEM_FIRST_CHUNK);
+        put_u8(&s->items, AGTRACE_PROTO_ITEM_FIRST_CHUNK);
         put_u64(&s->items, monotonic_ns() - s->start_ns);
     }
     Py_RETURN_NONE;
@@ -278,7 +278,7 @@ static void span_dealloc(PyObject *self) {
     if (s->state == SPAN_LIVE && s->handle) {
         PyObject *t, *e, *tb;
         PyErr_Fetch(&t, &e, &tb);
-        if (finish(s, AGTRACE_RECORD_ABANDON) < 0)
+        if (finish(s, AGTRACE_PROTO_RECORD_ABANDON) < 0)
             PyErr_WriteUnraisable(NULL);
         PyErr_Restore(t, e, tb);
     }

@@ -169,7 +169,7 @@ static int put_parent(buf_t *b, PyObject *parent, PyObject *session, PyObject **
     if (parent == Py_None) {
         if (buf_reserve(b, 1) < 0)
             return -1;
-        put_u8(b, AGTRACE_PARENT_ROOT);
+        put_u8(b, AGTRACE_PROTO_PARENT_ROOT);
         return 0;
     }
     if (PyObject_TypeCheck(parent, SpanBaseType)) {
@@ -178,13 +178,13 @@ static int put_parent(buf_t *b, PyObject *parent, PyObject *session, PyObject **
         if (buf_reserve(b, 34) < 0)
             return -1;
         if (all_zero(p->trace_id, 16)) { /* a span of no tracer: nothing to continue */
-            put_u8(b, AGTRACE_PARENT_ROOT);
+            put_u8(b, AGTRACE_PROTO_PARENT_ROOT);
             return 0;
         }
         /* A live span counts this child in its rollups. */
-        uint8_t form = p->handle && p->state == SPAN_LIVE ? AGTRACE_PARENT_LOCAL : AGTRACE_PARENT_SPAN;
+        uint8_t form = p->handle && p->state == SPAN_LIVE ? AGTRACE_PROTO_PARENT_LOCAL : AGTRACE_PROTO_PARENT_SPAN;
         *inherit = p->inherit;
-        put_u8(b, *inherit ? form | AGTRACE_PARENT_INHERIT : form);
+        put_u8(b, *inherit ? form | AGTRACE_PROTO_PARENT_INHERIT : form);
         put_raw(b, p->trace_id, 16);
         put_raw(b, p->span_id, 8);
         put_u8(b, p->flags);
@@ -196,7 +196,7 @@ static int put_parent(buf_t *b, PyObject *parent, PyObject *session, PyObject **
         ContextObject *c = (ContextObject *)parent;
         if (buf_reserve(b, 9) < 0)
             return -1;
-        put_u8(b, AGTRACE_PARENT_CONTEXT);
+        put_u8(b, AGTRACE_PROTO_PARENT_CONTEXT);
         put_u64(b, (uint64_t)(uintptr_t)c->ctx);
         *inherit = c->carries_state ? parent : NULL;
         return 0;
@@ -238,7 +238,7 @@ static PyObject *start(TracerObject *t, PyObject *name, long kind, PyObject *att
     PyObject *inherit, *span = NULL;
     int same_session;
     size_t at;
-    if (record_open(b, AGTRACE_RECORD_BEGIN, &at) < 0 || buf_reserve(b, 1) < 0)
+    if (record_open(b, AGTRACE_PROTO_RECORD_BEGIN, &at) < 0 || buf_reserve(b, 1) < 0)
         goto done;
     put_u8(b, (uint8_t)kind);
     if (put_parent(b, parent, session, &inherit, &same_session) < 0 || put_str(b, name) < 0)
@@ -259,7 +259,7 @@ static PyObject *start(TracerObject *t, PyObject *name, long kind, PyObject *att
         if (error)
             lib.error_free(error);
         buf_t none = {0};
-        if (begun.handle && pending_end(AGTRACE_RECORD_END, begun.handle, 0, &none, (PyObject *)t) < 0)
+        if (begun.handle && pending_end(AGTRACE_PROTO_RECORD_END, begun.handle, 0, &none, (PyObject *)t) < 0)
             goto done;
         memset(&begun, 0, sizeof begun);
     } else if (status != AGTRACE_OK) {

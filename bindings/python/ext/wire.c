@@ -238,37 +238,37 @@ int put_attribute(buf_t *b, PyObject *key, PyObject *value) {
     int kind = 0, is_list = 0;
     Py_ssize_t n = 0;
     if (PyUnicode_Check(value)) {
-        code = AGTRACE_ITEM_STRING;
+        code = AGTRACE_PROTO_ITEM_STRING;
     } else if (PyBool_Check(value)) {
-        code = AGTRACE_ITEM_BOOL;
+        code = AGTRACE_PROTO_ITEM_BOOL;
     } else if (PyLong_Check(value)) {
         int overflow;
         (void)PyLong_AsLongLongAndOverflow(value, &overflow);
-        code = overflow ? AGTRACE_ITEM_JSON : AGTRACE_ITEM_INT;
+        code = overflow ? AGTRACE_PROTO_ITEM_JSON : AGTRACE_PROTO_ITEM_INT;
         if (overflow && !(text = json_of(key, value)))
             return -1;
     } else if (PyFloat_Check(value)) {
         if (isfinite(PyFloat_AsDouble(value))) {
-            code = AGTRACE_ITEM_DOUBLE;
+            code = AGTRACE_PROTO_ITEM_DOUBLE;
         } else {
-            code = AGTRACE_ITEM_STRING;
+            code = AGTRACE_PROTO_ITEM_STRING;
             if (!(text = PyObject_Str(value)))
                 return -1;
         }
     } else if ((is_list = PyList_Check(value)) || PyTuple_Check(value)) {
         n = is_list ? PyList_Size(value) : PyTuple_Size(value);
         kind = uniform(value, n, is_list);
-        static const uint8_t codes[] = {[ALL_STR] = AGTRACE_ITEM_STRING_ARRAY, [ALL_BOOL] = AGTRACE_ITEM_BOOL_ARRAY,
-                                        [ALL_INT] = AGTRACE_ITEM_INT_ARRAY, [ALL_FLOAT] = AGTRACE_ITEM_DOUBLE_ARRAY};
+        static const uint8_t codes[] = {[ALL_STR] = AGTRACE_PROTO_ITEM_STRING_ARRAY, [ALL_BOOL] = AGTRACE_PROTO_ITEM_BOOL_ARRAY,
+                                        [ALL_INT] = AGTRACE_PROTO_ITEM_INT_ARRAY, [ALL_FLOAT] = AGTRACE_PROTO_ITEM_DOUBLE_ARRAY};
         if (kind) {
             code = codes[kind];
         } else {
-            code = AGTRACE_ITEM_JSON;
+            code = AGTRACE_PROTO_ITEM_JSON;
             if (!(text = json_of(key, value)))
                 return -1;
         }
     } else {
-        code = AGTRACE_ITEM_JSON;
+        code = AGTRACE_PROTO_ITEM_JSON;
         if (!(text = json_of(key, value)))
             return -1;
     }
@@ -278,11 +278,11 @@ int put_attribute(buf_t *b, PyObject *key, PyObject *value) {
             r = put_str(b, text);
         else if (kind)
             r = put_array(b, value, n, is_list, kind);
-        else if (code == AGTRACE_ITEM_STRING)
+        else if (code == AGTRACE_PROTO_ITEM_STRING)
             r = put_str(b, value);
-        else if (code == AGTRACE_ITEM_BOOL)
+        else if (code == AGTRACE_PROTO_ITEM_BOOL)
             r = put_byte(b, value == Py_True);
-        else if (code == AGTRACE_ITEM_INT)
+        else if (code == AGTRACE_PROTO_ITEM_INT)
             r = put_word(b, (uint64_t)PyLong_AsLongLong(value));
         else
             r = put_f64(b, PyFloat_AsDouble(value));
@@ -360,26 +360,26 @@ fail:
  * bool, o offset (None: NOW), E an event's attribute items. */
 static const char *item_fields(long code) {
     switch (code) {
-    case AGTRACE_ITEM_STRING: return "ss";
-    case AGTRACE_ITEM_INT: return "si";
-    case AGTRACE_ITEM_DOUBLE: return "sd";
-    case AGTRACE_ITEM_BOOL: return "sb";
-    case AGTRACE_ITEM_STRING_ARRAY: return "sS";
-    case AGTRACE_ITEM_INT_ARRAY: return "sI";
-    case AGTRACE_ITEM_DOUBLE_ARRAY: return "sD";
-    case AGTRACE_ITEM_BOOL_ARRAY: return "sL";
-    case AGTRACE_ITEM_JSON: return "ss";
-    case AGTRACE_ITEM_STATUS: return "Bs";
-    case AGTRACE_ITEM_ERROR: return "sss";
-    case AGTRACE_ITEM_USAGE: return "uuuuu";
-    case AGTRACE_ITEM_LLM: return "ssssS";
-    case AGTRACE_ITEM_TOOL: return "ss";
-    case AGTRACE_ITEM_AGENT: return "ss";
-    case AGTRACE_ITEM_MESSAGES: return "ss";
-    case AGTRACE_ITEM_TRACE: return "sssssSs";
-    case AGTRACE_ITEM_EVENT: return "soE";
-    case AGTRACE_ITEM_FIRST_CHUNK: return "o";
-    case AGTRACE_ITEM_NAME: return "s";
+    case AGTRACE_PROTO_ITEM_STRING: return "ss";
+    case AGTRACE_PROTO_ITEM_INT: return "si";
+    case AGTRACE_PROTO_ITEM_DOUBLE: return "sd";
+    case AGTRACE_PROTO_ITEM_BOOL: return "sb";
+    case AGTRACE_PROTO_ITEM_STRING_ARRAY: return "sS";
+    case AGTRACE_PROTO_ITEM_INT_ARRAY: return "sI";
+    case AGTRACE_PROTO_ITEM_DOUBLE_ARRAY: return "sD";
+    case AGTRACE_PROTO_ITEM_BOOL_ARRAY: return "sL";
+    case AGTRACE_PROTO_ITEM_JSON: return "ss";
+    case AGTRACE_PROTO_ITEM_STATUS: return "Bs";
+    case AGTRACE_PROTO_ITEM_ERROR: return "sss";
+    case AGTRACE_PROTO_ITEM_USAGE: return "uuuuu";
+    case AGTRACE_PROTO_ITEM_LLM: return "ssssS";
+    case AGTRACE_PROTO_ITEM_TOOL: return "ss";
+    case AGTRACE_PROTO_ITEM_AGENT: return "ss";
+    case AGTRACE_PROTO_ITEM_MESSAGES: return "ss";
+    case AGTRACE_PROTO_ITEM_TRACE: return "sssssSs";
+    case AGTRACE_PROTO_ITEM_EVENT: return "soE";
+    case AGTRACE_PROTO_ITEM_FIRST_CHUNK: return "o";
+    case AGTRACE_PROTO_ITEM_NAME: return "s";
     default: return NULL;
     }
 }
@@ -464,7 +464,7 @@ static int put_field(buf_t *b, char kind, PyObject *v) {
             long code = PyLong_AsLong(PyTuple_GetItem(item, 0));
             if (code == -1 && PyErr_Occurred()) {
                 r = -1;
-            } else if (code < AGTRACE_ITEM_STRING || code > AGTRACE_ITEM_JSON) {
+            } else if (code < AGTRACE_PROTO_ITEM_STRING || code > AGTRACE_PROTO_ITEM_JSON) {
                 PyErr_Format(PyExc_ValueError, "item %ld is not an attribute", code);
                 r = -1;
             } else {

@@ -93,11 +93,9 @@ func apply(_ message: Message) -> agtrace_begun_t {
 }
 
 var parentMessage = Message()
-parentMessage.record(AGTRACE_RECORD_BEGIN) {
+parentMessage.record(AGTRACE_PROTO_RECORD_BEGIN) {
     $0.u8(SpanKind.agent.rawValue)
-    // ROOT is 0; agtrace.h defines AGTRACE_PARENT_ROOT twice (the typed
-    // API's 1, the protocol's 0) until the header gives them apart names.
-    $0.u8(0 as UInt8)
+    $0.u8(UInt8(AGTRACE_PROTO_PARENT_ROOT))
     $0.str("parent")
 }
 let rawParent = apply(parentMessage)
@@ -105,21 +103,21 @@ let rawParent = apply(parentMessage)
 // Each message: the previous span's END (handle and duration patched in),
 // then the same BEGIN with its `step` value patched in, in a reused buffer.
 var end = Message()
-end.record(AGTRACE_RECORD_END) {
+end.record(AGTRACE_PROTO_RECORD_END) {
     $0.u64(0)
     $0.u64(0)
 }
 var begin = Message()
-begin.record(AGTRACE_RECORD_BEGIN) { m in
+begin.record(AGTRACE_PROTO_RECORD_BEGIN) { m in
     m.u8(SpanKind.tool.rawValue)
-    m.u8(AGTRACE_PARENT_LOCAL)
+    m.u8(AGTRACE_PROTO_PARENT_LOCAL)
     withUnsafeBytes(of: rawParent.trace_id) { m.bytes += $0 }
     withUnsafeBytes(of: rawParent.span_id) { m.bytes += $0 }
     m.u8(rawParent.flags)
     m.str("span")
-    m.u8(AGTRACE_ITEM_STRING); m.str("city"); m.str("Oslo")
-    m.u8(AGTRACE_ITEM_INT); m.str("step"); m.u64(0)
-    m.u8(AGTRACE_ITEM_BOOL); m.str("ok"); m.u8(1 as UInt8)
+    m.u8(AGTRACE_PROTO_ITEM_STRING); m.str("city"); m.str("Oslo")
+    m.u8(AGTRACE_PROTO_ITEM_INT); m.str("step"); m.u64(0)
+    m.u8(AGTRACE_PROTO_ITEM_BOOL); m.str("ok"); m.u8(1 as UInt8)
 }
 let stepAt = end.bytes.count + begin.bytes.count - 1 - 2 - 4 - 1 - 8
 let buffer = UnsafeMutableRawPointer.allocate(byteCount: end.bytes.count + begin.bytes.count, alignment: 8)
@@ -155,12 +153,12 @@ for (scenario, value) in [("startSpan + end, 3 attributes (child of a live span)
 parent.end()
 var last = Message()
 if let (handle, start) = previous {
-    last.record(AGTRACE_RECORD_END) {
+    last.record(AGTRACE_PROTO_RECORD_END) {
         $0.u64(handle)
         $0.u64(agtrace_swift_now_ns() - start)
     }
 }
-last.record(AGTRACE_RECORD_END) {
+last.record(AGTRACE_PROTO_RECORD_END) {
     $0.u64(rawParent.handle)
     $0.u64(UInt64.max)
 }
