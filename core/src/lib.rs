@@ -74,7 +74,7 @@ pub use policy::rollup::Totals;
 pub use policy::sample::{trace_id_ratio, SamplingConfig, SamplingRule};
 pub use policy::GlobalContext;
 pub use tracer::Tracer;
-pub use util::intern::intern;
+pub use util::intern::{intern, intern_value};
 
 /// The README's Rust examples, compiled and run as doctests so the guide
 /// keeps working when copied.

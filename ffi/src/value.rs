@@ -77,7 +77,7 @@ fn value(v: &agtrace_value_t, key: &str) -> FfiResult<Value> {
     // Named only when something is wrong, so success allocates nothing here.
     let what = &ValueOf(key);
     Ok(match v.r#type {
-        AGTRACE_VALUE_STRING => Value::from(v.string.get(what)?.to_string()),
+        AGTRACE_VALUE_STRING => Value::String(agtrace_core::intern_value(v.string.get(what)?)),
         AGTRACE_VALUE_BOOL => Value::Bool(v.boolean),
         AGTRACE_VALUE_INT => Value::I64(v.integer),
         AGTRACE_VALUE_DOUBLE => Value::F64(v.number),

@@ -304,7 +304,7 @@ fn record_item(span: &mut Span, i: Item<'_>) {
 fn value(v: Val<'_>) -> Value {
     let owned = |s: &str| -> Str { s.to_string().into() };
     match v {
-        Val::Str(s) => Value::String(owned(s)),
+        Val::Str(s) => Value::String(crate::intern_value(s)),
         Val::Int(i) => Value::I64(i),
         Val::Double(f) => Value::F64(f),
         Val::Bool(b) => Value::Bool(b),

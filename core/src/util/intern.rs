@@ -12,13 +12,22 @@
 //! up to a fixed budget; past it strings are copied, so a caller repeating
 //! unbounded names costs memory only up to the budget.
 //!
+//! Short attribute values passed in by the bindings (a model, a tool, a
+//! provider: the same on most spans) go through [`intern_value`]: a value is
+//! interned once it repeats on one thread (a per-thread table of recent
+//! sightings, no lock), within its own share of the budget, so values cannot
+//! crowd names and keys out; a value seen once takes no lock and is copied.
+//! An interned value costs the hot path no allocation, and the collector,
+//! on another thread, frees nothing (a free on another thread than the
+//! allocation's sends the allocator down its slow path on both threads).
+//!
 //! Thread-safe. Lookups of interned strings hit a per-thread cache without
 //! locks; anything else takes one global lock, held for a hash-set lookup, one
 //! hash and at most one copy, never for I/O.
 
 use crate::model::value::Str;
-use crate::util::fasthash::FxHashSet;
-use std::cell::RefCell;
+use crate::util::fasthash::{FxBuild, FxHashSet};
+use std::cell::{Cell, RefCell};
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Mutex;
 
@@ -27,6 +36,12 @@ const BUDGET_BYTES: usize = 256 * 1024;
 const BUDGET_STRINGS: usize = 8192;
 /// Longer strings are never interned: they are unlikely to repeat.
 const MAX_LEN: usize = 128;
+/// Longer values are never interned.
+const MAX_VALUE_LEN: usize = 64;
+/// The share of [`BUDGET_BYTES`] values may take.
+const VALUE_BUDGET_BYTES: usize = BUDGET_BYTES / 4;
+/// Slots of the per-thread table of recent value sightings (a power of two).
+const SEEN_HERE_SLOTS: usize = 256;
 /// Buckets of the recent-sightings table (a power of two), each holding the
 /// last [`SEEN_WAYS`] hashes that fell in it: 32 KiB. A name is interned if it
 /// comes back before that many newer strings land in its bucket, which
@@ -38,6 +53,10 @@ const SEEN_WAYS: usize = 4;
 struct Global {
     strings: FxHashSet<&'static str>,
     bytes: usize,
+    /// The part of `bytes`, and the number of strings, interned by
+    /// [`intern_value`].
+    value_bytes: usize,
+    values: usize,
     /// Hashes of strings seen once and not interned, newest first in each
     /// bucket; 0 is an empty way.
     seen: Box<[[u64; SEEN_WAYS]]>,
@@ -51,6 +70,40 @@ static GLOBAL: Mutex<Option<Global>> = Mutex::new(None);
 
 thread_local! {
     static LOCAL: RefCell<FxHashSet<&'static str>> = RefCell::new(FxHashSet::default());
+    /// Hashes of values recently seen on this thread, by slot (0: none).
+    static SEEN_HERE: [Cell<u64>; SEEN_HERE_SLOTS] = const { [const { Cell::new(0) }; SEEN_HERE_SLOTS] };
+}
+
+fn local_hit(s: &str) -> Option<&'static str> {
+    LOCAL
+        .try_with(|l| l.borrow().get(s).copied())
+        .ok()
+        .flatten()
+}
+
+/// A `'static` copy of the attribute value `s` once it repeats on this
+/// thread (and within the values' budget), an owned copy otherwise.
+pub fn intern_value(s: &str) -> Str {
+    if s.len() > MAX_VALUE_LEN {
+        return Str::Owned(s.to_string());
+    }
+    if let Some(found) = local_hit(s) {
+        return Str::Borrowed(found);
+    }
+    let hash = FxBuild::default().hash_one(s) | 1;
+    let repeated = SEEN_HERE
+        .try_with(|seen| {
+            let slot = &seen[hash as usize & (SEEN_HERE_SLOTS - 1)];
+            slot.replace(hash) == hash
+        })
+        .unwrap_or(false);
+    if repeated {
+        if let Some(found) = intern_global_value(s) {
+            let _ = LOCAL.try_with(|l| l.borrow_mut().insert(found));
+            return Str::Borrowed(found);
+        }
+    }
+    Str::Owned(s.to_string())
 }
 
 /// A `'static` copy of `s` when it is interned (from its second sighting, and
@@ -59,11 +112,7 @@ pub fn intern(s: &str) -> Str {
     if s.len() > MAX_LEN {
         return Str::Owned(s.to_string());
     }
-    let hit = LOCAL
-        .try_with(|l| l.borrow().get(s).copied())
-        .ok()
-        .flatten();
-    if let Some(found) = hit {
+    if let Some(found) = local_hit(s) {
         return Str::Borrowed(found);
     }
     match intern_global(s) {
@@ -75,14 +124,46 @@ pub fn intern(s: &str) -> Str {
     }
 }
 
-fn intern_global(s: &str) -> Option<&'static str> {
-    let mut guard = GLOBAL.lock().unwrap_or_else(|e| e.into_inner());
-    let g = guard.get_or_insert_with(|| Global {
+fn global() -> std::sync::MutexGuard<'static, Option<Global>> {
+    GLOBAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn get_or_init(g: &mut Option<Global>) -> &mut Global {
+    g.get_or_insert_with(|| Global {
         strings: FxHashSet::default(),
         bytes: 0,
+        value_bytes: 0,
+        values: 0,
         seen: vec![[0; SEEN_WAYS]; SEEN_BUCKETS].into_boxed_slice(),
         keys: RandomState::new(),
-    });
+    })
+}
+
+/// Interns a value that repeated on one thread, within the values' share.
+fn intern_global_value(s: &str) -> Option<&'static str> {
+    let mut guard = global();
+    let g = get_or_init(&mut guard);
+    if let Some(found) = g.strings.get(s) {
+        return Some(found);
+    }
+    if g.value_bytes + s.len() > VALUE_BUDGET_BYTES
+        || g.bytes + s.len() > BUDGET_BYTES
+        || g.strings.len() >= BUDGET_STRINGS
+    {
+        return None;
+    }
+    // Leaked as in `intern_global`, within the budget.
+    let leaked: &'static str = Box::leak(s.to_string().into_boxed_str());
+    g.strings.insert(leaked);
+    g.bytes += s.len();
+    g.value_bytes += s.len();
+    g.values += 1;
+    Some(leaked)
+}
+
+fn intern_global(s: &str) -> Option<&'static str> {
+    let mut guard = global();
+    let g = get_or_init(&mut guard);
     if let Some(found) = g.strings.get(s) {
         return Some(found);
     }
@@ -132,6 +213,39 @@ mod tests {
     }
 
     #[test]
+    fn a_value_is_interned_when_it_repeats_on_a_thread_and_unique_values_are_copied() {
+        assert!(matches!(intern_value("gpt-4o-2024-08-06 v"), Str::Owned(_)));
+        let Str::Borrowed(a) = intern_value("gpt-4o-2024-08-06 v") else {
+            panic!("a repeated value is interned");
+        };
+        match intern_value("gpt-4o-2024-08-06 v") {
+            Str::Borrowed(b) => assert!(std::ptr::eq(a, b)),
+            other => panic!("{other:?}"),
+        }
+        for i in 0..10_000 {
+            let id = format!("request {i:06}");
+            assert!(matches!(intern_value(&id), Str::Owned(_)), "{id}");
+        }
+        assert!(matches!(
+            intern_value(&"v".repeat(MAX_VALUE_LEN + 1)),
+            Str::Owned(_)
+        ));
+    }
+
+    #[test]
+    fn values_cannot_take_more_than_their_share_of_the_budget() {
+        for i in 0..20_000 {
+            let v = format!("repeated value number {i:08} with some padding..");
+            intern_value(&v);
+            intern_value(&v);
+        }
+        let g = GLOBAL.lock().unwrap();
+        let g = g.as_ref().unwrap();
+        assert!(g.value_bytes <= VALUE_BUDGET_BYTES);
+        assert!(g.value_bytes > VALUE_BUDGET_BYTES / 2, "{}", g.value_bytes);
+    }
+
+    #[test]
     fn a_string_seen_once_is_copied() {
         assert!(matches!(intern("seen once: 5f0c1e"), Str::Owned(_)));
     }
@@ -156,10 +270,12 @@ mod tests {
                 other => panic!("{other:?}"),
             }
         }
-        // The one-off names took none of the budget.
+        // The one-off names took none of the budget (values interned by
+        // other tests meanwhile are counted apart).
         let g = GLOBAL.lock().unwrap();
         let g = g.as_ref().unwrap();
-        assert!(g.strings.len() < 100, "{} interned", g.strings.len());
+        let names = g.strings.len() - g.values;
+        assert!(names < 100, "{names} interned");
     }
 
     #[test]
