@@ -131,7 +131,10 @@ impl Collector {
                     }
                     pause.hold();
                 }
-                Err(flume::RecvTimeoutError::Timeout) => self.pass(false),
+                Err(flume::RecvTimeoutError::Timeout) => {
+                    self.sink.reading();
+                    self.pass(false);
+                }
                 // Every handle on the pipeline is gone without a shutdown:
                 // deliver what is buffered, then stop.
                 Err(flume::RecvTimeoutError::Disconnected) => return self.stop(None),

@@ -481,7 +481,14 @@ struct Flow {
     holding: AtomicUsize,
     queued: AtomicUsize,
     wake_pending: AtomicBool,
+    /// Chunks sealed since the collector last woke.
+    sealed: AtomicUsize,
 }
+
+/// The collector is woken once this many chunks wait (or by its timer):
+/// waking it per chunk cost the app thread a futex wake (a few
+/// microseconds on a VM) every few dozen spans.
+const WAKE_EVERY_CHUNKS: usize = 4;
 
 /// Totals of [`LocalCounts`] over threads.
 #[derive(Default, Debug, Clone, Copy)]
@@ -595,17 +602,27 @@ impl Sink {
             .extend(fresh);
     }
 
-    /// Tells the collector a full chunk waits (at most one message pending).
+    /// Tells the collector full chunks wait, once [`WAKE_EVERY_CHUNKS`] of
+    /// them do (at most one message pending).
     fn wake(&self) {
-        let pending = &self.flow.wake_pending;
-        if !pending.load(Relaxed) && !pending.swap(true, AcqRel) {
+        let f = &self.flow;
+        if f.sealed.fetch_add(1, Relaxed) + 1 < WAKE_EVERY_CHUNKS {
+            return;
+        }
+        if !f.wake_pending.load(Relaxed) && !f.wake_pending.swap(true, AcqRel) {
             let _ = self.wake.send(Control::Wake);
         }
     }
 
     /// Called by the collector when it starts reading after a wake.
     pub(crate) fn woken(&self) {
+        self.reading();
         self.flow.wake_pending.store(false, Release);
+    }
+
+    /// Called by the collector when it starts reading on its own (timer).
+    pub(crate) fn reading(&self) {
+        self.flow.sealed.store(0, Relaxed);
     }
 
     pub(crate) fn close(&self) {
