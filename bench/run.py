@@ -104,6 +104,13 @@ def machine() -> list[str]:
     for name, cmd in VERSIONS:
         if shutil.which(cmd[0]) or os.path.isabs(cmd[0]):
             lines.append(f"- {name}: {first_line(cmd)}")
+    # The wheel the Python rows measured (installed from dist/python): its
+    # platform tag is what decides which Linux systems can install it.
+    wheels = sorted(Path(__file__).resolve().parent.parent.glob("dist/python/agtrace-*.whl"))
+    if wheels:
+        tag = wheels[-1].stem.split("-")[-1]
+        floor = " (glibc 2.17 and newer)" if "manylinux2014" in tag or "manylinux_2_17" in tag else ""
+        lines.append(f"- python wheel: {wheels[-1].name}, platform tag {tag}{floor}")
     return lines
 
 
