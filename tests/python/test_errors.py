@@ -1,15 +1,14 @@
 """Errors: a wrong argument raises ``agtrace.InvalidArgument`` (an
 ``AgtraceError``) naming what was wrong, at the call that passed it; nothing
 else breaks (other spans still export, the current span is restored); after
-shutdown, spans record nothing and never raise."""
+shutdown, spans record nothing and never raise. Attribute values of any type,
+and attributes with bad keys (dropped), raise nothing: see test_values.py."""
 
 from __future__ import annotations
 
-import contextvars
 import logging
 
 import pytest
-from sdk_support import one
 
 import agtrace
 
@@ -24,10 +23,6 @@ def test_error_hierarchy():
     assert issubclass(agtrace.Timeout, TimeoutError)
 
 
-class Opaque:
-    """Not JSON-serializable."""
-
-
 START_ERRORS = [
     pytest.param({"name": 123}, "name", id="name-int"),
     pytest.param({"name": None}, "name", id="name-none"),
@@ -39,15 +34,6 @@ START_ERRORS = [
     # Falsy, but still not mappings.
     pytest.param({"attributes": []}, "mapping", id="attributes-empty-list"),
     pytest.param({"attributes": 0}, "mapping", id="attributes-zero"),
-    pytest.param({"attributes": {1: "one"}}, "key", id="key-int"),
-    pytest.param({"attributes": {None: "none"}}, "key", id="key-none"),
-    pytest.param({"attributes": {"": "empty"}}, "key", id="key-empty"),
-    pytest.param({"attributes": {"ok": 1, 2: "two"}}, "2", id="key-int-after-good"),
-    pytest.param({"attributes": {"obj": Opaque()}}, "obj.*Opaque", id="value-object"),
-    pytest.param({"attributes": {"set": {1, 2}}}, "set", id="value-set"),
-    pytest.param({"attributes": {"nested": {"deep": [Opaque()]}}}, "nested", id="value-nested-object"),
-    pytest.param({"attributes": {"bell\x07key": 1}}, "control character", id="key-control-char"),
-    pytest.param({"attributes": {"nul\0key": 1}}, "NUL", id="key-nul"),
     pytest.param({"kind": "robot"}, "robot", id="kind-unknown-name"),
     pytest.param({"kind": 99}, "99", id="kind-unknown-number"),
     pytest.param({"kind": True}, "True", id="kind-bool"),
@@ -83,8 +69,6 @@ def test_module_level_span_checks_arguments_too(initialized):
 
 def _span_method_errors():
     return [
-        pytest.param(lambda s: s.set_attribute(1, "x"), "key", id='set_attribute(1,x)'),
-        pytest.param(lambda s: s.set_attribute("obj", Opaque()), "obj", id='set_attribute(obj,Opaque())'),
         pytest.param(lambda s: s.set_attributes(["not", "a", "mapping"]), "mapping", id='set_attributes([not,a,mapping])'),
         pytest.param(lambda s: s.set_status("maybe"), "status", id='set_status(maybe)'),
         pytest.param(lambda s: s.set_status(2), "status", id='set_status(2)'),
@@ -99,12 +83,11 @@ def _span_method_errors():
         pytest.param(lambda s: s.set_llm(request_model=b"gpt"), "request_model", id='set_llm(request_model=bgpt)'),
         pytest.param(lambda s: s.set_llm(finish_reasons="stop"), "finish_reasons", id='set_llm(finish_reasons=stop)'),
         pytest.param(lambda s: s.set_llm(finish_reasons=["stop", 1]), "finish_reasons", id='set_llm(finish_reasons=[stop,1])'),
-        pytest.param(lambda s: s.set_messages(input=[{"role": "user", "content": Opaque()}]), "messages", id='set_messages(input=[{role:user,content:Opaque()}])'),
+        pytest.param(lambda s: s.set_messages(input=[{"role": "user", "content": object()}]), "messages", id='set_messages(input=[{role:user,content:object()}])'),
         pytest.param(lambda s: s.set_tool(None), "name", id='set_tool(None)'),
         pytest.param(lambda s: s.set_agent(7), "name", id='set_agent(7)'),
         pytest.param(lambda s: s.update_name(None), "name", id='update_name(None)'),
         pytest.param(lambda s: s.add_event(3), "name", id='add_event(3)'),
-        pytest.param(lambda s: s.add_event("ev", {"k": Opaque()}), "event", id='add_event(ev,{k:Opaque()})'),
     ]
 
 
@@ -119,41 +102,6 @@ def test_bad_span_method_arguments_raise_and_the_span_survives(traced, call, fra
     attrs = traced.one("survivor")["attributes"]
     assert (attrs["before"], attrs["after"]) == (1, 2)
     assert "agtrace.abandoned" not in attrs
-
-
-def test_nul_in_an_attribute_key_on_a_live_span(traced):
-    # A NUL cannot be sent in a key: that must be reported where the key is
-    # given, and must not break the with block (current span, the span's end).
-    t = traced.tracer
-
-    def body():
-        with t.span("outer") as s:
-            with pytest.raises(agtrace.InvalidArgument, match="NUL"):
-                s.set_attribute("a\0b", 1)
-            s.set_attribute("good", 1)
-        assert agtrace.current_span() is None, "the with block restored the current span"
-        with t.span("next"):
-            pass
-
-    # In a context of its own: a failure here must not leave a current span
-    # behind for the rest of the session.
-    contextvars.copy_context().run(body)
-    spans = traced.spans()
-    assert one(spans, "outer")["attributes"]["good"] == 1
-    assert one(spans, "next")["parentSpanId"] is None
-    assert t.stats().ended == 2
-
-
-def test_control_character_in_an_attribute_key_on_a_live_span(traced):
-    # Rejected at start with InvalidArgument (see START_ERRORS); on a live
-    # span it must not lose the attributes set after it either.
-    with traced.tracer.span("ctl") as s:
-        with pytest.raises(agtrace.InvalidArgument, match="control character"):
-            s.set_attribute("bell\x07key", 1)
-        s.set_attribute("good", 2)
-    attrs = traced.one("ctl")["attributes"]
-    assert attrs["good"] == 2
-    assert "bell\x07key" not in attrs
 
 
 @pytest.mark.parametrize(

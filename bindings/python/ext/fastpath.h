@@ -10,7 +10,7 @@
  *
  * Threading: every function here runs with the GIL held and never releases
  * it between reading and writing shared state. Python code that the encoders
- * call (a value's conversion to JSON, a finaliser run by a decref) may switch
+ * call (a value's conversion, a finaliser run by a decref) may switch
  * threads: the pending buffers are consistent at every such point, and a
  * BEGIN is encoded apart from them (its thread's scratch buffer). Free-
  * threaded builds are not supported (the stable ABI excludes them). */
@@ -95,9 +95,11 @@ int put_str(buf_t *b, PyObject *str);
 int put_cstr(buf_t *b, const char *s, size_t n);
 
 /* One attribute item, typed from the Python value (str, bool, int, float,
- * lists/tuples of one of those; anything else JSON-serialisable as JSON
- * text; non-finite floats as their text). Returns 1 when written, 0 when
- * skipped (None), -1 with InvalidArgument (naming the key) or MemoryError. */
+ * lists/tuples of one of those; non-finite floats as their text; any other
+ * value converted by cfg.convert). Returns 1 when written, 0 when skipped
+ * (None) or dropped (a bad key, through cfg.dropped), -1 with an error
+ * (MemoryError; InvalidArgument in strict mode; a BaseException such as
+ * KeyboardInterrupt raised by the value's own code). */
 int put_attribute(buf_t *b, PyObject *key, PyObject *value);
 
 /* Every attribute of a mapping; `*count` (may be NULL) gets how many were
@@ -216,7 +218,8 @@ typedef struct {
     PyObject *current_get, *current_set, *current_reset; /* the current span's ContextVar */
     PyObject *session_get;      /* the session scope's ContextVar .get */
     PyObject *kind_of;          /* kind name/number -> SpanKind, raising */
-    PyObject *json_text;        /* value -> compact JSON text, raising TypeError/ValueError */
+    PyObject *convert;          /* value -> (ITEM_* code, payload) or None; raises no Exception */
+    PyObject *dropped;          /* (problem, key): an attribute dropped, logged once per problem; raises in strict mode */
     PyObject *report;           /* (status, message): a failed call, logged once per kind */
     PyObject *misuse;           /* (message): a misuse, logged */
     PyObject *mapping_abc;      /* collections.abc.Mapping */

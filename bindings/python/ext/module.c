@@ -17,13 +17,13 @@ static PyObject *mod_library_version(PyObject *m, PyObject *unused) {
 }
 
 static PyObject *mod_configure(PyObject *m, PyObject *args, PyObject *kwargs) {
-    static char *names[] = {"span_class", "invalid_argument", "current", "session", "kind_of", "json_text",
-                            "report", "misuse", "error_of", "mapping_abc", NULL};
+    static char *names[] = {"span_class", "invalid_argument", "current", "session", "kind_of", "convert",
+                            "dropped", "report", "misuse", "error_of", "mapping_abc", NULL};
     PyObject *span_class, *current, *session;
     config_t c = {0};
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOOOOOOOO:_configure", names, &span_class,
-                                     &c.invalid_argument, &current, &session, &c.kind_of, &c.json_text,
-                                     &c.report, &c.misuse, &c.error_of, &c.mapping_abc))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOOOOOOOOO:_configure", names, &span_class,
+                                     &c.invalid_argument, &current, &session, &c.kind_of, &c.convert,
+                                     &c.dropped, &c.report, &c.misuse, &c.error_of, &c.mapping_abc))
         return NULL;
     if (!PyType_Check(span_class) || !PyType_IsSubtype((PyTypeObject *)span_class, SpanBaseType)) {
         PyErr_SetString(PyExc_TypeError, "span_class must subclass agtrace._fastpath.Span");
@@ -37,8 +37,8 @@ static PyObject *mod_configure(PyObject *m, PyObject *args, PyObject *kwargs) {
     Py_INCREF(span_class);
     c.span_class = (PyTypeObject *)span_class;
     c.span_alloc = (allocfunc)PyType_GetSlot(c.span_class, Py_tp_alloc);
-    PyObject **kept[] = {&c.invalid_argument, &c.kind_of, &c.json_text, &c.report, &c.misuse, &c.error_of,
-                         &c.mapping_abc};
+    PyObject **kept[] = {&c.invalid_argument, &c.kind_of, &c.convert, &c.dropped, &c.report, &c.misuse,
+                         &c.error_of, &c.mapping_abc};
     for (size_t i = 0; i < sizeof kept / sizeof *kept; i++)
         Py_INCREF(*kept[i]);
     c.str_item = PyUnicode_InternFromString("item");

@@ -300,8 +300,9 @@ static PyMethodDef span_methods[] = {
     {"is_recording", span_is_recording, METH_NOARGS,
      "False once ended, for spans not sampled, and when agtrace is not initialized."},
     {"set_attribute", (PyCFunction)(void (*)(void))span_set_attribute, METH_FASTCALL,
-     "Sets one attribute (str, bool, int, float, lists of those, or a JSON-serializable value stored as JSON "
-     "text). None is ignored."},
+     "Sets one attribute. str, bool, int, float and lists of one of those are kept as they are; any other "
+     "value is converted (agtrace._record) and never raises. None is ignored; a key that is not a non-empty "
+     "str without control characters drops the attribute (logged once; raised with AGTRACE_STRICT=true)."},
     {"set_attributes", span_set_attributes, METH_O, "Sets every attribute of a mapping; see set_attribute."},
     {"add_event", (PyCFunction)(void (*)(void))span_add_event, METH_VARARGS | METH_KEYWORDS,
      "add_event(name, attributes=None): adds an event timed now."},

@@ -4,7 +4,7 @@
  *
  * Errors leave the buffer as it was: every writer that can fail records the
  * length first and restores it. No Python code runs while an item is half
- * written (a value's JSON text is made before its item starts), so a
+ * written (a value's conversion is made before its item starts), so a
  * finaliser or another thread never sees a torn buffer. */
 
 #include "fastpath.h"
@@ -134,36 +134,43 @@ static PyObject *type_name(PyObject *o) {
 
 /* ---- attributes typed from Python values ---- */
 
-/* An attribute key: a non-empty str without control characters (C0, DEL,
- * C1). Sets *utf8 and *n to its UTF-8 form, or *utf8 to NULL when it has
- * none (lone surrogates, which are no control characters: put_str sends them
- * as "?"). */
-static int check_key(PyObject *key, const char **utf8, Py_ssize_t *n) {
-    const char *s = PyUnicode_Check(key) ? PyUnicode_AsUTF8AndSize(key, n) : NULL;
-    if (!s && PyUnicode_Check(key)) {
-        PyErr_Clear();
-        *utf8 = NULL;
-        return 0;
-    }
-    if (!s || *n == 0) {
-        invalid("attribute keys must be non-empty strings, got %R", key);
+/* An attribute that cannot be recorded, `problem` saying why: cfg.dropped
+ * logs it once per problem (0: the attribute is dropped), or raises in
+ * strict mode (-1). */
+static int drop(const char *problem, PyObject *key) {
+    PyObject *r = PyObject_CallFunction(cfg.dropped, "sO", problem, key);
+    if (!r)
         return -1;
+    Py_DECREF(r);
+    return 0;
+}
+
+/* An attribute key: a non-empty str without control characters (C0, DEL,
+ * C1). NULL when it is one, with *utf8 and *n set to its UTF-8 form, or
+ * *utf8 to NULL when it has none (lone surrogates, which are no control
+ * characters: put_str sends them as "?"); else what is wrong with it. */
+static const char *check_key(PyObject *key, const char **utf8, Py_ssize_t *n) {
+    *utf8 = NULL;
+    if (!PyUnicode_Check(key))
+        return "keys must be non-empty strings";
+    const char *s = PyUnicode_AsUTF8AndSize(key, n);
+    if (!s) {
+        PyErr_Clear();
+        return NULL;
     }
+    if (*n == 0)
+        return "keys must be non-empty strings";
     for (Py_ssize_t i = 0; i < *n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c >= 0x20 && c != 0x7f && c != 0xc2)
             continue;
-        if (c == 0) {
-            invalid("attribute key %R contains a NUL character", key);
-            return -1;
-        }
-        if (c != 0xc2 || (i + 1 < *n && (unsigned char)s[i + 1] < 0xa0)) {
-            invalid("attribute key %R contains a control character", key);
-            return -1;
-        }
+        if (c == 0)
+            return "keys must not contain a NUL character";
+        if (c != 0xc2 || (i + 1 < *n && (unsigned char)s[i + 1] < 0xa0))
+            return "keys must not contain a control character";
     }
     *utf8 = s;
-    return 0;
+    return NULL;
 }
 
 enum { ALL_STR = 1, ALL_BOOL = 2, ALL_INT = 4, ALL_FLOAT = 8 };
@@ -209,31 +216,42 @@ static int put_array(buf_t *b, PyObject *seq, Py_ssize_t n, int is_list, int kin
     return 0;
 }
 
-/* `value` as compact JSON text (cfg.json_text), or NULL with
- * InvalidArgument naming the key. */
-static PyObject *json_of(PyObject *key, PyObject *value) {
-    PyObject *text = PyObject_CallFunctionObjArgs(cfg.json_text, value, NULL);
-    if (!text && (PyErr_ExceptionMatches(PyExc_TypeError) || PyErr_ExceptionMatches(PyExc_ValueError))) {
-        PyObject *t, *e, *tb;
-        PyErr_Fetch(&t, &e, &tb);
-        PyErr_NormalizeException(&t, &e, &tb);
-        invalid("attribute %R: %S", key, e);
-        Py_XDECREF(t);
-        Py_XDECREF(e);
-        Py_XDECREF(tb);
+/* A value the typing in put_attribute does not cover, converted by
+ * cfg.convert (agtrace._record.attribute_item: (code, payload), or None to
+ * skip it). The conversion raises no Exception; should it anyway (or give
+ * no attribute item), the attribute is dropped. A BaseException raised by
+ * the value's own code (KeyboardInterrupt in a __repr__) propagates. 1 when
+ * written, 0 when skipped or dropped, -1 with an error. */
+static int put_converted(buf_t *b, PyObject *key, PyObject *value) {
+    PyObject *item = PyObject_CallFunctionObjArgs(cfg.convert, value, NULL);
+    int r = -1;
+    if (item == Py_None) {
+        r = 0;
+    } else if (item && PyTuple_Check(item) && PyTuple_Size(item) == 2) {
+        long code = PyLong_AsLong(PyTuple_GetItem(item, 0));
+        PyObject *fields[2] = {key, PyTuple_GetItem(item, 1)};
+        if (code >= AGTRACE_PROTO_ITEM_STRING && code <= AGTRACE_PROTO_ITEM_JSON && put_item(b, code, fields, 2) == 0)
+            r = 1;
     }
-    return text;
+    Py_XDECREF(item);
+    if (r >= 0)
+        return r;
+    if (PyErr_Occurred() && !PyErr_ExceptionMatches(PyExc_Exception))
+        return -1;
+    PyErr_Clear();
+    return drop("its value could not be converted", key);
 }
 
 int put_attribute(buf_t *b, PyObject *key, PyObject *value) {
     const char *k;
     Py_ssize_t kn;
-    if (check_key(key, &k, &kn) < 0)
-        return -1;
+    const char *problem = check_key(key, &k, &kn);
+    if (problem)
+        return drop(problem, key);
     if (value == Py_None)
         return 0;
     size_t mark = b->len;
-    PyObject *text = NULL; /* a value sent as text: JSON, or a non-finite float's */
+    PyObject *text = NULL; /* a non-finite float's text */
     uint8_t code;
     int kind = 0, is_list = 0;
     Py_ssize_t n = 0;
@@ -244,9 +262,9 @@ int put_attribute(buf_t *b, PyObject *key, PyObject *value) {
     } else if (PyLong_Check(value)) {
         int overflow;
         (void)PyLong_AsLongLongAndOverflow(value, &overflow);
-        code = overflow ? AGTRACE_PROTO_ITEM_JSON : AGTRACE_PROTO_ITEM_INT;
-        if (overflow && !(text = json_of(key, value)))
-            return -1;
+        if (overflow)
+            return put_converted(b, key, value);
+        code = AGTRACE_PROTO_ITEM_INT;
     } else if (PyFloat_Check(value)) {
         if (isfinite(PyFloat_AsDouble(value))) {
             code = AGTRACE_PROTO_ITEM_DOUBLE;
@@ -260,17 +278,11 @@ int put_attribute(buf_t *b, PyObject *key, PyObject *value) {
         kind = uniform(value, n, is_list);
         static const uint8_t codes[] = {[ALL_STR] = AGTRACE_PROTO_ITEM_STRING_ARRAY, [ALL_BOOL] = AGTRACE_PROTO_ITEM_BOOL_ARRAY,
                                         [ALL_INT] = AGTRACE_PROTO_ITEM_INT_ARRAY, [ALL_FLOAT] = AGTRACE_PROTO_ITEM_DOUBLE_ARRAY};
-        if (kind) {
-            code = codes[kind];
-        } else {
-            code = AGTRACE_PROTO_ITEM_JSON;
-            if (!(text = json_of(key, value)))
-                return -1;
-        }
+        if (!kind)
+            return put_converted(b, key, value);
+        code = codes[kind];
     } else {
-        code = AGTRACE_PROTO_ITEM_JSON;
-        if (!(text = json_of(key, value)))
-            return -1;
+        return put_converted(b, key, value);
     }
     int r = put_byte(b, code) < 0 || (k ? put_cstr(b, k, (size_t)kn) : put_str(b, key)) < 0 ? -1 : 0;
     if (r == 0) {
@@ -303,8 +315,8 @@ int put_attributes(buf_t *b, PyObject *attributes, uint32_t *count) {
         Py_ssize_t pos = 0, size = PyDict_Size(attributes);
         PyObject *key, *value;
         while (PyDict_Next(attributes, &pos, &key, &value)) {
-            /* A value's JSON conversion runs Python code, which may change
-             * the dict: hold the pair, and stop as iterating a dict would. */
+            /* A value's conversion runs Python code, which may change the
+             * dict: hold the pair, and stop as iterating a dict would. */
             Py_INCREF(key);
             Py_INCREF(value);
             r = put_attribute(b, key, value);

@@ -18,6 +18,7 @@ from __future__ import annotations
 import enum
 import json
 import logging
+import os
 import traceback
 from collections.abc import Iterable, Mapping, Sequence
 from contextvars import ContextVar
@@ -77,7 +78,9 @@ class Span(fastpath.Span):
     escapes; or end it yourself with :meth:`end`.
 
     Ending twice, or recording on an ended span, is logged and ignored: it
-    never raises into the application. A wrong argument type raises
+    never raises into the application. Attribute values of any type are
+    accepted (see agtrace._record); an attribute with a bad key is dropped
+    and logged. A wrong argument type elsewhere raises
     :class:`agtrace.InvalidArgument`. A span that is garbage-collected
     without being ended is exported then with everything recorded on it,
     marked abandoned.
@@ -234,13 +237,33 @@ def _misuse(message: str) -> None:
     log.warning("agtrace: %s", message)
 
 
+_dropped_problems: set[str] = set()
+
+
+def _strict() -> bool:
+    return os.environ.get("AGTRACE_STRICT", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _dropped(problem: str, key: object) -> None:
+    """An attribute that cannot be recorded (a bad key; a value whose
+    conversion failed): dropped, that attribute only, and logged once per
+    problem; raised as InvalidArgument when ``AGTRACE_STRICT`` is true."""
+    message = f"attribute {_record.describe(key)} dropped: {problem}"
+    if _strict():
+        raise InvalidArgument(message)
+    if problem not in _dropped_problems:
+        _dropped_problems.add(problem)
+        log.warning("agtrace: %s (further attributes dropped for this reason are not logged)", message)
+
+
 fastpath._configure(
     span_class=Span,
     invalid_argument=InvalidArgument,
     current=current,
     session=_session.current,
     kind_of=span_kind,
-    json_text=_record.json_text,
+    convert=_record.attribute_item,
+    dropped=_dropped,
     report=_report,
     misuse=_misuse,
     error_of=_errors.from_status,
