@@ -487,7 +487,9 @@ mod applied {
         r.unwrap();
         let mut m = msg(json!([{"end": {"handle": s.handle, "duration_ns": 5,
             "items": [{"string": ["bad", "x"]}, {"string": ["ok", "y"]}]}}]));
-        let at = m.iter().position(|&b| b == b'x').unwrap();
+        // The value's byte, searched after the record's header (code,
+        // length, handle, duration): a handle's bytes may hold an 'x'.
+        let at = 21 + m[21..].iter().position(|&b| b == b'x').unwrap();
         m[at] = 0xff;
         let mut out = Begun::default();
         // SAFETY: the handle came from `run`, ended once here.
