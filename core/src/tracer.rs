@@ -265,6 +265,7 @@ impl Tracer {
                 abandoned: false,
                 start,
                 end: start,
+                duration: None,
                 trace_state,
                 approx_bytes: b.name.len(),
                 name: std::mem::replace(&mut b.name, Str::Borrowed("")),

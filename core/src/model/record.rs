@@ -53,6 +53,12 @@ pub(crate) struct SpanHead {
     /// Clock ticks (see `util::clock`), converted by the collector.
     pub(crate) start: u64,
     pub(crate) end: u64,
+    /// Nanoseconds from start to end as the caller measured them (a
+    /// binding's own clock), exported as they are: converting them to
+    /// ticks at the rate known at the end could be off while the rate
+    /// settles (see `util::clock`). `end` then holds the same instant in
+    /// ticks, approximately.
+    pub(crate) duration: Option<u64>,
     pub(crate) trace_state: TraceState,
     pub(crate) name: Str,
     pub(crate) status: Status,
@@ -143,7 +149,9 @@ impl SpanRecord {
         self.kind = h.kind;
         self.otel_kind = h.otel_kind;
         self.start_unix_nanos = clock.unix_nanos(h.start);
-        self.end_unix_nanos = self.start_unix_nanos + clock.nanos_between(h.start, h.end);
+        self.end_unix_nanos = self.start_unix_nanos
+            + h.duration
+                .unwrap_or_else(|| clock.nanos_between(h.start, h.end));
         self.attributes = attributes;
         self.events = h.events;
         for e in &mut self.events {

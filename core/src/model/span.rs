@@ -466,6 +466,7 @@ impl Span {
                 None => clock.now(),
                 Some(n) => clock.after(l.draft.head.start, n),
             };
+            l.draft.head.duration = duration;
             l.draft.head.abandoned = abandoned;
             let local = std::ptr::read(&l.local);
             let attributes = &mut l.draft.attributes;
