@@ -28,6 +28,10 @@ fn defaults_console_only() {
     assert_eq!(t.settings().exporter_names(), vec!["console"]);
     assert_eq!(t.settings().service_name, "unknown_service");
     assert!(!t.settings().capture_content);
+    assert!(
+        t.settings().capture_io,
+        "decorators record inputs and outputs by default"
+    );
     assert_eq!(t.settings().batch, BatchConfig::default());
 }
 
@@ -106,6 +110,7 @@ fn environment_settings_are_read() {
         ("AGTRACE_QUEUE_MAX_BYTES", "1000000"),
         ("AGTRACE_BATCH_MAX_BYTES", "50000"),
         ("AGTRACE_CAPTURE_CONTENT", "1"),
+        ("AGTRACE_CAPTURE_IO", "false"),
         ("OTEL_PROPAGATORS", "b3,tracecontext"),
     ])
     .unwrap();
@@ -123,6 +128,7 @@ fn environment_settings_are_read() {
     assert_eq!(s.batch.queue_max_bytes, 1_000_000);
     assert_eq!(s.batch.batch_max_bytes, 50_000);
     assert!(s.capture_content);
+    assert!(!s.capture_io);
     use agtrace_core::propagation::Format;
     assert_eq!(
         s.propagators.formats(),
@@ -135,6 +141,7 @@ fn bad_values_fail_at_build_naming_the_setting() {
     let cases: &[(&str, &str)] = &[
         ("OTEL_SDK_DISABLED", "maybe"),
         ("AGTRACE_CAPTURE_CONTENT", "yes please"),
+        ("AGTRACE_CAPTURE_IO", "sometimes"),
         ("OTEL_BSP_MAX_QUEUE_SIZE", "-1"),
         ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "0"),
         ("OTEL_BSP_SCHEDULE_DELAY", "1s"),
@@ -221,6 +228,7 @@ const TOML: &str = r#"
 service_name = "from-file"
 exporters = ["none"]
 capture_content = true
+capture_io = false
 global_tags = ["file-tag"]
 conversation_attribute = "session.thread"
 links = false
@@ -270,6 +278,7 @@ fn config_file_toml_sets_everything_below_env_and_code() {
     assert_eq!(s.service_name, "from-file");
     assert_eq!(s.exporter_names(), vec!["none"]);
     assert!(!s.capture_content, "code wins over the file");
+    assert!(!s.capture_io, "the file sets capture_io");
     assert_eq!(s.batch.batch_size, 32, "environment wins over the file");
     assert_eq!(
         s.batch.flush_interval,

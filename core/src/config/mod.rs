@@ -26,6 +26,7 @@
 //! | `OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG`, `AGTRACE_SAMPLING_RULES` | sampling |
 //! | `AGTRACE_REDACT_*`, `AGTRACE_SENSITIVE_KEYS`, `AGTRACE_SCRUB_*`, `AGTRACE_MAX_*` | redaction |
 //! | `AGTRACE_CAPTURE_CONTENT` | `true`: record message content |
+//! | `AGTRACE_CAPTURE_IO` | `false`: SDK decorators do not record function inputs and outputs |
 //! | `AGTRACE_TAGS`, `AGTRACE_METADATA` | global tags (comma-separated) and metadata (JSON object) |
 //! | `AGTRACE_LINKS` | `false`: drop span links |
 //! | `AGTRACE_CONVERSATION_ATTRIBUTE` | attribute for the conversation id |
@@ -105,6 +106,7 @@ pub struct TracerBuilder {
     links: Option<bool>,
     conversation_attribute: Option<String>,
     capture_content: Option<bool>,
+    capture_io: Option<bool>,
     propagators: Option<Propagators>,
     disabled: Option<bool>,
     shutdown_timeout: Option<Duration>,
@@ -233,6 +235,14 @@ impl TracerBuilder {
         self
     }
 
+    /// Let the SDKs' decorators record a traced function's arguments and
+    /// return value (`input.value`, `output.value`). On by default. The core
+    /// only carries the setting; the decorators read it at init.
+    pub fn capture_io(mut self, on: bool) -> Self {
+        self.capture_io = Some(on);
+        self
+    }
+
     pub fn propagators(mut self, p: Propagators) -> Self {
         self.propagators = Some(p);
         self
@@ -331,6 +341,8 @@ pub struct Settings {
     pub links: bool,
     pub conversation_attribute: String,
     pub capture_content: bool,
+    /// Whether the SDKs' decorators record function inputs and outputs.
+    pub capture_io: bool,
     pub propagators: Propagators,
     pub disabled: bool,
     pub shutdown_timeout: Duration,
@@ -460,6 +472,9 @@ impl Settings {
         )?
         .or(file.capture_content)
         .unwrap_or(false);
+        let capture_io = pick(b.capture_io, env, "AGTRACE_CAPTURE_IO", parse_bool)?
+            .or(file.capture_io)
+            .unwrap_or(true);
         let disabled = pick(b.disabled, env, "OTEL_SDK_DISABLED", parse_bool)?
             .or(file.disabled)
             .unwrap_or(false);
@@ -493,6 +508,7 @@ impl Settings {
             links,
             conversation_attribute,
             capture_content,
+            capture_io,
             propagators,
             disabled,
             shutdown_timeout: b.shutdown_timeout.unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT),

@@ -21,7 +21,7 @@ impl Tracer {
     /// their current value; the rest is fixed at creation. Keys:
     ///
     /// - `service_name` (string), `disabled` (bool), `capture_content` (bool),
-    ///   `conversation_attribute` (string);
+    ///   `capture_io` (bool), `conversation_attribute` (string);
     /// - `exporters`: exporter names in order (`console`, `file`, `otlp`,
     ///   `langfuse`, `phoenix`, `memory`, `none`; a repeated OTLP destination
     ///   gets `-2`, `-3`, ...);
@@ -50,6 +50,7 @@ impl Tracer {
             "service_name": s.service_name,
             "disabled": s.disabled,
             "capture_content": s.capture_content,
+            "capture_io": s.capture_io,
             "conversation_attribute": s.conversation_attribute,
             "exporters": s.exporter_names(),
             "propagators": s
@@ -235,6 +236,7 @@ mod tests {
             [
                 "batch",
                 "capture_content",
+                "capture_io",
                 "conversation_attribute",
                 "delivery",
                 "disabled",
@@ -251,6 +253,7 @@ mod tests {
         assert_eq!(c["service_name"], "support-agent");
         assert_eq!(c["disabled"], false);
         assert_eq!(c["capture_content"], true);
+        assert_eq!(c["capture_io"], true);
         assert_eq!(c["conversation_attribute"], "gen_ai.conversation.id");
         assert_eq!(c["exporters"], json!(["none"]));
         assert_eq!(c["propagators"], json!(["b3", "tracecontext"]));

@@ -6,6 +6,18 @@ closed early (``break`` out of a ``for`` loop closes it) or garbage
 collected. While the generator runs, its span is current; between steps the
 caller's context is untouched, so the consumer's own spans do not nest under
 the generator's.
+
+Inputs and outputs: unless ``AGTRACE_CAPTURE_IO=false`` (or the decorator's
+``capture_input=False``/``capture_output=False``), a recording span gets the
+call's arguments by parameter name (defaults applied, a first ``self`` or
+``cls`` left out) as ``input.value``, and the return value as
+``output.value`` (a generator's: what it yielded, the first
+:data:`MAX_YIELDS` items and a marker counting the rest), each with its
+``*.mime_type``: ``text/plain`` for a value that converts to a string, else
+``application/json``. Tool spans also get ``gen_ai.tool.call.arguments`` and
+``gen_ai.tool.call.result`` (JSON). Values are converted as attribute values
+are (agtrace._record), which never raises; capture calls nothing on the
+arguments beyond that conversion.
 """
 
 from __future__ import annotations
@@ -15,31 +27,113 @@ import inspect
 from collections.abc import AsyncGenerator, Callable, Generator
 from typing import Any, Optional, TypeVar, Union, overload
 
-from . import _lifecycle
+from . import _lifecycle, _record
 from ._record import Attributes
-from ._span import Span, SpanKind, current
+from ._span import Span, SpanKind, current, log
 from ._errors import InvalidArgument
 from ._tracer import Tracer, span_kind
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+#: How many of a generator's yielded items its recorded output keeps.
+MAX_YIELDS = 100
+
+_JSON = "application/json"
+_TEXT = "text/plain"
+
+
 class _Options:
-    __slots__ = ("name", "kind", "attributes", "tracer")
+    __slots__ = ("name", "kind", "attributes", "tracer", "capture_input", "capture_output", "signature", "skip")
 
     def __init__(
-        self, name: str, kind: SpanKind, attributes: Optional[Attributes], tracer: Optional[Tracer]
+        self,
+        name: str,
+        kind: SpanKind,
+        attributes: Optional[Attributes],
+        tracer: Optional[Tracer],
+        fn: Callable[..., Any],
+        capture_input: bool = True,
+        capture_output: bool = True,
     ) -> None:
         self.name = name
         self.kind = kind
         self.attributes = attributes
         self.tracer = tracer
+        self.capture_input = capture_input
+        self.capture_output = capture_output
+        self.signature: Optional[inspect.Signature] = None
+        #: The parameter left out of the input: a first ``self`` or ``cls``.
+        self.skip: Optional[str] = None
+        if capture_input:
+            try:
+                self.signature = inspect.signature(fn)
+            except Exception:  # builtins and odd callables: positional/keyword lists
+                pass
+            else:
+                first = next(iter(self.signature.parameters.values()), None)
+                positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+                if first is not None and first.name in ("self", "cls") and first.kind in positional:
+                    self.skip = first.name
 
-    def start(self) -> Optional[Span]:
+    def start(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Optional[Span], bool]:
+        """The call's span (None before ``init``), its input recorded, and
+        whether to record its output."""
         tracer = self.tracer or _lifecycle.tracer()
         if tracer is None:
-            return None
-        return tracer.span(self.name, self.kind, self.attributes)
+            return None, False
+        span = tracer.span(self.name, self.kind, self.attributes)
+        if not tracer.capture_io or not span.is_recording():
+            return span, False
+        if self.capture_input:
+            self.record(span, "input", self._arguments(args, kwargs))
+        return span, self.capture_output
+
+    def _arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        if self.signature is not None:
+            try:
+                bound = self.signature.bind(*args, **kwargs)
+            except TypeError:
+                pass  # the call itself will fail; record what it was given
+            else:
+                bound.apply_defaults()
+                return {k: v for k, v in bound.arguments.items() if k != self.skip}
+        return {"args": list(args[1:] if self.skip else args), "kwargs": dict(kwargs)}
+
+    def record(self, span: Span, which: str, value: object) -> None:
+        """``value`` as ``{which}.value`` and ``{which}.mime_type`` (and as
+        the tool call's arguments or result on a tool span). Never raises an
+        ``Exception``: capture must not break the traced call."""
+        try:
+            plain = _record.plain(value)
+            text = plain if isinstance(plain, str) else _record.json_text(plain)
+            span.set_attribute(f"{which}.value", text)
+            span.set_attribute(f"{which}.mime_type", _TEXT if isinstance(plain, str) else _JSON)
+            if self.kind == SpanKind.TOOL:
+                key = "gen_ai.tool.call.arguments" if which == "input" else "gen_ai.tool.call.result"
+                span.set_attribute(key, _record.json_text(plain))
+        except Exception as e:
+            log.debug("agtrace: %s of %s not recorded: %s", which, self.name, _record.describe(e))
+
+
+class _Yields:
+    """A generator's yielded items, converted as they pass (so later changes
+    to them do not show and none is kept alive), bounded."""
+
+    __slots__ = ("items", "more")
+
+    def __init__(self) -> None:
+        self.items: list[Any] = []
+        self.more = 0
+
+    def add(self, item: object) -> None:
+        if len(self.items) < MAX_YIELDS:
+            self.items.append(_record.plain(item))
+        else:
+            self.more += 1
+
+    def value(self) -> list[Any]:
+        return (self.items + [f"<{self.more} more items>"]) if self.more else self.items
 
 
 def _decorate(fn: F, o: _Options) -> F:
@@ -51,21 +145,27 @@ def _decorate(fn: F, o: _Options) -> F:
 
         @functools.wraps(fn)
         async def traced_async(*args: Any, **kwargs: Any) -> Any:
-            span = o.start()
+            span, output = o.start(args, kwargs)
             if span is None:
                 return await fn(*args, **kwargs)
             with span:
-                return await fn(*args, **kwargs)
+                result = await fn(*args, **kwargs)
+                if output:
+                    o.record(span, "output", result)
+                return result
 
         return traced_async  # type: ignore[return-value]
 
     @functools.wraps(fn)
     def traced(*args: Any, **kwargs: Any) -> Any:
-        span = o.start()
+        span, output = o.start(args, kwargs)
         if span is None:
             return fn(*args, **kwargs)
         with span:
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
+            if output:
+                o.record(span, "output", result)
+            return result
 
     return traced  # type: ignore[return-value]
 
@@ -73,7 +173,8 @@ def _decorate(fn: F, o: _Options) -> F:
 def _generator(fn: Callable[..., Generator[Any, Any, Any]], o: _Options) -> Callable[..., Any]:
     @functools.wraps(fn)
     def traced_generator(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
-        span = o.start()
+        span, output = o.start(args, kwargs)
+        yields = _Yields() if output else None
         inner = fn(*args, **kwargs)
         if span is None:
             return (yield from inner)
@@ -89,6 +190,8 @@ def _generator(fn: Callable[..., Generator[Any, Any, Any]], o: _Options) -> Call
                 finally:
                     current.reset(token)
                 thrown = None
+                if yields is not None:
+                    yields.add(item)
                 try:
                     sent = yield item
                 except GeneratorExit:
@@ -101,6 +204,8 @@ def _generator(fn: Callable[..., Generator[Any, Any, Any]], o: _Options) -> Call
                 span.record_exception(e)
             raise
         finally:
+            if yields is not None:
+                o.record(span, "output", yields.value())
             span.end()
 
     return traced_generator
@@ -109,7 +214,8 @@ def _generator(fn: Callable[..., Generator[Any, Any, Any]], o: _Options) -> Call
 def _async_generator(fn: Callable[..., AsyncGenerator[Any, Any]], o: _Options) -> Callable[..., Any]:
     @functools.wraps(fn)
     async def traced_async_generator(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
-        span = o.start()
+        span, output = o.start(args, kwargs)
+        yields = _Yields() if output else None
         inner = fn(*args, **kwargs)
         if span is None:
             async for item in inner:
@@ -130,6 +236,8 @@ def _async_generator(fn: Callable[..., AsyncGenerator[Any, Any]], o: _Options) -
                 finally:
                     current.reset(token)
                 thrown = None
+                if yields is not None:
+                    yields.add(item)
                 try:
                     sent = yield item
                 except GeneratorExit:
@@ -142,6 +250,8 @@ def _async_generator(fn: Callable[..., AsyncGenerator[Any, Any]], o: _Options) -
                 span.record_exception(e)
             raise
         finally:
+            if yields is not None:
+                o.record(span, "output", yields.value())
             span.end()
 
     return traced_async_generator
@@ -152,7 +262,9 @@ class SpanDecorator:
     (``@agtrace.trace``) or with options (``@agtrace.trace(name=...,
     kind=..., attributes=..., tracer=...)``), on plain, ``async``, generator
     and async generator functions. Exceptions are recorded and re-raised.
-    Costs one check per call when agtrace is not initialized."""
+    The call's arguments and result are recorded (see the module doc) unless
+    ``capture_input=False``/``capture_output=False``. Costs one check per
+    call when agtrace is not initialized."""
 
     def __init__(self, kind: SpanKind) -> None:
         self._kind = kind
@@ -170,6 +282,8 @@ class SpanDecorator:
         kind: Union[SpanKind, str, None] = None,
         attributes: Optional[Attributes] = None,
         tracer: Optional[Tracer] = None,
+        capture_input: bool = True,
+        capture_output: bool = True,
     ) -> Callable[[F], F]: ...
 
     def __call__(
@@ -181,6 +295,8 @@ class SpanDecorator:
         kind: Union[SpanKind, str, None] = None,
         attributes: Optional[Attributes] = None,
         tracer: Optional[Tracer] = None,
+        capture_input: bool = True,
+        capture_output: bool = True,
     ) -> Any:
         chosen = self._kind if kind is None else span_kind(kind)
         if name is not None and (type(name) is not str or not name):
@@ -189,7 +305,10 @@ class SpanDecorator:
         def wrap(f: Callable[..., Any]) -> Callable[..., Any]:
             if not callable(f):
                 raise InvalidArgument(f"can only trace callables, not {type(f).__name__}")
-            return _decorate(f, _Options(name or f.__qualname__, chosen, attributes, tracer))
+            options = _Options(
+                name or f.__qualname__, chosen, attributes, tracer, f, bool(capture_input), bool(capture_output)
+            )
+            return _decorate(f, options)
 
         return wrap if fn is None else wrap(fn)
 

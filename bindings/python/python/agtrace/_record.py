@@ -69,6 +69,20 @@ def attribute_item(value: object) -> Optional[tuple[int, object]]:
         return codes.ITEM_STRING, _unrepresentable(value)
 
 
+def plain(value: object) -> Plain:
+    """``value`` converted as :func:`attribute_item` converts it, as
+    JSON-ready Python. Never raises an ``Exception``."""
+    try:
+        return _plain(value, 0, set())
+    except Exception:
+        return _unrepresentable(value)
+
+
+def json_text(plain: Plain) -> str:
+    """A converted value (see :func:`plain`) as compact JSON text."""
+    return json.dumps(plain, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
 def _item(plain: Plain) -> Optional[tuple[int, object]]:
     if plain is None:
         return None
@@ -85,7 +99,7 @@ def _item(plain: Plain) -> Optional[tuple[int, object]]:
             # type() rather than isinstance: True is an int, and [1, True] is no int array.
             if all(type(v) is kind for v in plain) and (kind is not int or all(v in _INT64 for v in plain)):
                 return code, plain
-    return codes.ITEM_JSON, json.dumps(plain, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return codes.ITEM_JSON, json_text(plain)
 
 
 def _plain(value: object, depth: int, path: set[int]) -> Plain:

@@ -133,7 +133,12 @@ class Tracer(fastpath.Tracer):
         self._ffi = cold(lambda: ffi.Tracer(named, ignore_env))
         super().__init__(self._ffi.c_handle())
         live.add(self)
-        _flusher.watch(self.get_config()["batch"]["flush_interval_ms"])
+        config = self.get_config()
+        #: Whether decorated functions record their inputs and outputs
+        #: (``AGTRACE_CAPTURE_IO``), read once here: the decorators check it
+        #: on every call.
+        self.capture_io = bool(config["capture_io"])
+        _flusher.watch(config["batch"]["flush_interval_ms"])
 
     # -- propagation -------------------------------------------------------
 

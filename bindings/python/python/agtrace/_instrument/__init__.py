@@ -159,15 +159,18 @@ def wrap_function(
     kind: Union[SpanKind, str] = SpanKind.PLAIN,
     attributes: Optional[Attributes] = None,
     tracer: Optional[Tracer] = None,
+    capture_input: bool = True,
+    capture_output: bool = True,
 ) -> F:
     """``fn`` traced as a span (named ``name``, default its qualified name)
     on each call; plain, ``async``, generator and async generator functions,
-    as :func:`agtrace.trace` decorates them. ``fn`` itself is unchanged and
-    is the result's ``__wrapped__``."""
+    as :func:`agtrace.trace` decorates them, inputs and outputs recorded
+    alike. ``fn`` itself is unchanged and is the result's ``__wrapped__``."""
     if not callable(fn):
         raise InvalidArgument(f"wrap_function takes a callable, not {type(fn).__name__}")
     if name is not None and (type(name) is not str or not name):
         raise InvalidArgument(f"name must be a non-empty str, got {name!r}")
     label = name or getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or type(fn).__name__
-    return _decorate(fn, _Options(label, span_kind(kind), attributes, tracer))
+    options = _Options(label, span_kind(kind), attributes, tracer, fn, bool(capture_input), bool(capture_output))
+    return _decorate(fn, options)
 
