@@ -147,15 +147,10 @@ int message_open(pending_t *p, message_t *m) {
 
 agtrace_status_t message_send(message_t *m, agtrace_tracer_t *c, agtrace_begun_t *out, agtrace_error_t **error,
                               uint64_t *start_ns) {
-    uint64_t before = monotonic_ns();
     agtrace_status_t status = lib.spans_apply(c, m->buf->p, m->buf->len, out, error);
-    /* The core reads its clock for the span's start after it applied the
-     * ENDs and before the BEGIN's own work (the thread's first span sets up
-     * its buffers then): the binding's start reading is placed there too,
-     * by the share of records before it, so that the span's end (its start
-     * plus the binding's duration) is not shifted by either part. */
-    uint64_t after = m->ends ? monotonic_ns() : before;
-    *start_ns = before + (after - before) * m->ends / (m->ends + 1);
+    /* The core takes the span's start last, just before it returns (see
+     * ffi/PROTOCOL.md): the binding's start reading follows it at once. */
+    *start_ns = monotonic_ns();
     m->sent = 1;
     return status;
 }

@@ -419,6 +419,18 @@ impl Span {
         self.finish(duration, abandoned);
     }
 
+    /// Moves the span's start to now: for a binding that times the span
+    /// from the moment its start call returns, after the work this call did
+    /// on the span (its start items), so the two clocks agree on the start.
+    #[inline]
+    pub(crate) fn restart_now(&mut self) {
+        if let Some(live) = self.live.as_mut() {
+            let now = live.local.sink.clock.now();
+            live.draft.head.start = now;
+            live.draft.head.end = now;
+        }
+    }
+
     /// Gives up the span's data as a handle (0 for a non-recording span),
     /// owned by the caller until [`Span::from_handle`] takes it back: no
     /// allocation, no lock. The span's context and baggage stay with the

@@ -132,6 +132,11 @@ fn begin(
         .parent(parent)
         .start();
     let result = record_items(&mut span, Items::new(body.clone()));
+    // The binding times the span from when this call returns (its END
+    // carries the duration since): the start is taken last, so that a
+    // child's end never lands after its parent's because one start did
+    // more work inside this call than the other.
+    span.restart_now();
     let c = span.context();
     *out = Begun {
         handle: 0,
