@@ -130,17 +130,13 @@ pub(crate) fn with_attributes<R>(
     if len == 0 {
         return Ok(f(&mut Vec::new()));
     }
-    SCRATCH.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut scratch) => {
-            scratch.clear();
-            let converted = convert_into(attrs, len, &mut scratch);
-            let result = converted.map(|()| f(&mut scratch));
-            scratch.clear();
-            result
-        }
-        // Re-entered (cannot happen from C, which is not called back):
-        // a fresh vector.
-        Err(_) => attributes(attrs, len).map(|mut v| f(&mut v)),
+    // Never re-entered: `f` calls no C ABI function and C is not called back.
+    SCRATCH.with(|cell| {
+        let mut scratch = cell.borrow_mut();
+        scratch.clear();
+        let result = convert_into(attrs, len, &mut scratch).map(|()| f(&mut scratch));
+        scratch.clear();
+        result
     })
 }
 
