@@ -64,6 +64,7 @@ pub use pipeline::stats::{
     BreakerState, CollectorStats, Dropped, ExporterDropped, ExporterStats, Stats,
 };
 pub use pipeline::BatchConfig;
+pub use policy::media::MediaPolicy;
 pub use policy::price::{Price, PriceTable};
 /// The redaction engine, exported for `benches/redact.rs` only: the
 /// collector applies it; it is not part of the API.

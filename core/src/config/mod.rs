@@ -24,7 +24,7 @@
 //! | `AGTRACE_MAX_RETRIES`, `AGTRACE_RETRY_INITIAL_BACKOFF_MS`, `AGTRACE_RETRY_MAX_BACKOFF_MS` | retries |
 //! | `AGTRACE_BREAKER_THRESHOLD`, `AGTRACE_BREAKER_RESET_MS` | circuit breaker |
 //! | `OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG`, `AGTRACE_SAMPLING_RULES` | sampling |
-//! | `AGTRACE_REDACT_*`, `AGTRACE_SENSITIVE_KEYS`, `AGTRACE_SCRUB_*`, `AGTRACE_MAX_*` | redaction |
+//! | `AGTRACE_REDACT_*`, `AGTRACE_SENSITIVE_KEYS`, `AGTRACE_SCRUB_*`, `AGTRACE_MAX_*`, `AGTRACE_MEDIA` | redaction |
 //! | `AGTRACE_CAPTURE_CONTENT` | `true`: record message content |
 //! | `AGTRACE_CAPTURE_IO` | `false`: SDK decorators do not record function inputs and outputs |
 //! | `AGTRACE_TAGS`, `AGTRACE_METADATA` | global tags (comma-separated) and metadata (JSON object) |

@@ -6,6 +6,7 @@
 //! swap it. The common "sample everything" case is one atomic load on the
 //! hot path, no lock.
 
+pub(crate) mod media;
 pub(crate) mod price;
 pub(crate) mod redact;
 pub(crate) mod rollup;

@@ -20,6 +20,10 @@
 //!    (`redact_tool_arguments`) and `gen_ai.tool.call.result`
 //!    (`redact_tool_results`) with `"[REDACTED]"`.
 //! 4. **String values** (and each element of a string array):
+//!    - inline media (base64 data URLs, long base64 runs of images, audio,
+//!      video or PDFs, also inside JSON text) is replaced first by a
+//!      placeholder with its type, size and hash, per `media` (`media`, one
+//!      count per payload; see [`super::media`]);
 //!    - a value that is a JSON object or array is parsed; the value under every
 //!      sensitive JSON key, at any depth, becomes `"[REDACTED]"`
 //!      (`sensitive_key`); every string leaf is scrubbed for secret shapes; a
@@ -33,6 +37,8 @@
 //!    characters (`message_truncated`).
 //! 6. `max_attribute_bytes` caps every string value at that many UTF-8 bytes
 //!    (`attribute_truncated`), so one huge prompt cannot break a batch.
+//!
+//! The span name and status description get the media rule too.
 //!
 //! A value nothing applied to is left exactly as it was, byte for byte. A JSON
 //! value that was changed is re-serialized compactly (`serde_json`: object keys
@@ -134,6 +140,7 @@
 //! `json_left_unparsed_*` and `the_rule_cache_*` tests compare against the
 //! plain computation.
 
+use super::media::{MediaPolicy, MediaScanner};
 use crate::util::fasthash::FxHashMap;
 use crate::{Attribute, Error, SpanRecord, Status, Str, Value};
 use aho_corasick::{AhoCorasick, MatchKind};
@@ -218,6 +225,10 @@ pub struct RedactionConfig {
     pub scrub_patterns: Vec<String>,
     /// Scrub the built-in secret shapes. Default `true`.
     pub scrub_default_patterns: bool,
+    /// Inline media (base64 images, audio, data URLs): a placeholder with
+    /// type, size and hash (default), kept, or dropped (type and size
+    /// only). See [`super::media`].
+    pub media: MediaPolicy,
 }
 
 impl Default for RedactionConfig {
@@ -236,6 +247,7 @@ impl Default for RedactionConfig {
             replace_sensitive_keys: false,
             scrub_patterns: Vec::new(),
             scrub_default_patterns: true,
+            media: MediaPolicy::Placeholder,
         }
     }
 }
@@ -262,7 +274,8 @@ const TOOL_DEFINITIONS_REMOVED: usize = 3;
 const MESSAGE_TRUNCATED: usize = 4;
 const ATTRIBUTE_TRUNCATED: usize = 5;
 const SENSITIVE_KEY: usize = 6;
-const RULE_NAMES: [&str; 7] = [
+const MEDIA: usize = 7;
+const RULE_NAMES: [&str; 8] = [
     "redact_messages",
     "redact_tool_arguments",
     "redact_tool_results",
@@ -270,6 +283,7 @@ const RULE_NAMES: [&str; 7] = [
     "message_truncated",
     "attribute_truncated",
     "sensitive_key",
+    "media",
 ];
 const PATTERN_BASE: usize = RULE_NAMES.len();
 const CUSTOM_PATTERN: usize = PATTERN_BASE + BUILTINS.len();
@@ -663,6 +677,8 @@ pub struct Redactor {
     builtin_gate: Option<BuiltinGate>,
     /// Whether a user pattern may match a string; `None` without any.
     user_gate: Option<UserGate>,
+    /// `None` when media is kept.
+    media: Option<MediaScanner>,
     /// The string attributes the core derives, each with the values it
     /// writes that no rule changes (see [`KeyRule::Derived`]).
     derived: Vec<(&'static str, Vec<&'static str>)>,
@@ -738,6 +754,7 @@ impl Redactor {
             patterns,
             builtin_gate,
             user_gate,
+            media: MediaScanner::new(cfg.media),
             derived: Vec::new(),
             rules: Mutex::new(RuleCache::default()),
             counters: std::array::from_fn(|_| AtomicU64::new(0)),
@@ -947,6 +964,21 @@ impl Redactor {
 
     /// Rules 4 to 6 for one string value; `None` when it is left as is.
     fn string_value(&self, s: &str, content: bool, counts: &mut Counts) -> Option<String> {
+        match self.media(s, counts) {
+            Some(m) => Some(self.string_rules(&m, content, counts).unwrap_or(m)),
+            None => self.string_rules(s, content, counts),
+        }
+    }
+
+    /// `s` with its inline media replaced, or `None` when there is none.
+    fn media(&self, s: &str, counts: &mut Counts) -> Option<String> {
+        let (text, n) = self.media.as_ref()?.replace(s)?;
+        counts.0[MEDIA] += n;
+        Some(text)
+    }
+
+    /// Rule 4 after media, and rules 5 and 6.
+    fn string_rules(&self, s: &str, content: bool, counts: &mut Counts) -> Option<String> {
         let json = looks_like_json(s);
         if json && self.json_unchanged(s, content) {
             return None;
@@ -1094,8 +1126,17 @@ impl Redactor {
         true
     }
 
-    /// Secret shapes and the byte cap only (span name, status description).
+    /// Media, secret shapes and the byte cap only (span name, status
+    /// description).
     fn plain(&self, s: &str, counts: &mut Counts) -> Option<String> {
+        match self.media(s, counts) {
+            Some(m) => Some(self.plain_rules(&m, counts).unwrap_or(m)),
+            None => self.plain_rules(s, counts),
+        }
+    }
+
+    /// Secret shapes and the byte cap.
+    fn plain_rules(&self, s: &str, counts: &mut Counts) -> Option<String> {
         let mut text = self.scrub(s, counts);
         if let Some(t) = cut_text(&text, self.cfg.max_attribute_bytes, Unit::Bytes) {
             text = Cow::Owned(t);
@@ -1464,6 +1505,7 @@ fn cut_leaves(v: &mut Json, c: usize, unit: Unit, leaves: &[(usize, usize)], i: 
 /// | `AGTRACE_SENSITIVE_KEYS_REPLACE` | `replace_sensitive_keys` | boolean |
 /// | `AGTRACE_SCRUB_PATTERNS` | `scrub_patterns` | one regex per line (newline-separated; each line trimmed, blank lines skipped) |
 /// | `AGTRACE_SCRUB_DEFAULT_PATTERNS` | `scrub_default_patterns` | boolean |
+/// | `AGTRACE_MEDIA` | `media` | `placeholder`, `keep` or `drop` (any case) |
 ///
 /// Booleans: `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`, any case. A bad
 /// value fails with `Error::InvalidConfig` naming the variable.
@@ -1525,6 +1567,9 @@ pub(crate) fn apply_env(
             ));
         }
         cfg.sensitive_keys = keys;
+    }
+    if let Some(v) = var("AGTRACE_MEDIA") {
+        cfg.media = MediaPolicy::parse("AGTRACE_MEDIA", &v)?;
     }
     if let Some(v) = var("AGTRACE_SCRUB_PATTERNS") {
         let mut patterns = Vec::new();
@@ -2311,6 +2356,7 @@ mod tests {
                 ("AGTRACE_SENSITIVE_KEYS_REPLACE", "On"),
                 ("AGTRACE_SCRUB_PATTERNS", "foo;;bar\n\n  ssn=\\d+  \r\n"),
                 ("AGTRACE_SCRUB_DEFAULT_PATTERNS", "no"),
+                ("AGTRACE_MEDIA", "Drop"),
             ]),
         )
         .unwrap();
@@ -2325,6 +2371,7 @@ mod tests {
             replace_sensitive_keys: true,
             scrub_patterns: vec!["foo;;bar".into(), r"ssn=\d+".into()],
             scrub_default_patterns: false,
+            media: MediaPolicy::Drop,
         };
         assert_eq!(cfg, expected);
         Redactor::new(&cfg).unwrap();
@@ -2343,6 +2390,7 @@ mod tests {
             ("AGTRACE_MAX_MESSAGE_CHARS", "10", "10"),
             ("AGTRACE_MAX_ATTRIBUTE_BYTES", "-1", "-1"),
             ("AGTRACE_SENSITIVE_KEYS", ",,", ",,"),
+            ("AGTRACE_MEDIA", "strip", "strip"),
             ("AGTRACE_SENSITIVE_KEYS", "ok,-", "-"),
             ("AGTRACE_SCRUB_PATTERNS", "fine\n[unclosed", "[unclosed"),
             ("AGTRACE_SCRUB_DEFAULT_PATTERNS", "nope", "nope"),

@@ -32,7 +32,7 @@ impl Tracer {
     ///   `redact_tool_results`, `include_tool_definitions`,
     ///   `max_message_chars` (null when unset), `max_attribute_bytes`,
     ///   `sensitive_keys`, `replace_sensitive_keys`, `scrub_patterns`,
-    ///   `scrub_default_patterns`;
+    ///   `scrub_default_patterns`, `media` (`placeholder`, `keep`, `drop`);
     /// - `global_tags` (strings), `global_metadata` (object);
     /// - `links`: whether span links are exported;
     /// - `batch`: `queue_capacity`, `queue_max_bytes`, `batch_size`,
