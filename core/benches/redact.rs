@@ -8,14 +8,16 @@
 //!
 //! - `typical`: an LLM span with 5 short user attributes plus the derived ones;
 //! - `messages_1_3kb`: the same with a 1.3 KB JSON `gen_ai.input.messages`;
-//! - `secret`: the typical span with an OpenAI key in one attribute.
+//! - `secret`: the typical span with an OpenAI key in one attribute;
+//! - `image_48kb`: the typical span whose input messages hold a 48 KB PNG
+//!   as a data URL, which becomes a placeholder (decoded and hashed).
 //!
 //! After criterion's report, prints one `BENCH` row per scenario for
 //! `bench/run.py` (see report.rs).
 
 use agtrace_core::{
-    ExporterConfig, InMemoryExporter, RedactionConfig, Redactor, SpanKind, SpanRecord, Tracer,
-    Usage,
+    ExporterConfig, InMemoryExporter, MediaPolicy, RedactionConfig, Redactor, SpanKind, SpanRecord,
+    Tracer, Usage,
 };
 use criterion::{BatchSize, Criterion};
 use serde_json::json;
@@ -32,6 +34,8 @@ fn pass_through() -> RedactionConfig {
         sensitive_keys: vec!["agtrace.bench.unused".into()],
         replace_sensitive_keys: true,
         scrub_default_patterns: false,
+        media: MediaPolicy::Keep,
+        max_attribute_bytes: 1 << 20,
         ..RedactionConfig::default()
     }
 }
@@ -62,7 +66,22 @@ fn messages() -> serde_json::Value {
     ])
 }
 
-fn records() -> [(&'static str, SpanRecord); 3] {
+/// A user turn with a 48 KB PNG, as OpenAI's chat API takes an image.
+fn image_message() -> serde_json::Value {
+    use base64::Engine;
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend((8..48 * 1024).map(|i| (i * 31 + i / 97) as u8));
+    let url = format!(
+        "data:image/png;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(png)
+    );
+    json!([{"role": "user", "parts": [
+        {"type": "text", "content": "What is in this picture?"},
+        {"type": "image_url", "image_url": {"url": url}},
+    ]}])
+}
+
+fn records() -> [(&'static str, SpanRecord); 4] {
     let mem = InMemoryExporter::new();
     let tracer = Tracer::builder()
         .ignore_env()
@@ -80,21 +99,29 @@ fn records() -> [(&'static str, SpanRecord); 3] {
             "retried with key sk-proj-Ab12Cd34Ef56Gh78Ij90KlMnOp after a 401",
         )
     });
+    llm_span(&tracer, |s| s.set_input_messages(&image_message()));
     tracer.shutdown(Duration::from_secs(10)).unwrap();
     let mut spans = mem.take().into_iter();
-    let mut next = || spans.next().expect("three spans");
+    let mut next = || spans.next().expect("four spans");
     let typical = next();
     let with_messages = next();
     let with_secret = next();
+    let with_image = next();
     let bytes = with_messages
         .attribute(agtrace_core::semconv::GEN_AI_INPUT_MESSAGES)
         .and_then(agtrace_core::Value::as_str)
         .map_or(0, str::len);
     assert!((1200..1400).contains(&bytes), "messages are {bytes} bytes");
+    let image = with_image
+        .attribute(agtrace_core::semconv::GEN_AI_INPUT_MESSAGES)
+        .and_then(agtrace_core::Value::as_str)
+        .map_or(0, str::len);
+    assert!(image > 64 * 1024, "the image is exported whole ({image})");
     [
         ("typical", typical),
         ("messages_1_3kb", with_messages),
         ("secret", with_secret),
+        ("image_48kb", with_image),
     ]
 }
 
@@ -128,6 +155,10 @@ fn main() {
         ("typical", "typical LLM span (5 user + derived attributes)"),
         ("messages_1_3kb", "LLM span with 1.3 KB of messages"),
         ("secret", "LLM span with an API key in an attribute"),
+        (
+            "image_48kb",
+            "LLM span with a 48 KB image (data URL) in its messages",
+        ),
     ] {
         let Some(ns) = estimate_ns("redact", name) else {
             println!("{label}: not run");
