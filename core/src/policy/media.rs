@@ -181,7 +181,9 @@ impl MediaScanner {
         if found.is_empty() {
             return None;
         }
-        let mut out = String::with_capacity(text.len().min(64 * found.len() + 1024));
+        // A placeholder is at most about 80 bytes.
+        let removed: usize = found.iter().map(|f| f.end - f.start).sum();
+        let mut out = String::with_capacity(text.len() - removed + 96 * found.len());
         let mut last = 0;
         for f in &found {
             // Both ends are ASCII bytes of the text, or its ends.
@@ -224,7 +226,7 @@ fn data_url(b: &[u8], from: usize, mark: usize) -> Option<Found<'_>> {
     let window = mark.saturating_sub(MAX_MEDIA_TYPE + DATA.len()).max(from);
     let start = window + memmem::rfind(&b[window..mark], DATA)?;
     if start > 0 && b[start - 1].is_ascii_alphanumeric() {
-        return None; // `metadata:`, not a URL
+        return None; // a word ending in `data:` (`metadata:`), not a URL
     }
     let media_type = &b[start + DATA.len()..mark];
     // RFC 2045 token characters, `/`, parameters, and `\/` escapes.
