@@ -418,10 +418,10 @@ public final class Span: SpanParent, @unchecked Sendable {
     /// then redacted by the tracer's rules.
     public func setMessages(input: Any? = nil, output: Any? = nil) {
         guard let tracer, isRecording else { return }
-        guard let input = messages(input, "messages input", tracer),
-              let output = messages(output, "messages output", tracer) else { return }
+        guard let inputJSON = messages(input, "messages input", tracer),
+              let outputJSON = messages(output, "messages output", tracer) else { return }
         record {
-            $0.messages(input: input, output: output)
+            $0.messages(input: inputJSON, output: outputJSON)
             return []
         }
     }

@@ -4,8 +4,10 @@ import Foundation
 
 /// The tracer's counters, the one shape every agtrace SDK reports:
 /// `started`, `ended`, `unsampled`, `dispatched`, `pending`, `dropped` (by
-/// reason), `exported` (summed over exporters) and `exporters` (each
-/// ``ExporterStats``). Every span ended before the call is counted.
+/// reason), `exported` (summed over exporters), `exporters` (each
+/// ``ExporterStats``) and `misuse` (counts by kind: `bad_name`,
+/// `bad_value`, `ended_twice`, `bad_call`, `mask_failed`; see ``Misuse``).
+/// Every span ended before the call is counted.
 public typealias Stats = AgtraceFFI.Stats
 
 /// One exporter's counters in ``Stats``: `name`, `received`, `exported`,
@@ -14,7 +16,7 @@ public typealias ExporterStats = AgtraceFFI.ExporterStats
 
 /// Starts spans and delivers them to the configured exporters.
 ///
-/// Most applications use the default tracer through ``Agtrace/bootstrap(serviceName:exporters:settings:ignoreEnvironment:exitTimeout:)``
+/// Most applications use the default tracer through ``Agtrace/bootstrap(serviceName:exporters:settings:ignoreEnvironment:exitTimeout:mask:)``
 /// and the free `withSpan`; explicit tracers work beside it:
 /// `let tracer = try Tracer(exporters: ["console"])`.
 ///

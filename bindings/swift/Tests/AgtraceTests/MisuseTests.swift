@@ -20,7 +20,7 @@ final class MisuseTests: XCTestCase {
             return "ran"
         }
         XCTAssertEqual(ran, "ran", "the body runs and returns as without telemetry")
-        let span = try t.one("unnamed")
+        let span = try t.one("<unnamed span>")
         XCTAssertEqual(span.attributes["good"] as? Int, 1)
         XCTAssertNil(span.attributes[""])
         XCTAssertNil(span.attributes["gen_ai.tool.name"])

@@ -11,7 +11,7 @@ import Darwin
 enum Check {
     /// What a span is named when the name given cannot be used: the span is
     /// still started, so that its children keep their place in the tree.
-    static let unnamed = "unnamed"
+    static let unnamed = "<unnamed span>"
 
     /// A span name, or ``unnamed`` when it is empty or holds a NUL
     /// character, with the misuse to report.

@@ -12,13 +12,14 @@ import AgtraceFFIC
 /// first time each kind is seen, and what was misused is left out (the
 /// rest of the call is recorded). In strict mode (`AGTRACE_STRICT=true`,
 /// for tests and CI) misuse is a programmer error and traps, as Swift traps
-/// an index out of range: `preconditionFailure` with the detail.
+/// an index out of range: `fatalError` with the detail (kept in optimised
+/// builds, unlike a precondition's message).
 ///
 /// Failures the core detects itself (a malformed protocol message) are
 /// counted by the core and not reported here.
 enum Misuse {
     static func report(_ tracer: Tracer, _ kind: UInt8, _ detail: String) {
-        if tracer.strict { preconditionFailure("agtrace: strict mode: \(detail)") }
+        if tracer.strict { fatalError("agtrace: strict mode: \(detail)") }
         var detail = detail
         detail.withUTF8 { utf8 in
             agtrace_misuse_report(

@@ -157,11 +157,11 @@ enum Convert {
     }
 
     private static func key(for key: AnyHashable) -> String {
-        if let s = key.base as? String { return s }
-        return (try? attribute(key.base)).flatMap { v in
-            if case let .string(s)? = v { return s }
-            return v?.json
-        } ?? described(key.base)
+        switch try? attribute(key.base) {
+        case let .string(s)?: return s
+        case let v?: return v.json
+        case nil: return described(key.base)
+        }
     }
 
     // MARK: text forms
@@ -202,11 +202,11 @@ enum Convert {
         e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         e.dateEncodingStrategy = .custom { date, encoder in
             var c = encoder.singleValueContainer()
-            try c.encode(iso8601(date))
+            try c.encode(Convert.iso8601(date))
         }
         e.dataEncodingStrategy = .custom { data, encoder in
             var c = encoder.singleValueContainer()
-            try c.encode(placeholder(data))
+            try c.encode(Convert.placeholder(data))
         }
         e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
         return e
