@@ -6,7 +6,7 @@ final class AttributesTests: XCTestCase {
     func testTypedAttributesReadBackWithTheirTypes() throws {
         let t = try Traced()
         let city = "Oslo"
-        try t.tracer.withSpan("typed", attributes: ["city": .string(city), "step": 3, "score": 0.5, "ok": true]) { span in
+        t.tracer.withSpan("typed", attributes: ["city": .string(city), "step": 3, "score": 0.5, "ok": true]) { span in
             span.setAttribute("tags", ["a", "b"])
             span.setAttribute("counts", [1, 2, 3])
             span.setAttribute("ratios", [0.25, 1])

@@ -20,7 +20,7 @@ final class ConcurrencyTests: XCTestCase {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for i in 0..<3 {
                     group.addTask {
-                        try await tracer.withSpan("group \(i)") { _ in
+                        tracer.withSpan("group \(i)") { _ in
                             tracer.withSpan("group \(i) inner") { _ in }
                         }
                     }
@@ -43,9 +43,9 @@ final class ConcurrencyTests: XCTestCase {
         let t = try Traced()
         let tracer = t.tracer
         try await tracer.withSpan("outer") { outer in
-            try await Task { await tracer.withSpan("in task") { _ in await Task.yield() } }.value
-            try await Task.detached { await tracer.withSpan("detached") { _ in await Task.yield() } }.value
-            try await Task.detached { await tracer.withSpan("detached with parent", parent: outer) { _ in await Task.yield() } }.value
+            await Task { await tracer.withSpan("in task") { _ in await Task.yield() } }.value
+            await Task.detached { await tracer.withSpan("detached") { _ in await Task.yield() } }.value
+            await Task.detached { await tracer.withSpan("detached with parent", parent: outer) { _ in await Task.yield() } }.value
         }
         let spans = try t.spans()
         let outer = try Support.one(spans, "outer")

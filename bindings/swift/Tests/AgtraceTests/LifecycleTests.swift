@@ -13,7 +13,7 @@ final class LifecycleTests: XCTestCase {
                                            settings: ["AGTRACE_FILE_PATH": .string(first.path)], ignoreEnvironment: true)
         XCTAssertTrue(Agtrace.tracer === tracer)
         XCTAssertTrue(Agtrace.isActive)
-        try withSpan("default root", kind: .agent) { _ in
+        withSpan("default root", kind: .agent) { _ in
             withSpan("default child") { _ in
                 XCTAssertEqual(Agtrace.inject()["traceparent"]?.count, 55)
             }
@@ -36,7 +36,7 @@ final class LifecycleTests: XCTestCase {
         XCTAssertTrue(t.tracer.shutdown())
         XCTAssertTrue(t.tracer.shutdown(), "shutdown is idempotent")
         XCTAssertTrue(t.tracer.isShutDown)
-        let ran = try t.tracer.withSpan("after") { span in
+        let ran = t.tracer.withSpan("after") { span in
             XCTAssertFalse(span.isRecording)
             span.setAttribute("ignored", 1)
             return true

@@ -39,7 +39,7 @@ final class PhoenixTests: XCTestCase {
             "OTEL_EXPORTER_OTLP_ENDPOINT": .string(otlp), "OTEL_EXPORTER_OTLP_PROTOCOL": .string(proto),
         ], ignoreEnvironment: true)
         try await tracer.withSpan("invoke_agent \(run)", kind: .agent) { _ in
-            try tracer.withSpan("chat \(run)", kind: .llm) { llm in
+            tracer.withSpan("chat \(run)", kind: .llm) { llm in
                 llm.setLLM(provider: "openai", requestModel: "gpt-4o", responseModel: "gpt-4o")
                 llm.setUsage(inputTokens: 120, outputTokens: 40)
             }

@@ -10,7 +10,7 @@ final class SessionTests: XCTestCase {
         try withSession(userId: "u-42", sessionId: "s-7", conversationId: "c-1", tags: ["beta"],
                         metadata: ["plan": "pro"], environment: "staging", release: "2.1.0") {
             try withSession(tags: ["eu"], metadata: ["seats": 3]) {
-                try t.tracer.withSpan("root") { _ in
+                t.tracer.withSpan("root") { _ in
                     t.tracer.withSpan("child") { _ in }
                 }
             }
@@ -54,7 +54,7 @@ final class SessionTests: XCTestCase {
     func testARunningTraceGetsTheSessionFromItsNextSpan() throws {
         let t = try Traced()
         try t.tracer.withSpan("started outside") { _ in
-            try withSession(userId: "late-user") {
+            withSession(userId: "late-user") {
                 t.tracer.withSpan("inside") { _ in }
             }
         }

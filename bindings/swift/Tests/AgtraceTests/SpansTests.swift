@@ -6,7 +6,7 @@ import XCTest
 final class SpansTests: XCTestCase {
     func testNestedSpansFormOneTree() throws {
         let t = try Traced()
-        let value = try t.tracer.withSpan("invoke_agent planner", kind: .agent) { _ in
+        let value = t.tracer.withSpan("invoke_agent planner", kind: .agent) { _ in
             t.tracer.withSpan("chat", kind: .llm) { _ in }
             return t.tracer.withSpan("execute_tool search", kind: .tool) { _ in 42 }
         }
@@ -27,7 +27,7 @@ final class SpansTests: XCTestCase {
     func testExplicitParentsAndNewRoots() throws {
         let t = try Traced()
         let outer = t.tracer.startSpan("outer")
-        try t.tracer.withSpan("current") { _ in
+        t.tracer.withSpan("current") { _ in
             t.tracer.withSpan("under outer", parent: outer) { _ in }
             t.tracer.withSpan("new root", parent: nil) { _ in }
             XCTAssertEqual(Span.current?.description, "Span(live)")
@@ -73,7 +73,7 @@ final class SpansTests: XCTestCase {
 
     func testNameStatusAndEvents() throws {
         let t = try Traced()
-        try t.tracer.withSpan("draft") { span in
+        t.tracer.withSpan("draft") { span in
             span.updateName("final")
             span.setStatus(.error, description: "quota exceeded")
             span.addEvent("retry", attributes: ["attempt": 2, "reason": "429"])

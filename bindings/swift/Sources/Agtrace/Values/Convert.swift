@@ -6,7 +6,8 @@ import Foundation
 /// SDK (Python's `agtrace._record`):
 ///
 /// - `String`, `Bool`, integers, `Double`/`Float`, and arrays of one of
-///   those: their typed value (an integer beyond `Int64` as JSON number text);
+///   those: their typed value (an integer beyond `Int64` as a JSON number,
+///   which the core records as a double, as for Python's big integers);
 /// - `Date`: ISO 8601 text; `Decimal`, `UUID`, `URL`: their text (exact);
 ///   an enum with a raw value: the raw value, converted in turn;
 /// - `Data`: a placeholder with its length and a digest
