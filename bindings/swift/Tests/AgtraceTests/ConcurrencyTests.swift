@@ -42,7 +42,7 @@ final class ConcurrencyTests: XCTestCase {
     func testTaskInheritsAndDetachedStartsANewRoot() async throws {
         let t = try Traced()
         let tracer = t.tracer
-        try await tracer.withSpan("outer") { outer in
+        await tracer.withSpan("outer") { outer in
             await Task { await tracer.withSpan("in task") { _ in await Task.yield() } }.value
             await Task.detached { await tracer.withSpan("detached") { _ in await Task.yield() } }.value
             await Task.detached { await tracer.withSpan("detached with parent", parent: outer) { _ in await Task.yield() } }.value

@@ -20,7 +20,7 @@ final class LinksTests: XCTestCase {
         batch.end()
         let spans = try t.spans()
         let retry = try Support.one(spans, "retry")
-        XCTAssertEqual(retry.links.count, 3, "\(retry.links)")
+        guard retry.links.count == 3 else { return XCTFail("want 3 links, got \(retry.links)") }
         let toFirst = try Support.one(spans, "first try"), toBatch = try Support.one(spans, "batch item")
         XCTAssertEqual(retry.links[0].traceId, toFirst.traceId)
         XCTAssertEqual(retry.links[0].spanId, toFirst.spanId)

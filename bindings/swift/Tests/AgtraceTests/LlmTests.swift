@@ -16,7 +16,7 @@ final class LlmTests: XCTestCase {
                                     output: [["role": "assistant", "content": "Oslo"]])
                 llm.markFirstChunk()
             }
-            try t.tracer.withSpan("workflow", kind: .workflow) { _ in
+            t.tracer.withSpan("workflow", kind: .workflow) { _ in
                 t.tracer.withSpan("chat small", kind: .llm) { llm in
                     llm.setUsage(inputTokens: 10, outputTokens: 2)
                 }

@@ -9,7 +9,7 @@ final class SessionTests: XCTestCase {
         t.tracer.withSpan("before") { _ in }
         try withSession(userId: "u-42", sessionId: "s-7", conversationId: "c-1", tags: ["beta"],
                         metadata: ["plan": "pro"], environment: "staging", release: "2.1.0") {
-            try withSession(tags: ["eu"], metadata: ["seats": 3]) {
+            withSession(tags: ["eu"], metadata: ["seats": 3]) {
                 t.tracer.withSpan("root") { _ in
                     t.tracer.withSpan("child") { _ in }
                 }
@@ -53,7 +53,7 @@ final class SessionTests: XCTestCase {
 
     func testARunningTraceGetsTheSessionFromItsNextSpan() throws {
         let t = try Traced()
-        try t.tracer.withSpan("started outside") { _ in
+        t.tracer.withSpan("started outside") { _ in
             withSession(userId: "late-user") {
                 t.tracer.withSpan("inside") { _ in }
             }
