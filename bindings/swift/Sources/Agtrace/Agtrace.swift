@@ -178,6 +178,7 @@ public func withSpan<T>(
 /// started here. Nested scopes inherit the outer scope's values unless they
 /// set them; tags and metadata are merged. The scope is task-local, so child
 /// tasks inherit it like the current span.
+@discardableResult
 public func withSession<T>(
     userId: String? = nil,
     sessionId: String? = nil,
@@ -196,6 +197,7 @@ public func withSession<T>(
 }
 
 /// `withSession` for `async` code.
+@discardableResult
 public func withSession<T>(
     userId: String? = nil,
     sessionId: String? = nil,
