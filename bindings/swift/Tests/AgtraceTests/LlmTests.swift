@@ -5,7 +5,7 @@ import XCTest
 final class LlmTests: XCTestCase {
     func testModelCallsToolsAgentsAndRollups() throws {
         let t = try Traced(["AGTRACE_CAPTURE_CONTENT": true])
-        try t.tracer.withSpan("invoke_agent travel", kind: .agent) { agent in
+        t.tracer.withSpan("invoke_agent travel", kind: .agent) { agent in
             agent.setAgent(name: "travel-assistant", id: "agent-1")
             t.tracer.withSpan("chat gpt-4o", kind: .llm) { llm in
                 llm.setLLM(provider: "openai", requestModel: "gpt-4o", responseModel: "gpt-4o-2024",

@@ -7,7 +7,7 @@ final class SessionTests: XCTestCase {
     func testASessionAppliesToEverySpanInside() throws {
         let t = try Traced()
         t.tracer.withSpan("before") { _ in }
-        try withSession(userId: "u-42", sessionId: "s-7", conversationId: "c-1", tags: ["beta"],
+        withSession(userId: "u-42", sessionId: "s-7", conversationId: "c-1", tags: ["beta"],
                         metadata: ["plan": "pro"], environment: "staging", release: "2.1.0") {
             withSession(tags: ["eu"], metadata: ["seats": 3]) {
                 t.tracer.withSpan("root") { _ in
