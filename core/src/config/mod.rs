@@ -29,6 +29,7 @@
 //! | `AGTRACE_CAPTURE_IO` | `false`: SDK decorators do not record function inputs and outputs |
 //! | `AGTRACE_TAGS`, `AGTRACE_METADATA` | global tags (comma-separated) and metadata (JSON object) |
 //! | `AGTRACE_LINKS` | `false`: drop span links |
+//! | `AGTRACE_OTEL_BRIDGE` | `false`: SDKs keep their spans apart from the app's OpenTelemetry context |
 //! | `AGTRACE_CONVERSATION_ATTRIBUTE` | attribute for the conversation id |
 //! | `OTEL_PROPAGATORS` | `tracecontext`, `baggage`, `b3`, `b3multi` |
 //!
@@ -104,6 +105,7 @@ pub struct TracerBuilder {
     global_tags: Vec<String>,
     global_metadata: serde_json::Map<String, serde_json::Value>,
     links: Option<bool>,
+    otel_bridge: Option<bool>,
     conversation_attribute: Option<String>,
     capture_content: Option<bool>,
     capture_io: Option<bool>,
@@ -243,6 +245,16 @@ impl TracerBuilder {
         self
     }
 
+    /// Let the SDKs bridge their spans with the OpenTelemetry API's context
+    /// when the application uses it (one trace: spans started under an
+    /// OpenTelemetry span are its children, and OpenTelemetry sees the
+    /// current agtrace span). On by default. The core only carries the
+    /// setting; the SDKs read it at init.
+    pub fn otel_bridge(mut self, on: bool) -> Self {
+        self.otel_bridge = Some(on);
+        self
+    }
+
     pub fn propagators(mut self, p: Propagators) -> Self {
         self.propagators = Some(p);
         self
@@ -339,6 +351,8 @@ pub struct Settings {
     pub(crate) prices: PriceTable,
     pub global: GlobalContext,
     pub links: bool,
+    /// Whether the SDKs bridge their spans with the OpenTelemetry API's context.
+    pub otel_bridge: bool,
     pub conversation_attribute: String,
     pub capture_content: bool,
     /// Whether the SDKs' decorators record function inputs and outputs.
@@ -475,6 +489,9 @@ impl Settings {
         let capture_io = pick(b.capture_io, env, "AGTRACE_CAPTURE_IO", parse_bool)?
             .or(file.capture_io)
             .unwrap_or(true);
+        let otel_bridge = pick(b.otel_bridge, env, "AGTRACE_OTEL_BRIDGE", parse_bool)?
+            .or(file.otel_bridge)
+            .unwrap_or(true);
         let disabled = pick(b.disabled, env, "OTEL_SDK_DISABLED", parse_bool)?
             .or(file.disabled)
             .unwrap_or(false);
@@ -506,6 +523,7 @@ impl Settings {
             prices,
             global,
             links,
+            otel_bridge,
             conversation_attribute,
             capture_content,
             capture_io,
