@@ -11,7 +11,8 @@ ids and parent ids across the two."""
 from __future__ import annotations
 
 import asyncio
-import contextvars
+import pathlib
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -36,6 +37,7 @@ from sdk_support import Span, Traced, one
 
 import agtrace
 
+README = pathlib.Path(__file__).resolve().parents[2] / "README.md"
 EXPORTER = InMemorySpanExporter()
 PROVIDER = TracerProvider()
 PROVIDER.add_span_processor(SimpleSpanProcessor(EXPORTER))
@@ -378,6 +380,16 @@ def test_the_bridge_is_off_when_disabled(make_tracer, monkeypatch):
 
     monkeypatch.setenv("AGTRACE_OTEL_BRIDGE", "false")
     assert agtrace.Tracer("from-env", exporters="none").get_config()["otel_bridge"] is False
+
+
+def test_the_readme_example_runs(run_python):
+    section = README.read_text().split("## From Python", 1)[1].split("### OpenTelemetry", 1)[1]
+    match = re.search(r"```python\n(.*?)```", section, re.S)
+    assert match, "no python block under the Python section's OpenTelemetry heading"
+    done = run_python(match.group(1))
+    assert done.returncode == 0, done.describe()
+    printed = [line for line in done.stdout.splitlines() if line in ("True", "False")]
+    assert printed == ["True", "True"], done.describe()
 
 
 def test_opentelemetry_installed_but_unused_is_not_imported(run_python, tmp_path):
