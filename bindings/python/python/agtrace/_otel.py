@@ -30,7 +30,8 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from typing import TYPE_CHECKING
+import weakref
+from typing import TYPE_CHECKING, Optional
 
 from ._native import fastpath
 from ._span import log
@@ -39,12 +40,23 @@ if TYPE_CHECKING:
     from ._tracer import Tracer
 
 
+_last: Optional[weakref.ref[Tracer]] = None
+
+
 def enable(tracer: Tracer) -> None:
     """Bridges ``tracer``'s spans, if the OpenTelemetry API is installed."""
+    global _last
     if "opentelemetry.trace" not in sys.modules and not _installed():
         return
     tracer._bridge_otel()
+    _last = weakref.ref(tracer)
     fastpath._otel_watch(_install)
+
+
+def headers_tracer() -> Optional[Tracer]:
+    """A tracer to write and read W3C headers with, for trace state that
+    crosses the bridge with no tracer at hand: the last bridged one."""
+    return None if _last is None else _last()
 
 
 def _installed() -> bool:

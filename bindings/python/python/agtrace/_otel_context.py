@@ -23,7 +23,7 @@ from opentelemetry.trace import NonRecordingSpan, TraceFlags, TraceState
 from opentelemetry.trace import SpanContext as OtelSpanContext
 from opentelemetry.trace.propagation import _SPAN_KEY
 
-from . import _lifecycle
+from . import _otel
 from ._native import fastpath
 from ._span import Parent, Span, SpanContext, current, log
 from ._tracer import Tracer
@@ -48,7 +48,7 @@ class AgtraceSpan(NonRecordingSpan):
 
 
 def _trace_state(context: SpanContext) -> TraceState:
-    tracer = _lifecycle.tracer()
+    tracer = _otel.headers_tracer()
     if not context._carries_state or tracer is None:
         return TraceState()
     header = tracer.inject(span=context).get("tracestate")

@@ -9,6 +9,7 @@ import io.opentelemetry.context.Scope
 import io.opentelemetry.context.propagation.TextMapGetter
 import io.opentelemetry.context.propagation.TextMapSetter
 import java.lang.ref.Reference
+import java.lang.ref.WeakReference
 import io.opentelemetry.api.trace.Span as OtelSpan
 import io.opentelemetry.api.trace.SpanContext as OtelSpanContext
 
@@ -55,9 +56,19 @@ internal object OtelBridge {
     @JvmField
     var bridgedTracers = false
 
-    /** Whether a tracer whose setting `otel_bridge` is [on] bridges its spans. */
-    fun enable(on: Boolean): Boolean {
+    /**
+     * A tracer to write and read W3C headers with, for trace state that
+     * crosses the bridge with no tracer at hand: the last bridged one.
+     */
+    @Volatile
+    private var headers: WeakReference<Tracer>? = null
+
+    fun headersTracer(): Tracer? = headers?.get()
+
+    /** Whether [tracer], whose setting `otel_bridge` is [on], bridges its spans. */
+    fun enable(tracer: Tracer, on: Boolean): Boolean {
         if (!on || !available) return false
+        headers = WeakReference(tracer)
         bridgedTracers = true
         return true
     }
@@ -135,7 +146,7 @@ private object Otel {
             } else {
                 val headers = HashMap<String, String>()
                 W3C.inject(Context.root().with(OtelSpan.wrap(c)), headers, MapAccess)
-                Lifecycle.default?.extract(headers)
+                OtelBridge.headersTracer()?.extract(headers)
             }
         val out = LongArray(1)
         val err = LongArray(1)
@@ -163,7 +174,7 @@ private object Otel {
 
     private fun traceState(context: SpanContext): TraceState {
         if (!context.inherits) return TraceState.getDefault()
-        val headers = Lifecycle.default?.inject(context) ?: return TraceState.getDefault()
+        val headers = OtelBridge.headersTracer()?.inject(context) ?: return TraceState.getDefault()
         return OtelSpan.fromContext(W3C.extract(Context.root(), headers, MapAccess)).spanContext.traceState
     }
 

@@ -53,7 +53,7 @@ public class Tracer(configure: AgtraceConfig.() -> Unit = {}) {
         @Suppress("UNCHECKED_CAST")
         val batch = effective["batch"] as Map<String, Any?>
         ThreadBuffers.batchDelay((batch["flush_interval_ms"] as Number).toLong())
-        otelBridge = OtelBridge.enable(effective["otel_bridge"] == true)
+        otelBridge = OtelBridge.enable(this, effective["otel_bridge"] == true)
     }
 
     // -- spans -------------------------------------------------------------------
