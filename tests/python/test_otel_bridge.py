@@ -285,7 +285,7 @@ def test_spans_nest_by_whichever_is_innermost(initialized):
 
 
 def test_decorated_functions_and_use_span_take_part(initialized):
-    @agtrace.tool
+    @agtrace.tool(name="search")
     def search(query: str) -> str:
         with OTEL.start_as_current_span("db query"):
             pass
@@ -297,7 +297,7 @@ def test_decorated_functions_and_use_span_take_part(initialized):
             assert current_otel_ids() == ("0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331")
 
     spans = initialized.spans()
-    tool = one(spans, "execute_tool search")
+    tool = one(spans, "search")
     assert tool["traceId"] == ids(request)[0] and tool["parentSpanId"] == ids(request)[1]
     assert parent_id(otel_one(otel_spans(), "db query")) == tool["spanId"]
 
