@@ -161,15 +161,44 @@ private object Otel {
         }
     }
 
-    /** The OpenTelemetry span context of an agtrace span or context. */
-    private fun spanContextOf(value: SpanParent): OtelSpanContext? {
-        val context =
-            when (value) {
-                is Span -> value.context ?: return null
-                is SpanContext -> value
+    /**
+     * The OpenTelemetry span context of an agtrace span or context. A span's
+     * comes from the ids it holds (no call into the library: this runs each
+     * time a span becomes current); its trace state, when it has one, from
+     * its context's headers.
+     */
+    private fun spanContextOf(value: SpanParent): OtelSpanContext? =
+        when (value) {
+            is Span ->
+                OtelSpanContext.create(
+                    hex(value.traceA, value.traceB),
+                    hex(value.spanId),
+                    if (value.flags and 1 != 0) TraceFlags.getSampled() else TraceFlags.getDefault(),
+                    value.inherit?.let { traceState(value.context ?: return null) } ?: TraceState.getDefault(),
+                )
+            is SpanContext ->
+                OtelSpanContext.create(
+                    value.traceId,
+                    value.spanId,
+                    if (value.isSampled) TraceFlags.getSampled() else TraceFlags.getDefault(),
+                    traceState(value),
+                )
+        }
+
+    private const val DIGITS = "0123456789abcdef"
+
+    /** The hex of ids held as the protocol's bytes read as little-endian longs (see [Span]). */
+    private fun hex(vararg words: Long): String {
+        val out = CharArray(words.size * 16)
+        var at = 0
+        for (w in words) {
+            for (i in 0 until 8) {
+                val b = (w ushr (8 * i)).toInt() and 0xff
+                out[at++] = DIGITS[b shr 4]
+                out[at++] = DIGITS[b and 15]
             }
-        val flags = if (context.isSampled) TraceFlags.getSampled() else TraceFlags.getDefault()
-        return OtelSpanContext.create(context.traceId, context.spanId, flags, traceState(context))
+        }
+        return String(out)
     }
 
     private fun traceState(context: SpanContext): TraceState {
