@@ -36,6 +36,7 @@ fn defaults_console_only() {
         t.settings().otel_bridge,
         "the SDKs bridge with OpenTelemetry by default"
     );
+    assert!(!t.strict(), "misuse is counted, not raised, by default");
     assert_eq!(t.settings().batch, BatchConfig::default());
 }
 
@@ -116,6 +117,7 @@ fn environment_settings_are_read() {
         ("AGTRACE_CAPTURE_CONTENT", "1"),
         ("AGTRACE_CAPTURE_IO", "false"),
         ("AGTRACE_OTEL_BRIDGE", "false"),
+        ("AGTRACE_STRICT", "true"),
         ("OTEL_PROPAGATORS", "b3,tracecontext"),
     ])
     .unwrap();
@@ -135,6 +137,7 @@ fn environment_settings_are_read() {
     assert!(s.capture_content);
     assert!(!s.capture_io);
     assert!(!s.otel_bridge);
+    assert!(s.strict && t.strict());
     use agtrace_core::propagation::Format;
     assert_eq!(
         s.propagators.formats(),
@@ -149,6 +152,7 @@ fn bad_values_fail_at_build_naming_the_setting() {
         ("AGTRACE_CAPTURE_CONTENT", "yes please"),
         ("AGTRACE_CAPTURE_IO", "sometimes"),
         ("AGTRACE_OTEL_BRIDGE", "sometimes"),
+        ("AGTRACE_STRICT", "very"),
         ("OTEL_BSP_MAX_QUEUE_SIZE", "-1"),
         ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "0"),
         ("OTEL_BSP_SCHEDULE_DELAY", "1s"),

@@ -4,19 +4,20 @@ import AgtraceFFIC
 ///
 /// ```swift
 /// try Agtrace.bootstrap(serviceName: "my-agent", exporters: ["console"])
-/// try withSpan("invoke_agent planner", kind: .agent) { _ in
-///     try withSpan("chat gpt-4o", kind: .llm) { llm in
+/// withSpan("invoke_agent planner", kind: .agent, input: question) { _ in
+///     withSpan("chat gpt-4o", kind: .llm) { llm in
 ///         llm.setLLM(provider: "openai", requestModel: "gpt-4o")
-///         try llm.setUsage(inputTokens: 120, outputTokens: 40)
+///         llm.setUsage(inputTokens: 120, outputTokens: 40)
 ///     }
 /// }
 /// ```
 ///
-/// These functions act on the default tracer made by ``bootstrap(serviceName:exporters:settings:ignoreEnvironment:exitTimeout:)``;
-/// before it, spans record nothing and cost almost nothing (their arguments
-/// are still checked). Explicit ``Tracer``s work beside it. Thread-safe.
+/// These functions act on the default tracer made by ``bootstrap(serviceName:exporters:settings:ignoreEnvironment:exitTimeout:mask:)``;
+/// before it, spans record nothing and cost almost nothing. Explicit
+/// ``Tracer``s work beside it. Only setup throws; no span call does (see
+/// ``Span``). Thread-safe.
 public enum Agtrace {
-    /// Creates the default tracer and returns it (see ``Tracer/init(serviceName:exporters:settings:ignoreEnvironment:exitTimeout:)``).
+    /// Creates the default tracer and returns it (see ``Tracer/init(serviceName:exporters:settings:ignoreEnvironment:exitTimeout:mask:)``).
     /// With nothing set, it is configured from the environment (`OTEL_*`,
     /// `AGTRACE_*`, `AGTRACE_CONFIG`). Calling it again replaces the default
     /// tracer; the old one is shut down (flushing its spans, blocking up to
@@ -27,17 +28,18 @@ public enum Agtrace {
         exporters: [String]? = nil,
         settings: [String: SettingValue] = [:],
         ignoreEnvironment: Bool = false,
-        exitTimeout: Duration = .seconds(5)
+        exitTimeout: Duration = .seconds(5),
+        mask: Tracer.Mask? = nil
     ) throws -> Tracer {
         let new = try Tracer(
             serviceName: serviceName, exporters: exporters, settings: settings,
-            ignoreEnvironment: ignoreEnvironment, exitTimeout: exitTimeout
+            ignoreEnvironment: ignoreEnvironment, exitTimeout: exitTimeout, mask: mask
         )
         if let old = Lifecycle.shared.install(new) { old.shutdown(timeout: old.exitTimeout) }
         return new
     }
 
-    /// The default tracer, or nil before ``bootstrap(serviceName:exporters:settings:ignoreEnvironment:exitTimeout:)``.
+    /// The default tracer, or nil before ``bootstrap(serviceName:exporters:settings:ignoreEnvironment:exitTimeout:mask:)``.
     public static var tracer: Tracer? { Lifecycle.shared.current }
 
     /// True when bootstrapped and the default tracer is not shut down.
@@ -47,14 +49,16 @@ public enum Agtrace {
     public static var currentSpan: Span? { Span.current }
 
     /// Starts a span of the default tracer without making it current; see
-    /// ``Tracer/startSpan(_:kind:attributes:parent:)``.
+    /// ``Tracer/startSpan(_:kind:attributes:input:links:parent:)``.
     public static func startSpan(
         _ name: String,
         kind: SpanKind = .plain,
         attributes: KeyValuePairs<String, AttributeValue> = [:],
+        input: Any? = nil,
+        links: [SpanLink] = [],
         parent: SpanParent? = Current.parent
-    ) throws -> Span {
-        try Spans.start(tracer, name, kind, attributes, parent)
+    ) -> Span {
+        Spans.start(tracer, name, kind, attributes, input, links, parent)
     }
 
     /// `startSpan` with attributes in a dictionary.
@@ -63,9 +67,11 @@ public enum Agtrace {
         _ name: String,
         kind: SpanKind = .plain,
         attributes: [String: AttributeValue],
+        input: Any? = nil,
+        links: [SpanLink] = [],
         parent: SpanParent? = Current.parent
-    ) throws -> Span {
-        try Spans.start(tracer, name, kind, attributes, parent)
+    ) -> Span {
+        Spans.start(tracer, name, kind, attributes, input, links, parent)
     }
 
     /// Propagation headers for the current span (or `parent`); empty before bootstrap.
@@ -103,17 +109,21 @@ public enum Agtrace {
 }
 
 /// Runs `body` in a new span of the default tracer, current for the body;
-/// an error that escapes is recorded on the span and rethrown, and the span
-/// ends on every path. See `Tracer.withSpan`.
+/// `input` and the body's result are recorded as the span's input and
+/// output, an error that escapes is recorded on the span and rethrown, and
+/// the span ends on every path. See `Tracer.withSpan`.
 @discardableResult
 public func withSpan<T>(
     _ name: String,
     kind: SpanKind = .plain,
     attributes: KeyValuePairs<String, AttributeValue> = [:],
+    input: Any? = nil,
+    links: [SpanLink] = [],
     parent: SpanParent? = Current.parent,
+    captureOutput: Bool = true,
     _ body: (Span) throws -> T
-) throws -> T {
-    try Spans.run(Spans.start(Agtrace.tracer, name, kind, attributes, parent), body)
+) rethrows -> T {
+    try Spans.run(Spans.start(Agtrace.tracer, name, kind, attributes, input, links, parent), captureOutput, body)
 }
 
 /// `withSpan` with attributes in a dictionary.
@@ -122,10 +132,13 @@ public func withSpan<T>(
     _ name: String,
     kind: SpanKind = .plain,
     attributes: [String: AttributeValue],
+    input: Any? = nil,
+    links: [SpanLink] = [],
     parent: SpanParent? = Current.parent,
+    captureOutput: Bool = true,
     _ body: (Span) throws -> T
-) throws -> T {
-    try Spans.run(Spans.start(Agtrace.tracer, name, kind, attributes, parent), body)
+) rethrows -> T {
+    try Spans.run(Spans.start(Agtrace.tracer, name, kind, attributes, input, links, parent), captureOutput, body)
 }
 
 /// `withSpan` for `async` code: the span is current in the body and in the
@@ -135,10 +148,13 @@ public func withSpan<T>(
     _ name: String,
     kind: SpanKind = .plain,
     attributes: KeyValuePairs<String, AttributeValue> = [:],
+    input: Any? = nil,
+    links: [SpanLink] = [],
     parent: SpanParent? = Current.parent,
+    captureOutput: Bool = true,
     _ body: (Span) async throws -> T
-) async throws -> T {
-    try await Spans.run(Spans.start(Agtrace.tracer, name, kind, attributes, parent), body)
+) async rethrows -> T {
+    try await Spans.run(Spans.start(Agtrace.tracer, name, kind, attributes, input, links, parent), captureOutput, body)
 }
 
 /// The `async` `withSpan` with attributes in a dictionary.
@@ -147,10 +163,13 @@ public func withSpan<T>(
     _ name: String,
     kind: SpanKind = .plain,
     attributes: [String: AttributeValue],
+    input: Any? = nil,
+    links: [SpanLink] = [],
     parent: SpanParent? = Current.parent,
+    captureOutput: Bool = true,
     _ body: (Span) async throws -> T
-) async throws -> T {
-    try await Spans.run(Spans.start(Agtrace.tracer, name, kind, attributes, parent), body)
+) async rethrows -> T {
+    try await Spans.run(Spans.start(Agtrace.tracer, name, kind, attributes, input, links, parent), captureOutput, body)
 }
 
 /// Applies trace-level context (user, session, conversation, tags,
@@ -159,6 +178,7 @@ public func withSpan<T>(
 /// started here. Nested scopes inherit the outer scope's values unless they
 /// set them; tags and metadata are merged. The scope is task-local, so child
 /// tasks inherit it like the current span.
+@discardableResult
 public func withSession<T>(
     userId: String? = nil,
     sessionId: String? = nil,
@@ -177,6 +197,7 @@ public func withSession<T>(
 }
 
 /// `withSession` for `async` code.
+@discardableResult
 public func withSession<T>(
     userId: String? = nil,
     sessionId: String? = nil,

@@ -7,7 +7,8 @@ import Foundation
 /// Literals convert, so attributes read as a dictionary literal:
 /// `["city": "Oslo", "step": 3, "score": 0.5, "ok": true, "tags": ["a", "b"]]`.
 /// An array literal mixing types becomes `.json` of its items. Values held
-/// in variables are wrapped by hand: `.string(city)`, `.int(n)`.
+/// in variables are wrapped by hand (`.string(city)`, `.int(n)`), or given
+/// as they are to `span.setAttribute(key, value)`, which converts any value.
 public enum AttributeValue: Sendable, Equatable, Hashable {
     case string(String)
     case int(Int)
@@ -41,14 +42,17 @@ public enum AttributeValue: Sendable, Equatable, Hashable {
         return out
     }
 
-    /// Throws unless a `.json` value is JSON; the others always are.
+    /// What is wrong with a `.json` value that is not JSON; nil for every
+    /// other value.
+    func notJSON(_ what: @autoclosure () -> String) -> String? {
+        guard case let .json(text) = self else { return nil }
+        if (try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])) != nil { return nil }
+        return "\(what()): not JSON (\(text.prefix(80)))"
+    }
+
+    /// Throws unless a `.json` value is JSON (for configuration calls).
     func validate(_ what: @autoclosure () -> String) throws {
-        guard case let .json(text) = self else { return }
-        do {
-            _ = try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
-        } catch {
-            throw AgtraceError.invalidArgument("\(what()): not JSON (\(text.prefix(80)))")
-        }
+        if let problem = notJSON(what()) { throw AgtraceError.invalidArgument(problem) }
     }
 }
 

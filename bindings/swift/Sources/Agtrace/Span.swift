@@ -51,20 +51,22 @@ public class SpanParent: @unchecked Sendable {
 
 /// A span. Run code in one with `withSpan` (sync or `async`), which makes
 /// it current, records an error that escapes and ends it; or start one with
-/// ``Tracer/startSpan(_:kind:attributes:parent:)`` and call ``end()``.
+/// ``Tracer/startSpan(_:kind:attributes:input:links:parent:)`` and call ``end()``.
 ///
 /// Starting a span is one call into libagtrace; what is recorded on it
 /// afterwards (attributes, status, usage, model, messages, errors, events
-/// with their time) is encoded into the span's own buffer, and ``end()``
-/// appends it, with the span's duration, to the ending thread's pending
-/// records, which go with that thread's next span start (see
+/// with their time, links) is encoded into the span's own buffer, and
+/// ``end()`` appends it, with the span's duration, to the ending thread's
+/// pending records, which go with that thread's next span start (see
 /// ``ThreadBuffer``). No call blocks.
 ///
-/// Wrong arguments throw ``AgtraceError/invalidArgument(_:)`` naming what was
-/// wrong and leave the span as it was. Ending twice, or recording on an
-/// ended span, is logged (once) and ignored. A span released without being
-/// ended is sent then, with everything recorded on it, marked
-/// `agtrace.abandoned`.
+/// No call throws: a value of any type is converted (see
+/// `setAttribute(_:_:)`), and misuse (a bad name or key, a value that
+/// cannot be converted, ending twice, recording on an ended span) leaves
+/// out what was misused, is counted in ``Tracer/stats()`` (`misuse`) and
+/// logged once per kind; in strict mode (`AGTRACE_STRICT=true`) it traps.
+/// A span released without being ended is sent then, with everything
+/// recorded on it, marked `agtrace.abandoned`.
 ///
 /// Thread-safe, without a lock: one atomic state word serialises recording
 /// and ending, so a span may be recorded on and ended from any thread or
@@ -89,13 +91,14 @@ public final class Span: SpanParent, @unchecked Sendable {
     /// The remote context whose trace state and baggage this span's
     /// descendants inherit (kept alive for them): set under a remote parent.
     let inherit: SpanContext?
+    public let kind: SpanKind
     /// Items recorded since the start (guarded by ``busy``).
     private var items = Bytes()
 
     private static let ended: UInt32 = 1
     private static let busy: UInt32 = 2
 
-    init(tracer: Tracer, begun: agtrace_begun_t, session: Session?, inherit: SpanContext?) {
+    init(tracer: Tracer, kind: SpanKind, begun: agtrace_begun_t, session: Session?, inherit: SpanContext?) {
         handle = begun.handle
         ids = withUnsafeBytes(of: begun) { raw in
             SpanIds(
@@ -108,16 +111,18 @@ public final class Span: SpanParent, @unchecked Sendable {
         self.tracer = begun.handle == 0 ? nil : tracer
         self.session = session
         self.inherit = inherit
+        self.kind = kind
     }
 
     /// A span that records nothing (no tracer).
-    init(session: Session?) {
+    init(kind: SpanKind, session: Session?) {
         handle = 0
         ids = SpanIds(trace: (0, 0), span: 0, flags: 0)
         start = 0
         tracer = nil
         self.session = session
         inherit = nil
+        self.kind = kind
     }
 
     deinit {
@@ -138,11 +143,12 @@ public final class Span: SpanParent, @unchecked Sendable {
     // MARK: lifecycle
 
     /// Ends the span: appends its END record to this thread's pending
-    /// records. Never blocks. A second call is logged and ignored.
+    /// records. Never blocks. A second call is misuse (`ENDED_TWICE`),
+    /// otherwise ignored.
     public func end() {
         while !agtrace_swift_cas(state, 0, Self.ended) {
             if agtrace_swift_load(state) & Self.ended != 0 {
-                Log.once(.endedTwice, "span ended twice; the second end is ignored")
+                if let tracer { Misuse.report(tracer, Codes.MISUSE_ENDED_TWICE, "span ended twice; the second end is ignored") }
                 return
             }
             sched_yield()
@@ -159,8 +165,8 @@ public final class Span: SpanParent, @unchecked Sendable {
     /// or a shut-down one.
     public var isRecording: Bool { handle != 0 && !isEnded }
 
-    /// The span's ids, for propagation or as a parent; nil for a span that
-    /// started under no tracer. A new context object each call.
+    /// The span's ids, for propagation, links or as a parent; nil for a
+    /// span that started under no tracer. A new context object each call.
     public var context: SpanContext? {
         guard ids.isValid else { return nil }
         var out: OpaquePointer?
@@ -177,7 +183,7 @@ public final class Span: SpanParent, @unchecked Sendable {
             Log.warn("span context: \(AgtraceError.take(error))")
             return nil
         }
-        return SpanContext(handle: out)
+        return SpanContext(handle: out, traceState: inherit?.traceState ?? "")
     }
 
     /// The parent reference a child started now gives in its BEGIN: LOCAL
@@ -191,64 +197,176 @@ public final class Span: SpanParent, @unchecked Sendable {
 
     // MARK: recording
 
-    /// Runs `write` on the span's items under the busy bit, rolling them
-    /// back if it throws; does nothing (but log once) on an ended span.
-    /// Arguments are checked first on a span that records nothing, so a bad
-    /// one throws on every span.
+    /// Runs `write` on the span's items under the busy bit, then reports
+    /// what it left out; on an ended span, writes nothing and reports
+    /// `ENDED_TWICE`. Does nothing on a span that records nothing.
     @inline(__always)
-    private func record(_ check: () throws -> Void, _ write: (inout Bytes) throws -> Void) rethrows {
-        guard tracer != nil else { return try check() }
+    private func record(_ write: (inout Bytes) -> [Rejected]) {
+        guard let tracer else { return }
         while !agtrace_swift_cas(state, 0, Self.busy) {
             if agtrace_swift_load(state) & Self.ended != 0 {
-                try check()
-                Log.once(.recordedAfterEnd, "recording on an ended span is ignored")
+                Misuse.report(tracer, Codes.MISUSE_ENDED_TWICE, "recording on an ended span is ignored")
                 return
             }
             sched_yield()
         }
-        let mark = items.count
-        do {
-            try write(&items)
-        } catch {
-            items.count = mark
-            agtrace_swift_store(state, 0)
-            throw error
-        }
+        let rejected = write(&items)
         agtrace_swift_store(state, 0)
+        if !rejected.isEmpty { Misuse.report(tracer, rejected) }
     }
 
-    public func setAttribute(_ key: String, _ value: AttributeValue) throws {
-        try record({ try Check.attribute(key, value) }) { try $0.attribute(key, value) }
+    /// Reports `rejected` unless this span records nothing.
+    private func report(_ rejected: Rejected) {
+        if let tracer { Misuse.report(tracer, [rejected]) }
     }
 
-    /// Sets several attributes, all or nothing.
-    public func setAttributes(_ attributes: KeyValuePairs<String, AttributeValue>) throws {
-        try record({ try Check.attributes(attributes) }) { try $0.attributes(attributes) }
+    public func setAttribute(_ key: String, _ value: AttributeValue) {
+        record { $0.attribute(key, value).map { [$0] } ?? [] }
     }
 
-    /// Sets several attributes, all or nothing.
+    /// Sets an attribute from a value of any type, converted as
+    /// ``AttributeValue`` cannot be: `Date` as ISO 8601 text; `Decimal`,
+    /// `UUID` and `URL` as their text; an enum with a raw value as that
+    /// value; `Data` as a placeholder with its length and a digest, never
+    /// its bytes; other `Encodable` values as JSON; `[Any]` and
+    /// `[String: Any]` as JSON; anything else as `String(describing:)`,
+    /// bounded. `nil` sets nothing. A value whose `encode(to:)` throws is
+    /// left out (misuse `BAD_VALUE`).
     @_disfavoredOverload
-    public func setAttributes(_ attributes: [String: AttributeValue]) throws {
-        try record({ try Check.attributes(attributes) }) { try $0.attributes(attributes) }
+    public func setAttribute(_ key: String, _ value: Any?) {
+        guard tracer != nil, let value else { return }
+        guard let converted = convert(value, "attribute \(Check.printable(key))") else { return }
+        setAttribute(key, converted)
+    }
+
+    /// Sets several attributes; one that cannot be recorded is left out.
+    public func setAttributes(_ attributes: KeyValuePairs<String, AttributeValue>) {
+        record { $0.attributes(attributes) }
+    }
+
+    /// Sets several attributes; one that cannot be recorded is left out.
+    @_disfavoredOverload
+    public func setAttributes(_ attributes: [String: AttributeValue]) {
+        record { $0.attributes(attributes) }
+    }
+
+    /// Sets several attributes of any type, each converted as by
+    /// `setAttribute(_:_:)`.
+    @_disfavoredOverload
+    public func setAttributes(_ attributes: [String: Any?]) {
+        guard tracer != nil else { return }
+        var converted: [(key: String, value: AttributeValue)] = []
+        for (key, value) in attributes {
+            if let value, let v = convert(value, "attribute \(Check.printable(key))") { converted.append((key, v)) }
+        }
+        record { $0.attributes(converted) }
+    }
+
+    /// `value` converted, or nil when it converts to nothing or cannot be
+    /// converted (reported).
+    private func convert(_ value: Any, _ what: @autoclosure () -> String) -> AttributeValue? {
+        do {
+            return try Convert.attribute(value)
+        } catch {
+            report(.badValue("\(what()): \((error as? Convert.Failed)?.detail ?? "\(error)")"))
+            return nil
+        }
+    }
+
+    // MARK: links
+
+    /// Links this span to `target` (a ``Span`` or ``SpanContext``), with
+    /// attributes; see ``SpanLink``.
+    public func addLink(_ target: SpanParent, attributes: [String: AttributeValue] = [:]) {
+        addLink(SpanLink(target, attributes: attributes))
+    }
+
+    public func addLink(_ link: SpanLink) {
+        record { link.encode(into: &$0) }
+    }
+
+    // MARK: inputs and outputs
+
+    /// Records `value` as the span's input: `input.value` and
+    /// `input.mime_type` (`text/plain` for a value that converts to a
+    /// string, else `application/json`), and on a tool span
+    /// `gen_ai.tool.call.arguments` (JSON). Converted as by
+    /// `setAttribute(_:_:)`, then passed through the tracer's mask. Does
+    /// nothing when the tracer's `capture_io` setting
+    /// (`AGTRACE_CAPTURE_IO`) is off. `withSpan(..., input:)` calls it.
+    public func setInput(_ value: Any?) {
+        capture(value, Captured.input)
+    }
+
+    /// Records `value` as the span's output (`output.value`,
+    /// `output.mime_type`, and on a tool span `gen_ai.tool.call.result`),
+    /// as ``setInput(_:)`` does. `withSpan` calls it with the body's
+    /// result, unless the body returns nothing (`Void`) or is told
+    /// `captureOutput: false`.
+    public func setOutput(_ value: Any?) {
+        capture(value, Captured.output)
+    }
+
+    /// The attribute keys of an input or an output.
+    struct Captured {
+        let value: String
+        let mime: String
+        let tool: String
+
+        static let input = Captured(value: "input.value", mime: "input.mime_type", tool: "gen_ai.tool.call.arguments")
+        static let output = Captured(value: "output.value", mime: "output.mime_type", tool: "gen_ai.tool.call.result")
+    }
+
+    private func capture(_ value: Any?, _ keys: Captured) {
+        guard let tracer, tracer.captureIO, isRecording else { return }
+        var text: String, mime: String
+        do {
+            (text, mime) = try value.flatMap(Convert.capture) ?? ("null", "application/json")
+        } catch {
+            return report(.badValue("\(keys.value): \((error as? Convert.Failed)?.detail ?? "\(error)")"))
+        }
+        guard let masked = tracer.masked(text, keys.value) else { return }
+        text = masked
+        record {
+            var rejected = $0.attributes([(key: keys.value, value: .string(text)), (key: keys.mime, value: .string(mime))])
+            if kind == .tool, let r = $0.attribute(keys.tool, .string(mime == "application/json" ? text : Json.quoted(text))) {
+                rejected.append(r)
+            }
+            return rejected
+        }
     }
 
     // MARK: status, errors, names
 
-    public func setStatus(_ code: StatusCode, description: String? = nil) throws {
-        record({}) { $0.status(code.code, code == .error ? description ?? "" : "") }
+    public func setStatus(_ code: StatusCode, description: String? = nil) {
+        record {
+            $0.status(code.code, code == .error ? description ?? "" : "")
+            return []
+        }
     }
 
-    /// Records `error` as an OpenTelemetry `exception` event (its type and
-    /// description) and sets the status to error.
+    /// Records `error` as an OpenTelemetry `exception` event and sets the
+    /// status to error. The message reads as the error's author wrote it:
+    /// a `LocalizedError`'s `errorDescription`, an `NSError`'s
+    /// `localizedDescription`, else `String(describing:)`; `exception.type`
+    /// is the error's module-qualified type name (`MyApp.ToolError`), as
+    /// Python and Kotlin record theirs.
     public func recordError(_ error: any Error) {
-        let type = String(reflecting: Swift.type(of: error))
-        let message = String(describing: error)
-        record({}) { $0.error(type: type, message: message, stacktrace: "") }
+        let type = Convert.typeName(error)
+        let message = ErrorText.message(error)
+        record {
+            $0.error(type: type, message: message, stacktrace: "")
+            return []
+        }
     }
 
-    public func updateName(_ name: String) throws {
-        try Check.name("span name", name)
-        record({}) { $0.name(name) }
+    /// Renames the span; an empty name or one with a NUL is left out.
+    public func updateName(_ name: String) {
+        if let r = Check.name("span name", name) { return report(r) }
+        record {
+            $0.name(name)
+            return []
+        }
     }
 
     // MARK: GenAI
@@ -263,79 +381,106 @@ public final class Span: SpanParent, @unchecked Sendable {
         responseId: String? = nil,
         finishReasons: [String]? = nil
     ) {
-        record({}) {
+        record {
             $0.llm(
                 provider: provider ?? "", requestModel: requestModel ?? "", responseModel: responseModel ?? "",
                 responseId: responseId ?? "", finishReasons: finishReasons ?? []
             )
+            return []
         }
     }
 
     /// Token usage of a model call, rolled up onto every ancestor (with its
-    /// cost, when the model is in the price table). Counts must not be
-    /// negative.
+    /// cost, when the model is in the price table). A negative count is
+    /// misuse (`BAD_VALUE`), and the usage is left out.
     public func setUsage(
         inputTokens: Int = 0,
         outputTokens: Int = 0,
         cacheReadInputTokens: Int = 0,
         cacheCreationInputTokens: Int = 0,
         reasoningOutputTokens: Int = 0
-    ) throws {
+    ) {
         let counts = [inputTokens, outputTokens, cacheReadInputTokens, cacheCreationInputTokens, reasoningOutputTokens]
         if let bad = counts.first(where: { $0 < 0 }) {
-            throw AgtraceError.invalidArgument("token counts must not be negative, got \(bad)")
+            return report(.badValue("token counts must not be negative, got \(bad)"))
         }
-        record({}) {
+        record {
             $0.usage(UInt64(inputTokens), UInt64(outputTokens), UInt64(cacheReadInputTokens),
                      UInt64(cacheCreationInputTokens), UInt64(reasoningOutputTokens))
+            return []
         }
     }
 
-    /// Input and output messages: JSON-serializable values (arrays and
-    /// dictionaries of strings, numbers, booleans, `NSNull`), usually
-    /// `[["role": "user", "content": "..."]]`. Recorded only when content
-    /// capture is on (`AGTRACE_CAPTURE_CONTENT`), then redacted by the
-    /// tracer's rules.
-    public func setMessages(input: Any? = nil, output: Any? = nil) throws {
-        let input = try input.map { try foundationJSON($0, "messages input") } ?? ""
-        let output = try output.map { try foundationJSON($0, "messages output") } ?? ""
-        record({}) { $0.messages(input: input, output: output) }
+    /// Input and output messages, usually `[["role": "user", "content":
+    /// "..."]]` or `Encodable` message values: any value, converted to JSON
+    /// as by `setAttribute(_:_:)`, then passed through the tracer's mask.
+    /// Recorded only when content capture is on (`AGTRACE_CAPTURE_CONTENT`),
+    /// then redacted by the tracer's rules.
+    public func setMessages(input: Any? = nil, output: Any? = nil) {
+        guard let tracer, isRecording else { return }
+        guard let inputJSON = messages(input, "messages input", tracer),
+              let outputJSON = messages(output, "messages output", tracer) else { return }
+        record {
+            $0.messages(input: inputJSON, output: outputJSON)
+            return []
+        }
     }
 
-    public func setTool(name: String, callId: String? = nil) throws {
-        try Check.name("tool name", name)
-        record({}) { $0.tool(name: name, callId: callId ?? "") }
+    /// Messages as masked JSON text ("" for none), or nil when they could
+    /// not be converted or the mask failed (reported).
+    private func messages(_ value: Any?, _ what: String, _ tracer: Tracer) -> String? {
+        guard let value else { return "" }
+        do {
+            return tracer.masked(try Convert.json(value), what)
+        } catch {
+            report(.badValue("\(what): \((error as? Convert.Failed)?.detail ?? "\(error)")"))
+            return nil
+        }
     }
 
-    public func setAgent(name: String, id: String? = nil) throws {
-        try Check.name("agent name", name)
-        record({}) { $0.agent(name: name, id: id ?? "") }
+    public func setTool(name: String, callId: String? = nil) {
+        if let r = Check.name("tool name", name) { return report(r) }
+        record {
+            $0.tool(name: name, callId: callId ?? "")
+            return []
+        }
+    }
+
+    public func setAgent(name: String, id: String? = nil) {
+        if let r = Check.name("agent name", name) { return report(r) }
+        record {
+            $0.agent(name: name, id: id ?? "")
+            return []
+        }
     }
 
     // MARK: timed
 
     /// Adds an event timed now.
-    public func addEvent(_ name: String, attributes: KeyValuePairs<String, AttributeValue> = [:]) throws {
-        try event(name, attributes)
+    public func addEvent(_ name: String, attributes: KeyValuePairs<String, AttributeValue> = [:]) {
+        event(name, attributes)
     }
 
     /// Adds an event timed now.
     @_disfavoredOverload
-    public func addEvent(_ name: String, attributes: [String: AttributeValue]) throws {
-        try event(name, attributes)
+    public func addEvent(_ name: String, attributes: [String: AttributeValue]) {
+        event(name, attributes)
     }
 
-    private func event<A: Sequence>(_ name: String, _ attributes: A) throws where A.Element == (key: String, value: AttributeValue) {
-        try Check.name("event name", name)
+    private func event<A: Sequence>(_ name: String, _ attributes: A) where A.Element == (key: String, value: AttributeValue) {
+        if let r = Check.name("event name", name) { return report(r) }
         let offset = agtrace_swift_now_ns() &- start
-        try record({ try Check.attributes(attributes) }) { try $0.event(name: name, offset: offset, attributes: attributes) }
+        record { $0.event(name: name, offset: offset, attributes: attributes) }
     }
 
     /// Records that the first chunk of a streamed response arrived now
     /// (`gen_ai.response.time_to_first_chunk`).
     public func markFirstChunk() {
         let offset = agtrace_swift_now_ns() &- start
-        record({}) { $0.firstChunk(offset: offset) }
+        record {
+            $0.firstChunk(offset: offset)
+            return []
+        }
     }
 }
 
@@ -351,6 +496,10 @@ extension Span: CustomStringConvertible {
 public final class SpanContext: SpanParent, @unchecked Sendable, CustomStringConvertible {
     /// The C ABI handle (`agtrace_context_t *`), freed with this object.
     let handle: OpaquePointer
+    /// The ids in wire order, for links.
+    let ids: SpanIds
+    /// The W3C `tracestate` it came with ("" for none), for links.
+    let traceState: String
 
     /// 32 lowercase hex digits (all zero for baggage without a parent).
     public let traceId: String
@@ -358,8 +507,9 @@ public final class SpanContext: SpanParent, @unchecked Sendable, CustomStringCon
     public let spanId: String
     public let isSampled: Bool
 
-    init(handle: OpaquePointer) {
+    init(handle: OpaquePointer, traceState: String) {
         self.handle = handle
+        self.traceState = traceState
         var trace = [UInt8](repeating: 0, count: 16)
         var span = [UInt8](repeating: 0, count: 8)
         var sampled = false
@@ -368,6 +518,11 @@ public final class SpanContext: SpanParent, @unchecked Sendable, CustomStringCon
         traceId = trace.map { String(format: "%02x", $0) }.joined()
         spanId = span.map { String(format: "%02x", $0) }.joined()
         isSampled = sampled
+        ids = SpanIds(
+            trace: trace.withUnsafeBytes { $0.loadUnaligned(as: (UInt64, UInt64).self) },
+            span: span.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) },
+            flags: sampled ? 1 : 0
+        )
     }
 
     deinit { agtrace_context_free(handle) }
@@ -376,17 +531,4 @@ public final class SpanContext: SpanParent, @unchecked Sendable, CustomStringCon
     var wireHandle: UInt64 { UInt64(UInt(bitPattern: handle)) }
 
     public var description: String { "SpanContext(traceId: \(traceId), spanId: \(spanId))" }
-}
-
-/// A Foundation JSON value encoded as JSON text (messages are user data of
-/// any shape, on the cold content-capture path).
-func foundationJSON(_ value: Any, _ what: String) throws -> String {
-    guard JSONSerialization.isValidJSONObject([value]) else {
-        throw AgtraceError.invalidArgument("\(what) is not JSON-serializable: \(type(of: value))")
-    }
-    let data = try JSONSerialization.data(withJSONObject: [value], options: [])
-    // Encoded inside an array (top-level scalars need .fragmentsAllowed on
-    // writing, not available everywhere); strip the brackets.
-    let text = String(decoding: data, as: UTF8.self)
-    return String(text.dropFirst().dropLast())
 }

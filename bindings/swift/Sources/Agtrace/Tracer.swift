@@ -4,8 +4,10 @@ import Foundation
 
 /// The tracer's counters, the one shape every agtrace SDK reports:
 /// `started`, `ended`, `unsampled`, `dispatched`, `pending`, `dropped` (by
-/// reason), `exported` (summed over exporters) and `exporters` (each
-/// ``ExporterStats``). Every span ended before the call is counted.
+/// reason), `exported` (summed over exporters), `exporters` (each
+/// ``ExporterStats``) and `misuse` (counts by kind: `bad_name`,
+/// `bad_value`, `ended_twice`, `bad_call`, `mask_failed`; see ``Misuse``).
+/// Every span ended before the call is counted.
 public typealias Stats = AgtraceFFI.Stats
 
 /// One exporter's counters in ``Stats``: `name`, `received`, `exported`,
@@ -14,7 +16,7 @@ public typealias ExporterStats = AgtraceFFI.ExporterStats
 
 /// Starts spans and delivers them to the configured exporters.
 ///
-/// Most applications use the default tracer through ``Agtrace/bootstrap(serviceName:exporters:settings:ignoreEnvironment:exitTimeout:)``
+/// Most applications use the default tracer through ``Agtrace/bootstrap(serviceName:exporters:settings:ignoreEnvironment:exitTimeout:mask:)``
 /// and the free `withSpan`; explicit tracers work beside it:
 /// `let tracer = try Tracer(exporters: ["console"])`.
 ///
@@ -27,8 +29,23 @@ public typealias ExporterStats = AgtraceFFI.ExporterStats
 /// A tracer stays alive until it is shut down (the exit hook holds it), so
 /// its spans are delivered even when the application drops it.
 public final class Tracer: @unchecked Sendable {
+    /// Rewrites captured text before it leaves the caller: inputs, outputs
+    /// and message content, as their text (`input.value`, JSON for
+    /// structured values, the messages' JSON). Runs on the calling thread,
+    /// after conversion and before the core's redaction. A mask that throws
+    /// drops the value it was given, which is counted as misuse
+    /// (`MASK_FAILED`), never thrown.
+    public typealias Mask = @Sendable (String) throws -> String
+
     /// How long the exit hook waits for this tracer's spans.
     public let exitTimeout: Duration
+    /// The `capture_io` setting (`AGTRACE_CAPTURE_IO`): whether spans
+    /// record the inputs and outputs they are given.
+    public let captureIO: Bool
+    /// The `strict` setting (`AGTRACE_STRICT`): misuse traps instead of
+    /// being counted (see ``Misuse``).
+    public let strict: Bool
+    let mask: Mask?
 
     private let ffi: AgtraceFFI.Tracer
     /// The C ABI handle (`agtrace_tracer_t *`).
@@ -41,6 +58,9 @@ public final class Tracer: @unchecked Sendable {
     /// read too, unless `ignoreEnvironment`, and code wins over it; with
     /// nothing set, the tracer is configured from the environment alone.
     ///
+    /// `mask` rewrites captured inputs, outputs and message content (see
+    /// ``Mask``).
+    ///
     /// Throws ``AgtraceError/invalidConfig(_:)`` naming an unknown setting
     /// (with suggestions) or a bad value, or when the loaded libagtrace
     /// speaks another span protocol version than this SDK. Does no network
@@ -50,7 +70,8 @@ public final class Tracer: @unchecked Sendable {
         exporters: [String]? = nil,
         settings: [String: SettingValue] = [:],
         ignoreEnvironment: Bool = false,
-        exitTimeout: Duration = .seconds(5)
+        exitTimeout: Duration = .seconds(5),
+        mask: Mask? = nil
     ) throws {
         let spoken = agtrace_protocol_version()
         if spoken != Codes.PROTOCOL_VERSION {
@@ -69,8 +90,12 @@ public final class Tracer: @unchecked Sendable {
         self.ffi = ffi
         self.handle = handle
         self.exitTimeout = exitTimeout
+        self.mask = mask
+        strict = agtrace_tracer_strict(handle)
+        let config = Self.config(ffi)
+        captureIO = config["capture_io"] as? Bool ?? true
         Lifecycle.shared.register(self)
-        let batch = config()["batch"] as? [String: Any]
+        let batch = config["batch"] as? [String: Any]
         Flusher.shared.serve(batchDelayMs: (batch?["flush_interval_ms"] as? NSNumber)?.intValue ?? 1000)
     }
 
@@ -80,21 +105,27 @@ public final class Tracer: @unchecked Sendable {
 
     /// Runs `body` in a new span, current for the body; an error that
     /// escapes is recorded on the span (an `exception` event, status error)
-    /// and rethrown; the span ends on every path.
+    /// and rethrown; the span ends on every path. Rethrows only the body's
+    /// errors: starting and recording never throw (see ``Span``).
     ///
-    /// `parent` defaults to the current span; nil starts a new trace.
-    /// Throws ``AgtraceError/invalidArgument(_:)`` for a bad name or
-    /// attribute, before `body` runs. Never blocks. Attributes written as a
-    /// literal take this overload and build no dictionary.
+    /// `input` is recorded as the span's input and the body's result as its
+    /// output (see ``Span/setInput(_:)``; not for a `Void` body, nor with
+    /// `captureOutput: false`). `links` link the span to others (see
+    /// ``SpanLink``). `parent` defaults to the current span; nil starts a
+    /// new trace. Never blocks. Attributes written as a literal take this
+    /// overload and build no dictionary.
     @discardableResult
     public func withSpan<T>(
         _ name: String,
         kind: SpanKind = .plain,
         attributes: KeyValuePairs<String, AttributeValue> = [:],
+        input: Any? = nil,
+        links: [SpanLink] = [],
         parent: SpanParent? = Current.parent,
+        captureOutput: Bool = true,
         _ body: (Span) throws -> T
-    ) throws -> T {
-        try Spans.run(Spans.start(self, name, kind, attributes, parent), body)
+    ) rethrows -> T {
+        try Spans.run(Spans.start(self, name, kind, attributes, input, links, parent), captureOutput, body)
     }
 
     /// `withSpan` with attributes in a dictionary.
@@ -103,10 +134,13 @@ public final class Tracer: @unchecked Sendable {
         _ name: String,
         kind: SpanKind = .plain,
         attributes: [String: AttributeValue],
+        input: Any? = nil,
+        links: [SpanLink] = [],
         parent: SpanParent? = Current.parent,
+        captureOutput: Bool = true,
         _ body: (Span) throws -> T
-    ) throws -> T {
-        try Spans.run(Spans.start(self, name, kind, attributes, parent), body)
+    ) rethrows -> T {
+        try Spans.run(Spans.start(self, name, kind, attributes, input, links, parent), captureOutput, body)
     }
 
     /// `withSpan` for `async` code: the span is current in the body and in
@@ -118,10 +152,13 @@ public final class Tracer: @unchecked Sendable {
         _ name: String,
         kind: SpanKind = .plain,
         attributes: KeyValuePairs<String, AttributeValue> = [:],
+        input: Any? = nil,
+        links: [SpanLink] = [],
         parent: SpanParent? = Current.parent,
+        captureOutput: Bool = true,
         _ body: (Span) async throws -> T
-    ) async throws -> T {
-        try await Spans.run(Spans.start(self, name, kind, attributes, parent), body)
+    ) async rethrows -> T {
+        try await Spans.run(Spans.start(self, name, kind, attributes, input, links, parent), captureOutput, body)
     }
 
     /// The `async` `withSpan` with attributes in a dictionary.
@@ -130,24 +167,30 @@ public final class Tracer: @unchecked Sendable {
         _ name: String,
         kind: SpanKind = .plain,
         attributes: [String: AttributeValue],
+        input: Any? = nil,
+        links: [SpanLink] = [],
         parent: SpanParent? = Current.parent,
+        captureOutput: Bool = true,
         _ body: (Span) async throws -> T
-    ) async throws -> T {
-        try await Spans.run(Spans.start(self, name, kind, attributes, parent), body)
+    ) async rethrows -> T {
+        try await Spans.run(Spans.start(self, name, kind, attributes, input, links, parent), captureOutput, body)
     }
 
     /// Starts a span under `parent` (default: the current span; nil for a
-    /// new trace) without making it current; end it with ``Span/end()``. A
-    /// span released without `end()` is exported with what was recorded on
-    /// it, marked abandoned. After shutdown it returns a span that records
-    /// nothing. Never blocks.
+    /// new trace) without making it current; end it with ``Span/end()``
+    /// (record its output with ``Span/setOutput(_:)``). A span released
+    /// without `end()` is exported with what was recorded on it, marked
+    /// abandoned. After shutdown it returns a span that records nothing.
+    /// Never blocks; never throws.
     public func startSpan(
         _ name: String,
         kind: SpanKind = .plain,
         attributes: KeyValuePairs<String, AttributeValue> = [:],
+        input: Any? = nil,
+        links: [SpanLink] = [],
         parent: SpanParent? = Current.parent
-    ) throws -> Span {
-        try Spans.start(self, name, kind, attributes, parent)
+    ) -> Span {
+        Spans.start(self, name, kind, attributes, input, links, parent)
     }
 
     /// `startSpan` with attributes in a dictionary.
@@ -156,9 +199,11 @@ public final class Tracer: @unchecked Sendable {
         _ name: String,
         kind: SpanKind = .plain,
         attributes: [String: AttributeValue],
+        input: Any? = nil,
+        links: [SpanLink] = [],
         parent: SpanParent? = Current.parent
-    ) throws -> Span {
-        try Spans.start(self, name, kind, attributes, parent)
+    ) -> Span {
+        Spans.start(self, name, kind, attributes, input, links, parent)
     }
 
     // MARK: propagation
@@ -214,7 +259,8 @@ public final class Tracer: @unchecked Sendable {
             }
             var context: OpaquePointer?
             try check(agtrace_extract(handle, list, &context, &error), error)
-            return context.map(SpanContext.init(handle:))
+            let traceState = headers.first { $0.key.lowercased() == "tracestate" }?.value ?? ""
+            return context.map { SpanContext(handle: $0, traceState: traceState) }
         } catch {
             Log.warn("extract: \(error)")
             return nil
@@ -259,9 +305,22 @@ public final class Tracer: @unchecked Sendable {
     /// The configuration in effect, as the core reports it (`service_name`,
     /// `exporters`, `sampling`, `redaction`, `batch`, `delivery`, ...), live
     /// changes included: a JSON object from `JSONSerialization`.
-    public func config() -> [String: Any] {
+    public func config() -> [String: Any] { Self.config(ffi) }
+
+    private static func config(_ ffi: AgtraceFFI.Tracer) -> [String: Any] {
         let json = ffi.configJson()
         return (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] ?? [:]
+    }
+
+    /// `text` through the mask; nil, reported, when the mask threw.
+    func masked(_ text: String, _ what: String) -> String? {
+        guard let mask else { return text }
+        do {
+            return try mask(text)
+        } catch {
+            Misuse.report(self, Codes.MISUSE_MASK_FAILED, "the mask threw on \(what) (dropped): \(ErrorText.message(error))")
+            return nil
+        }
     }
 
     /// Changes redaction rules (keys of `config()["redaction"]`:

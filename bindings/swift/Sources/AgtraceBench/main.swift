@@ -35,28 +35,41 @@ func best(_ name: String, _ round: () throws -> Void) rethrows -> Double {
 }
 
 let tracer = try Tracer(serviceName: "bench", exporters: ["none"], ignoreEnvironment: true)
-let parent = try tracer.startSpan("parent", kind: .agent)
+let parent = tracer.startSpan("parent", kind: .agent)
 
-let sdk = try best("swift/startSpan+end") {
+let sdk = best("swift/startSpan+end") {
     for i in 0..<iterations {
-        let span = try tracer.startSpan(
+        let span = tracer.startSpan(
             "span", kind: .tool, attributes: ["city": "Oslo", "step": .int(i), "ok": true], parent: parent
         )
         span.end()
     }
 }
 
-let scoped = try best("swift/withSpan") {
+let scoped = best("swift/withSpan") {
     for i in 0..<iterations {
-        try tracer.withSpan("span", kind: .tool, attributes: ["city": "Oslo", "step": .int(i), "ok": true], parent: parent) { _ in }
+        tracer.withSpan("span", kind: .tool, attributes: ["city": "Oslo", "step": .int(i), "ok": true], parent: parent) { _ in }
+    }
+}
+
+// Inputs and outputs captured (AGTRACE_CAPTURE_IO, on by default): an
+// Encodable input as JSON, a String result as text, on a tool span (which
+// also gets gen_ai.tool.call.arguments and .result).
+struct Query: Encodable {
+    let city: String
+    let step: Int
+}
+let captured = best("swift/withSpan, input+output") {
+    for i in 0..<iterations {
+        tracer.withSpan("span", kind: .tool, input: Query(city: "Oslo", step: i), parent: parent) { _ in "sunny" }
     }
 }
 
 // Before bootstrap the free withSpan has no tracer: this is the Swift side
-// alone (checks, the span object, the task local), no C call.
-_ = try best("swift/withSpan, no tracer") {
+// alone (the span object, the task local), no C call.
+_ = best("swift/withSpan, no tracer") {
     for i in 0..<iterations {
-        try withSpan("span", kind: .tool, attributes: ["city": "Oslo", "step": .int(i), "ok": true], parent: parent) { _ in }
+        withSpan("span", kind: .tool, attributes: ["city": "Oslo", "step": .int(i), "ok": true], parent: parent) { _ in }
     }
 }
 
@@ -149,6 +162,14 @@ for (scenario, value) in [("startSpan + end, 3 attributes (child of a live span)
             + "\"peer_value\": \(c), \"target\": \"<= 500 ns\", \"met\": \(value <= 500), \"note\": \"\(note)\"}"
     )
 }
+
+// Capture's cost is the conversion (JSONEncoder for the input) on the
+// calling thread: compared with the plain withSpan, no target of its own.
+print(
+    "BENCH {\"section\": \"Swift\", \"scenario\": \"withSpan(input:) { result }, Encodable input and String output captured\", "
+        + "\"unit\": \"ns\", \"agtrace\": \(captured), \"peer\": \"the same span without input or output (withSpan row)\", "
+        + "\"peer_value\": \(scoped), \"target\": null, \"met\": null, \"note\": \"\(note)\"}"
+)
 
 parent.end()
 var last = Message()

@@ -20,8 +20,8 @@ final class ConcurrencyTests: XCTestCase {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for i in 0..<3 {
                     group.addTask {
-                        try await tracer.withSpan("group \(i)") { _ in
-                            try await tracer.withSpan("group \(i) inner") { _ in }
+                        tracer.withSpan("group \(i)") { _ in
+                            tracer.withSpan("group \(i) inner") { _ in }
                         }
                     }
                 }
@@ -42,10 +42,10 @@ final class ConcurrencyTests: XCTestCase {
     func testTaskInheritsAndDetachedStartsANewRoot() async throws {
         let t = try Traced()
         let tracer = t.tracer
-        try await tracer.withSpan("outer") { outer in
-            try await Task { try await tracer.withSpan("in task") { _ in await Task.yield() } }.value
-            try await Task.detached { try await tracer.withSpan("detached") { _ in await Task.yield() } }.value
-            try await Task.detached { try await tracer.withSpan("detached with parent", parent: outer) { _ in await Task.yield() } }.value
+        await tracer.withSpan("outer") { outer in
+            await Task { await tracer.withSpan("in task") { _ in await Task.yield() } }.value
+            await Task.detached { await tracer.withSpan("detached") { _ in await Task.yield() } }.value
+            await Task.detached { await tracer.withSpan("detached with parent", parent: outer) { _ in await Task.yield() } }.value
         }
         let spans = try t.spans()
         let outer = try Support.one(spans, "outer")

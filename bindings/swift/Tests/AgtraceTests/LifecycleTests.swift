@@ -13,8 +13,8 @@ final class LifecycleTests: XCTestCase {
                                            settings: ["AGTRACE_FILE_PATH": .string(first.path)], ignoreEnvironment: true)
         XCTAssertTrue(Agtrace.tracer === tracer)
         XCTAssertTrue(Agtrace.isActive)
-        try withSpan("default root", kind: .agent) { _ in
-            try withSpan("default child") { _ in
+        withSpan("default root", kind: .agent) { _ in
+            withSpan("default child") { _ in
                 XCTAssertEqual(Agtrace.inject()["traceparent"]?.count, 55)
             }
         }
@@ -22,7 +22,7 @@ final class LifecycleTests: XCTestCase {
         XCTAssertTrue(Agtrace.flush())
         try Agtrace.bootstrap(exporters: ["file"], settings: ["AGTRACE_FILE_PATH": .string(second.path)], ignoreEnvironment: true)
         XCTAssertTrue(tracer.isShutDown, "the replaced tracer is shut down")
-        try withSpan("on the new default") { _ in }
+        withSpan("on the new default") { _ in }
         XCTAssertTrue(Agtrace.shutdown())
         XCTAssertFalse(Agtrace.isActive)
         let spans = try readSpans(first)
@@ -32,13 +32,13 @@ final class LifecycleTests: XCTestCase {
 
     func testSpansAfterShutdownRecordNothing() throws {
         let t = try Traced()
-        try t.tracer.withSpan("before") { _ in }
+        t.tracer.withSpan("before") { _ in }
         XCTAssertTrue(t.tracer.shutdown())
         XCTAssertTrue(t.tracer.shutdown(), "shutdown is idempotent")
         XCTAssertTrue(t.tracer.isShutDown)
-        let ran = try t.tracer.withSpan("after") { span in
+        let ran = t.tracer.withSpan("after") { span in
             XCTAssertFalse(span.isRecording)
-            try span.setAttribute("ignored", 1)
+            span.setAttribute("ignored", 1)
             return true
         }
         XCTAssertTrue(ran, "the body still runs")
@@ -47,7 +47,7 @@ final class LifecycleTests: XCTestCase {
 
     func testFlushDeliversAndReportsCounts() throws {
         let t = try Traced()
-        for i in 0..<10 { try t.tracer.withSpan("span \(i)") { _ in } }
+        for i in 0..<10 { t.tracer.withSpan("span \(i)") { _ in } }
         XCTAssertTrue(t.tracer.flush(timeout: .seconds(5)))
         let stats = t.tracer.stats()
         XCTAssertEqual(stats.ended, 10)
@@ -67,7 +67,7 @@ final class LifecycleTests: XCTestCase {
         XCTAssertThrowsError(try t.tracer.setSamplingRate(2.0))
         t.tracer.addTags("live")
         try t.tracer.setGlobalMetadata("team", "search")
-        try t.tracer.withSpan("configured") { _ in }
+        t.tracer.withSpan("configured") { _ in }
         let a = try t.one("configured").attributes
         XCTAssertEqual(a["tag.tags"] as? [String], ["live"])
     }

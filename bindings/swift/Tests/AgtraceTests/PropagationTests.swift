@@ -7,7 +7,7 @@ final class PropagationTests: XCTestCase {
         let t = try Traced()
         var headers: [String: String] = [:]
         var callerContext: SpanContext?
-        try t.tracer.withSpan("caller") { span in
+        t.tracer.withSpan("caller") { span in
             headers = t.tracer.inject()
             callerContext = span.context
         }
@@ -19,7 +19,7 @@ final class PropagationTests: XCTestCase {
         XCTAssertEqual(remote.traceId, caller.traceId)
         XCTAssertEqual(remote.spanId, caller.spanId)
         XCTAssertTrue(remote.isSampled)
-        try t.tracer.withSpan("callee", parent: remote) { _ in }
+        t.tracer.withSpan("callee", parent: remote) { _ in }
         let spans = try t.spans()
         let callee = try Support.one(spans, "callee")
         XCTAssertEqual(callee.traceId, caller.traceId)

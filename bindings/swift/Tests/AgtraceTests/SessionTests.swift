@@ -6,16 +6,16 @@ import XCTest
 final class SessionTests: XCTestCase {
     func testASessionAppliesToEverySpanInside() throws {
         let t = try Traced()
-        try t.tracer.withSpan("before") { _ in }
-        try withSession(userId: "u-42", sessionId: "s-7", conversationId: "c-1", tags: ["beta"],
+        t.tracer.withSpan("before") { _ in }
+        withSession(userId: "u-42", sessionId: "s-7", conversationId: "c-1", tags: ["beta"],
                         metadata: ["plan": "pro"], environment: "staging", release: "2.1.0") {
-            try withSession(tags: ["eu"], metadata: ["seats": 3]) {
-                try t.tracer.withSpan("root") { _ in
-                    try t.tracer.withSpan("child") { _ in }
+            withSession(tags: ["eu"], metadata: ["seats": 3]) {
+                t.tracer.withSpan("root") { _ in
+                    t.tracer.withSpan("child") { _ in }
                 }
             }
         }
-        try t.tracer.withSpan("after") { _ in }
+        t.tracer.withSpan("after") { _ in }
         let spans = try t.spans()
         for name in ["root", "child"] {
             let a = try Support.one(spans, name).attributes
@@ -40,7 +40,7 @@ final class SessionTests: XCTestCase {
         try await withSession(userId: "task-user") {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for i in 0..<3 {
-                    group.addTask { try await tracer.withSpan("task \(i)") { _ in } }
+                    group.addTask { tracer.withSpan("task \(i)") { _ in } }
                 }
                 try await group.waitForAll()
             }
@@ -53,9 +53,9 @@ final class SessionTests: XCTestCase {
 
     func testARunningTraceGetsTheSessionFromItsNextSpan() throws {
         let t = try Traced()
-        try t.tracer.withSpan("started outside") { _ in
-            try withSession(userId: "late-user") {
-                try t.tracer.withSpan("inside") { _ in }
+        t.tracer.withSpan("started outside") { _ in
+            withSession(userId: "late-user") {
+                t.tracer.withSpan("inside") { _ in }
             }
         }
         let spans = try t.spans()

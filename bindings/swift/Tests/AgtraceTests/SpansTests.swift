@@ -6,9 +6,9 @@ import XCTest
 final class SpansTests: XCTestCase {
     func testNestedSpansFormOneTree() throws {
         let t = try Traced()
-        let value = try t.tracer.withSpan("invoke_agent planner", kind: .agent) { _ in
-            try t.tracer.withSpan("chat", kind: .llm) { _ in }
-            return try t.tracer.withSpan("execute_tool search", kind: .tool) { _ in 42 }
+        let value = t.tracer.withSpan("invoke_agent planner", kind: .agent) { _ in
+            t.tracer.withSpan("chat", kind: .llm) { _ in }
+            return t.tracer.withSpan("execute_tool search", kind: .tool) { _ in 42 }
         }
         XCTAssertEqual(value, 42)
         let spans = try t.spans()
@@ -26,10 +26,10 @@ final class SpansTests: XCTestCase {
 
     func testExplicitParentsAndNewRoots() throws {
         let t = try Traced()
-        let outer = try t.tracer.startSpan("outer")
-        try t.tracer.withSpan("current") { _ in
-            try t.tracer.withSpan("under outer", parent: outer) { _ in }
-            try t.tracer.withSpan("new root", parent: nil) { _ in }
+        let outer = t.tracer.startSpan("outer")
+        t.tracer.withSpan("current") { _ in
+            t.tracer.withSpan("under outer", parent: outer) { _ in }
+            t.tracer.withSpan("new root", parent: nil) { _ in }
             XCTAssertEqual(Span.current?.description, "Span(live)")
         }
         XCTAssertNil(Span.current)
@@ -42,25 +42,25 @@ final class SpansTests: XCTestCase {
 
     func testEndingTwiceIsHarmless() throws {
         let t = try Traced()
-        let span = try t.tracer.startSpan("twice")
+        let span = t.tracer.startSpan("twice")
         XCTAssertTrue(span.isRecording)
         span.end()
         span.end()
         XCTAssertTrue(span.isEnded)
         XCTAssertFalse(span.isRecording)
-        try span.setAttribute("late", "ignored")
+        span.setAttribute("late", "ignored")
         XCTAssertNil(try t.one("twice").attributes["late"])
     }
 
     func testASpanReleasedWithoutEndIsExportedAbandonedWithEverythingRecorded() throws {
         let t = try Traced()
         do {
-            let span = try t.tracer.startSpan("dropped", kind: .llm, attributes: ["a": 1])
-            try span.setAttribute("b", "after start")
+            let span = t.tracer.startSpan("dropped", kind: .llm, attributes: ["a": 1])
+            span.setAttribute("b", "after start")
             span.setLLM(provider: "openai", requestModel: "gpt-4o")
-            try span.setUsage(inputTokens: 12, outputTokens: 3)
+            span.setUsage(inputTokens: 12, outputTokens: 3)
         }
-        try t.tracer.withSpan("ended") { _ in }
+        t.tracer.withSpan("ended") { _ in }
         let dropped = try t.one("dropped").attributes
         XCTAssertEqual(dropped["agtrace.abandoned"] as? Bool, true)
         XCTAssertEqual(dropped["a"] as? Int, 1)
@@ -73,10 +73,10 @@ final class SpansTests: XCTestCase {
 
     func testNameStatusAndEvents() throws {
         let t = try Traced()
-        try t.tracer.withSpan("draft") { span in
-            try span.updateName("final")
-            try span.setStatus(.error, description: "quota exceeded")
-            try span.addEvent("retry", attributes: ["attempt": 2, "reason": "429"])
+        t.tracer.withSpan("draft") { span in
+            span.updateName("final")
+            span.setStatus(.error, description: "quota exceeded")
+            span.addEvent("retry", attributes: ["attempt": 2, "reason": "429"])
         }
         let span = try t.one("final")
         XCTAssertEqual(span.status, "error")

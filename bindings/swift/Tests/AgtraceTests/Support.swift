@@ -5,6 +5,14 @@ import XCTest
 /// One span as the file exporter wrote it: OTLP/JSON, one
 /// `ExportTraceServiceRequest` per line (core/src/exporter/file.rs).
 struct Exported {
+    /// A link as exported: its target's ids and trace state, and its attributes.
+    struct Link {
+        let traceId: String
+        let spanId: String
+        let traceState: String
+        let attributes: [String: Any]
+    }
+
     let name: String
     let traceId: String
     let spanId: String
@@ -12,6 +20,7 @@ struct Exported {
     let parentSpanId: String?
     let attributes: [String: Any]
     let events: [(name: String, attributes: [String: Any])]
+    let links: [Link]
     /// unset, ok or error.
     let status: String
     let statusMessage: String
@@ -45,6 +54,12 @@ func readSpans(_ url: URL) throws -> [Exported] {
                         attributes: attributes(s["attributes"]),
                         events: (s["events"] as? [[String: Any]] ?? []).map {
                             ($0["name"] as! String, attributes($0["attributes"]))
+                        },
+                        links: (s["links"] as? [[String: Any]] ?? []).map {
+                            Exported.Link(
+                                traceId: $0["traceId"] as! String, spanId: $0["spanId"] as! String,
+                                traceState: $0["traceState"] as? String ?? "", attributes: attributes($0["attributes"])
+                            )
                         },
                         status: ["unset", "ok", "error"][code],
                         statusMessage: status["message"] as? String ?? ""
@@ -83,11 +98,11 @@ final class Traced {
     let url: URL
     let tracer: Tracer
 
-    init(_ extra: [String: SettingValue] = [:]) throws {
+    init(_ extra: [String: SettingValue] = [:], mask: Tracer.Mask? = nil) throws {
         url = FileManager.default.temporaryDirectory.appendingPathComponent("agtrace-swift-\(UUID().uuidString).jsonl")
         var settings: [String: SettingValue] = ["AGTRACE_FILE_PATH": .string(url.path)]
         settings.merge(extra) { _, new in new }
-        tracer = try Tracer(serviceName: "swift-tests", exporters: ["file"], settings: settings, ignoreEnvironment: true)
+        tracer = try Tracer(serviceName: "swift-tests", exporters: ["file"], settings: settings, ignoreEnvironment: true, mask: mask)
     }
 
     func spans() throws -> [Exported] {

@@ -1,8 +1,8 @@
 /// The span protocol's encoder (ffi/PROTOCOL.md): records and items written
 /// into ``Bytes``, with the codes generated from the core (`Codes`). The
-/// encoder checks what the core would reject (attribute keys, JSON values),
-/// so a bad argument throws at the call that passed it; the caller rolls
-/// the bytes back (`count = mark`).
+/// encoder checks what the core would reject (attribute keys, JSON values):
+/// a bad attribute is rolled back and returned as ``Rejected``, for the
+/// caller to report once it has released the bytes, and the rest is sent.
 
 /// A span's identity as a BEGIN or a context names it: the 16 trace id and
 /// 8 span id bytes in wire order, and the W3C flags.
@@ -99,10 +99,23 @@ extension Bytes {
 
     // MARK: attribute items
 
-    /// An attribute item. Throws for a bad key or a `.json` value that is
-    /// not JSON, leaving partial bytes for the caller to roll back.
+    /// An attribute item, or nothing and what was wrong with it (a bad key,
+    /// a `.json` value that is not JSON).
     @inline(__always)
-    mutating func attribute(_ key: String, _ value: AttributeValue) throws {
+    mutating func attribute(_ key: String, _ value: AttributeValue) -> Rejected? {
+        let mark = count
+        do {
+            try item(key, value)
+            return nil
+        } catch {
+            count = mark
+            return error as? Rejected
+        }
+    }
+
+    /// An attribute item; throws ``Rejected`` leaving partial bytes.
+    @inline(__always)
+    private mutating func item(_ key: String, _ value: AttributeValue) throws {
         switch value {
         case let .string(s):
             u8(Codes.ITEM_STRING)
@@ -147,19 +160,36 @@ extension Bytes {
             u32(UInt32(items.count))
             for b in items { u8(b ? 1 : 0) }
         case let .json(text):
-            try value.validate("attribute \(Check.printable(key))")
+            if let problem = value.notJSON("attribute \(Check.printable(key))") { throw Rejected.badValue(problem) }
             u8(Codes.ITEM_JSON)
             try self.key(key)
             str(text)
         case .string, .int, .double, .bool:
-            try attribute(key, value)
+            try item(key, value)
         }
     }
 
-    /// Every attribute of `attributes`, in order.
+    /// Every usable attribute of `attributes`, in order; returns the
+    /// others' problems (empty, which allocates nothing, when all were
+    /// usable) and how many were written.
     @inline(__always)
-    mutating func attributes<A: Sequence>(_ attributes: A) throws where A.Element == (key: String, value: AttributeValue) {
-        for (key, value) in attributes { try attribute(key, value) }
+    mutating func attributes<A: Sequence>(_ attributes: A, written: inout UInt32) -> [Rejected]
+        where A.Element == (key: String, value: AttributeValue) {
+        var rejected: [Rejected] = []
+        for (key, value) in attributes {
+            if let r = attribute(key, value) {
+                rejected.append(r)
+            } else {
+                written += 1
+            }
+        }
+        return rejected
+    }
+
+    @inline(__always)
+    mutating func attributes<A: Sequence>(_ attributes: A) -> [Rejected] where A.Element == (key: String, value: AttributeValue) {
+        var written: UInt32 = 0
+        return self.attributes(attributes, written: &written)
     }
 
     /// An attribute key, checked where it was copied (no second pass over the String).
@@ -230,20 +260,36 @@ extension Bytes {
         str(metadata)
     }
 
-    /// An event at `offset` (ns after the span's start, or ``now``).
-    mutating func event<A: Sequence>(name: String, offset: UInt64, attributes: A) throws
+    /// An event at `offset` (ns after the span's start, or ``now``), with
+    /// its usable attributes; returns the others' problems.
+    mutating func event<A: Sequence>(name: String, offset: UInt64, attributes: A) -> [Rejected]
         where A.Element == (key: String, value: AttributeValue) {
         u8(Codes.ITEM_EVENT)
         str(name)
         u64(offset)
+        return counted(attributes)
+    }
+
+    /// A link to the span `ids` names, with its W3C trace state and its
+    /// usable attributes; returns the others' problems.
+    mutating func link<A: Sequence>(_ ids: SpanIds, traceState: String, attributes: A) -> [Rejected]
+        where A.Element == (key: String, value: AttributeValue) {
+        u8(Codes.ITEM_LINK)
+        withUnsafeBytes(of: ids.trace) { raw($0) }
+        withUnsafeBytes(of: ids.span) { raw($0) }
+        u8(ids.flags)
+        str(traceState)
+        return counted(attributes)
+    }
+
+    /// An attribute count, then the usable attributes it counts.
+    private mutating func counted<A: Sequence>(_ attributes: A) -> [Rejected] where A.Element == (key: String, value: AttributeValue) {
         let at = count
         u32(0)
         var n: UInt32 = 0
-        for (key, value) in attributes {
-            try attribute(key, value)
-            n += 1
-        }
+        let rejected = self.attributes(attributes, written: &n)
         patch(at, n)
+        return rejected
     }
 
     mutating func firstChunk(offset: UInt64) {

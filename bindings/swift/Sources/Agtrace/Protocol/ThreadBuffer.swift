@@ -92,25 +92,20 @@ final class ThreadBuffer: @unchecked Sendable {
     // MARK: the owner's calls
 
     /// Starts a span: sends the pending records, then a BEGIN of `kind`
-    /// under `parent` named `name` with `attributes` and the session's trace
-    /// item, in one `agtrace_spans_apply` call. Throws (sending nothing) for
-    /// a bad attribute. Returns what the core started (handle 0: nothing).
+    /// under `parent` named `name` with `attributes`, `links` and the
+    /// session's trace item, in one `agtrace_spans_apply` call. Attributes
+    /// (and links) that cannot be sent are left out and added to
+    /// `rejected`. Returns what the core started (handle 0: nothing).
     @inline(__always)
     func begin<A: Sequence>(
-        _ tracer: Tracer, _ kind: UInt8, _ parent: ParentRef, _ name: String, _ attributes: A, _ session: Session?
-    ) throws -> agtrace_begun_t where A.Element == (key: String, value: AttributeValue) {
+        _ tracer: Tracer, _ kind: UInt8, _ parent: ParentRef, _ name: String, _ attributes: A, _ links: [SpanLink],
+        _ session: Session?, _ rejected: inout [Rejected]
+    ) -> agtrace_begun_t where A.Element == (key: String, value: AttributeValue) {
         acquire()
         var message = pending
-        let mark = message.count
         let at = message.begin(kind: kind, parent: parent, name: name)
-        do {
-            try message.attributes(attributes)
-        } catch {
-            message.count = mark
-            pending = message
-            release()
-            throw error
-        }
+        rejected += message.attributes(attributes)
+        for link in links { rejected += link.encode(into: &message) }
         if let session { session.traceItem.withUnsafeBytes { message.raw($0) } }
         message.close(at)
         var begun = agtrace_begun_t()
