@@ -1,6 +1,7 @@
 """`with span(...)` with 3 small attributes, and with one 16 KiB attribute:
 agtrace beside opentelemetry-sdk (BatchSpanProcessor, discarding exporter),
-in the same run. Prints mean and p99 per span in microseconds and the ratio
+in the same run; and the same small span with the OpenTelemetry bridge
+active (agtrace/_otel.py), beside the plain one. Prints mean and p99 per span in microseconds and the ratio
 (targets: 3 small attributes <= 1/20 of the peer and <= 2 us; 16 KiB <= 1/5
 of the peer), and a result row per scenario for bench/run.py (`BENCH {json}`).
 
@@ -17,6 +18,7 @@ import time
 from collections.abc import Callable
 
 import agtrace
+from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
@@ -47,7 +49,9 @@ def measure(body: Callable[[], None], rounds: int, per_round: int) -> tuple[floa
 def main() -> None:
     quick = "--quick" in sys.argv or "AGTRACE_BENCH_SMOKE" in os.environ
     rounds, per_round = (5, 200) if quick else (50, 2000)
-    agtrace.init(service_name="bench", exporters="none", ignore_env=True)
+    # The plain span: this process imports OpenTelemetry, so the default
+    # tracer's bridge is turned off (as it is where OpenTelemetry is absent).
+    agtrace.init(service_name="bench", exporters="none", ignore_env=True, otel_bridge=False)
     provider = TracerProvider()
     provider.add_span_processor(BatchSpanProcessor(Discard()))
     otel = provider.get_tracer("bench")
@@ -90,10 +94,49 @@ def main() -> None:
             "note": f"p99 of round means: agtrace {a_p99:.1f} us, peer {o_p99:.1f} us",
         }
         print("BENCH " + json.dumps(row))
+    bridge_rows(otel, rounds, per_round, agtrace_small)
     s = agtrace.stats()
     print(f"agtrace: {s.ended} spans ended, {sum(s.dropped.values())} dropped at the queue")
     agtrace.shutdown()
     provider.shutdown()
+
+
+def bridge_rows(otel: trace.Tracer, rounds: int, per_round: int, plain: Callable[[], None]) -> None:
+    """The small span of a bridged tracer: under an agtrace parent (the
+    bridge's check at the start), and as the child of an OpenTelemetry span
+    (its context converted at each start), beside the plain span."""
+    bridged = agtrace.Tracer("bench", exporters="none", ignore_env=True)
+
+    def small() -> None:
+        with bridged.span("x", attributes=ATTRS):
+            pass
+
+    p_mean, p_p99 = measure(plain, rounds, per_round)
+    with bridged.span("parent"):
+        n_mean, n_p99 = measure(small, rounds, per_round)
+    with otel.start_as_current_span("otel parent") as parent:
+        with bridged.span("check") as child:
+            assert child.context is not None
+            assert child.context.trace_id == trace.format_trace_id(parent.get_span_context().trace_id), "not bridged"
+        o_mean, o_p99 = measure(small, rounds, per_round)
+    for scenario, mean, p99 in (
+        ("under an agtrace span", n_mean, n_p99),
+        ("child of an OpenTelemetry span", o_mean, o_p99),
+    ):
+        print(f"{'bridge, ' + scenario:<28}{mean:>12.2f}{p99:>8.2f}{p_mean:>10.2f}{p_p99:>8.2f}{mean / p_mean:>8.3f}")
+        row = {
+            "section": "Python",
+            "scenario": f"with span(...), 3 small attributes, OpenTelemetry bridge active, {scenario}",
+            "unit": "ns",
+            "agtrace": mean * 1000,
+            "peer": "the same span, bridge off",
+            "peer_value": p_mean * 1000,
+            "target": "<= 2 us",
+            "met": mean <= 2.0,
+            "note": f"p99 of round means: bridged {p99:.1f} us, plain {p_p99:.1f} us",
+        }
+        print("BENCH " + json.dumps(row))
+    bridged.shutdown()
 
 
 if __name__ == "__main__":

@@ -32,6 +32,10 @@ fn defaults_console_only() {
         t.settings().capture_io,
         "decorators record inputs and outputs by default"
     );
+    assert!(
+        t.settings().otel_bridge,
+        "the SDKs bridge with OpenTelemetry by default"
+    );
     assert!(!t.strict(), "misuse is counted, not raised, by default");
     assert_eq!(t.settings().batch, BatchConfig::default());
 }
@@ -112,6 +116,7 @@ fn environment_settings_are_read() {
         ("AGTRACE_BATCH_MAX_BYTES", "50000"),
         ("AGTRACE_CAPTURE_CONTENT", "1"),
         ("AGTRACE_CAPTURE_IO", "false"),
+        ("AGTRACE_OTEL_BRIDGE", "false"),
         ("AGTRACE_STRICT", "true"),
         ("OTEL_PROPAGATORS", "b3,tracecontext"),
     ])
@@ -131,6 +136,7 @@ fn environment_settings_are_read() {
     assert_eq!(s.batch.batch_max_bytes, 50_000);
     assert!(s.capture_content);
     assert!(!s.capture_io);
+    assert!(!s.otel_bridge);
     assert!(s.strict && t.strict());
     use agtrace_core::propagation::Format;
     assert_eq!(
@@ -145,6 +151,7 @@ fn bad_values_fail_at_build_naming_the_setting() {
         ("OTEL_SDK_DISABLED", "maybe"),
         ("AGTRACE_CAPTURE_CONTENT", "yes please"),
         ("AGTRACE_CAPTURE_IO", "sometimes"),
+        ("AGTRACE_OTEL_BRIDGE", "sometimes"),
         ("AGTRACE_STRICT", "very"),
         ("OTEL_BSP_MAX_QUEUE_SIZE", "-1"),
         ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "0"),
@@ -233,6 +240,7 @@ service_name = "from-file"
 exporters = ["none"]
 capture_content = true
 capture_io = false
+otel_bridge = false
 global_tags = ["file-tag"]
 conversation_attribute = "session.thread"
 links = false
@@ -283,6 +291,7 @@ fn config_file_toml_sets_everything_below_env_and_code() {
     assert_eq!(s.exporter_names(), vec!["none"]);
     assert!(!s.capture_content, "code wins over the file");
     assert!(!s.capture_io, "the file sets capture_io");
+    assert!(!s.otel_bridge, "the file sets otel_bridge");
     assert_eq!(s.batch.batch_size, 32, "environment wins over the file");
     assert_eq!(
         s.batch.flush_interval,

@@ -525,7 +525,7 @@ TEST(ProtocolItems, LinksAtBeginAndAtEndAreExported) {
   ASSERT_EQ(x->links.size(), 2u);
   EXPECT_EQ(x->links[0].trace_id, kRemoteTraceId);
   EXPECT_EQ(x->links[0].span_id, kRemoteSpanId);
-  EXPECT_EQ(x->links[0].attributes.at("link.kind").text, "previous_turn");
+  EXPECT_EQ(x->links[0].attributes.at("link.kind")["stringValue"].str(), "previous_turn");
   EXPECT_EQ(x->links[1].span_id, "0102030405060708");
   EXPECT_TRUE(x->links[1].attributes.empty());
 }

@@ -162,6 +162,8 @@ typedef struct {
     /* Shut down: spans start as non-recording without a call (the core
      * would start and count them, then drop them at their end). */
     uint8_t shut_down;
+    /* Bridges its spans with OpenTelemetry's context (otel.c). */
+    uint8_t otel;
 } TracerObject;
 
 typedef struct {
@@ -171,6 +173,7 @@ typedef struct {
     uint8_t sampled;
     /* Carries trace state or baggage: spans under it pass it as INHERIT. */
     uint8_t carries_state;
+    PyObject *otel_outer; /* see SpanObject */
 } ContextObject;
 
 enum { SPAN_LIVE = 0, SPAN_ENDED = 1 };
@@ -188,6 +191,9 @@ typedef struct {
     PyObject *inherit;  /* the Context whose trace state descendants inherit */
     PyObject *token;    /* the ContextVar token while entered */
     PyObject *weakrefs;
+    /* A bridged tracer's span: the OpenTelemetry span current at its start
+     * (None for none); NULL otherwise (otel.c). */
+    PyObject *otel_outer;
 } SpanObject;
 
 extern PyTypeObject *TracerType, *ContextType, *SpanBaseType;
@@ -199,6 +205,8 @@ int span_type_init(PyObject *module);
  * records nothing). `kind`, `attributes` and `parent` may be NULL: PLAIN,
  * none, and the current span. */
 PyObject *span_start(PyObject *tracer, PyObject *name, PyObject *kind, PyObject *attributes, PyObject *parent);
+/* A new SpanContext owning `ctx` (freed on failure). */
+PyObject *context_wrap(agtrace_context_t *ctx, int carries_state);
 /* The span's context (a new SpanContext), or None when it has no ids. */
 PyObject *context_of_span(SpanObject *s);
 /* 0 when `name` is a non-empty str without NUL; else -1 with
@@ -208,6 +216,23 @@ uint64_t monotonic_ns(void);
 /* span()'s arguments (name, kind, attributes, *, parent) from a vectorcall
  * into out[4], NULL where absent; 0, or -1 with TypeError set. */
 int span_arguments(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, PyObject **out);
+
+/* ---- otel.c: the OpenTelemetry bridge ---- */
+
+/* 1 when the bridge is installed (installing it if the application imported
+ * OpenTelemetry since a bridged tracer was made), 0 when not, -1 with an
+ * error set. */
+int otel_active(void);
+/* OpenTelemetry's current span (a new reference; None for none), or NULL
+ * with an error set. Only while otel_active. */
+PyObject *otel_current_span(void);
+/* For a span of a bridged `tracer` about to start under `*parent` (given,
+ * or agtrace's current span, context or None): while the bridge is active,
+ * `*outer` gets OpenTelemetry's current span (a new reference, None for
+ * none; else it is left NULL) and, unless the parent was given, `*parent`
+ * becomes the innermost of the two. 0, or -1 with an error set. */
+int otel_start(PyObject *tracer, int given, PyObject **parent, PyObject **outer);
+int otel_init(PyObject *module); /* adds the module's _otel_* functions */
 
 /* ---- module.c: what the Python package configures at import ---- */
 

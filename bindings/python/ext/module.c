@@ -243,7 +243,7 @@ PyMODINIT_FUNC PyInit__fastpath(void) {
     PyObject *m = PyModule_Create(&module_def);
     if (!m)
         return NULL;
-    if (pending_init() < 0 || span_type_init(m) < 0 || tracer_types_init(m) < 0 ||
+    if (pending_init() < 0 || span_type_init(m) < 0 || tracer_types_init(m) < 0 || otel_init(m) < 0 ||
         PyModule_AddIntConstant(m, "PROTOCOL_VERSION", AGTRACE_PROTOCOL_VERSION) < 0) {
         Py_DECREF(m);
         return NULL;

@@ -256,6 +256,7 @@ static int span_traverse(PyObject *self, visitproc visit, void *arg) {
     Py_VISIT(s->session);
     Py_VISIT(s->inherit);
     Py_VISIT(s->tracer);
+    Py_VISIT(s->otel_outer);
     return 0;
 }
 
@@ -266,6 +267,7 @@ static int span_clear(PyObject *self) {
     Py_CLEAR(s->token);
     Py_CLEAR(s->session);
     Py_CLEAR(s->inherit);
+    Py_CLEAR(s->otel_outer);
     return 0;
 }
 
@@ -287,6 +289,7 @@ static void span_dealloc(PyObject *self) {
     Py_CLEAR(s->session);
     Py_CLEAR(s->inherit);
     Py_CLEAR(s->token);
+    Py_CLEAR(s->otel_outer);
     ((freefunc)PyType_GetSlot(type, Py_tp_free))(self);
     Py_DECREF(type);
 }

@@ -21,8 +21,7 @@ static PyObject *raise_status(agtrace_status_t status, agtrace_error_t *error) {
     return NULL;
 }
 
-/* Takes ownership of `ctx`. */
-static PyObject *context_wrap(agtrace_context_t *ctx, int carries_state) {
+PyObject *context_wrap(agtrace_context_t *ctx, int carries_state) {
     ContextObject *c = (ContextObject *)PyType_GenericAlloc(ContextType, 0);
     if (!c) {
         lib.context_free(ctx);
@@ -30,6 +29,7 @@ static PyObject *context_wrap(agtrace_context_t *ctx, int carries_state) {
     }
     c->ctx = ctx;
     c->carries_state = (uint8_t)carries_state;
+    c->otel_outer = NULL;
     bool sampled = false;
     agtrace_error_t *error = NULL;
     agtrace_status_t status = lib.context_ids(ctx, c->trace_id, c->span_id, &sampled, &error);
@@ -58,7 +58,10 @@ PyObject *context_of_span(SpanObject *s) {
         lib.context_new(s->trace_id, s->span_id, s->flags, inherit ? inherit->ctx : NULL, &ctx, &error);
     if (status != AGTRACE_OK)
         return raise_status(status, error);
-    return context_wrap(ctx, inherit != NULL);
+    PyObject *c = context_wrap(ctx, inherit != NULL);
+    if (c)
+        ((ContextObject *)c)->otel_outer = Py_XNewRef(s->otel_outer);
+    return c;
 }
 
 static PyObject *hex(const uint8_t *p, size_t n) {
@@ -83,6 +86,10 @@ static PyObject *context_sampled(PyObject *self, void *unused) {
     return PyBool_FromLong(((ContextObject *)self)->sampled);
 }
 
+static PyObject *context_carries_state(PyObject *self, void *unused) {
+    return PyBool_FromLong(((ContextObject *)self)->carries_state);
+}
+
 static PyObject *context_repr(PyObject *self) {
     PyObject *t = context_trace_id(self, NULL), *s = context_span_id(self, NULL);
     PyObject *r = t && s ? PyUnicode_FromFormat("SpanContext(trace_id=%U, span_id=%U)", t, s) : NULL;
@@ -94,6 +101,7 @@ static PyObject *context_repr(PyObject *self) {
 static void context_dealloc(PyObject *self) {
     PyTypeObject *type = Py_TYPE(self);
     lib.context_free(((ContextObject *)self)->ctx);
+    Py_CLEAR(((ContextObject *)self)->otel_outer);
     ((freefunc)PyType_GetSlot(type, Py_tp_free))(self);
     Py_DECREF(type);
 }
@@ -102,6 +110,7 @@ static PyGetSetDef context_getset[] = {
     {"trace_id", context_trace_id, NULL, "32 lowercase hex digits (all zero for baggage without a parent).", NULL},
     {"span_id", context_span_id, NULL, "16 lowercase hex digits.", NULL},
     {"sampled", context_sampled, NULL, "Whether the span is sampled.", NULL},
+    {"_carries_state", context_carries_state, NULL, "Whether it carries trace state or baggage.", NULL},
     {NULL},
 };
 
@@ -289,14 +298,24 @@ PyObject *span_start(PyObject *tracer, PyObject *name, PyObject *kind, PyObject 
     PyObject *p = parent ? Py_NewRef(parent) : PyObject_CallNoArgs(cfg.current_get);
     if (!p)
         return NULL;
+    PyObject *otel_span = NULL;
+    if (t->otel && otel_start(tracer, parent != NULL, &p, &otel_span) < 0) {
+        Py_DECREF(p);
+        return NULL;
+    }
     PyObject *session = PyObject_CallNoArgs(cfg.session_get);
     if (!session) {
+        Py_XDECREF(otel_span);
         Py_DECREF(p);
         return NULL;
     }
     PyObject *span = start(t, name, k, attributes, p, session == Py_None ? NULL : session);
     Py_DECREF(session);
     Py_DECREF(p);
+    if (span)
+        ((SpanObject *)span)->otel_outer = otel_span;
+    else
+        Py_XDECREF(otel_span);
     return span;
 }
 
@@ -412,6 +431,12 @@ static PyObject *tracer_extract(PyObject *self, PyObject *args) {
         raise_status(status, error);
     else
         out = ctx ? context_wrap(ctx, carries_state) : Py_NewRef(Py_None);
+    /* Current for OpenTelemetry while the span current there is this one. */
+    int bridged = out && out != Py_None && t->otel ? otel_active() : 0;
+    if (bridged > 0 && !(((ContextObject *)out)->otel_outer = otel_current_span()))
+        bridged = -1;
+    if (bridged < 0)
+        Py_CLEAR(out);
 done:
     lib.headers_free(h);
     Py_DECREF(seq);
@@ -449,7 +474,14 @@ static PyObject *tracer_mark_shut_down(PyObject *self, PyObject *unused) {
     Py_RETURN_NONE;
 }
 
+static PyObject *tracer_bridge_otel(PyObject *self, PyObject *unused) {
+    ((TracerObject *)self)->otel = 1;
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef tracer_methods[] = {
+    {"_bridge_otel", tracer_bridge_otel, METH_NOARGS,
+     "Bridges this tracer's spans with OpenTelemetry's context once it is installed (see _otel_watch)."},
     {"_mark_shut_down", tracer_mark_shut_down, METH_NOARGS,
      "From now on spans start as non-recording, without a call into the library."},
     {"span", (PyCFunction)(void (*)(void))tracer_span, METH_FASTCALL | METH_KEYWORDS,

@@ -30,6 +30,7 @@
 //! | `AGTRACE_STRICT` | `true`: the SDKs raise on misuse instead of logging and counting it (for tests) |
 //! | `AGTRACE_TAGS`, `AGTRACE_METADATA` | global tags (comma-separated) and metadata (JSON object) |
 //! | `AGTRACE_LINKS` | `false`: drop span links |
+//! | `AGTRACE_OTEL_BRIDGE` | `false`: SDKs keep their spans apart from the app's OpenTelemetry context |
 //! | `AGTRACE_CONVERSATION_ATTRIBUTE` | attribute for the conversation id |
 //! | `OTEL_PROPAGATORS` | `tracecontext`, `baggage`, `b3`, `b3multi` |
 //!
@@ -105,6 +106,7 @@ pub struct TracerBuilder {
     global_tags: Vec<String>,
     global_metadata: serde_json::Map<String, serde_json::Value>,
     links: Option<bool>,
+    otel_bridge: Option<bool>,
     conversation_attribute: Option<String>,
     capture_content: Option<bool>,
     capture_io: Option<bool>,
@@ -245,6 +247,16 @@ impl TracerBuilder {
         self
     }
 
+    /// Let the SDKs bridge their spans with the OpenTelemetry API's context
+    /// when the application uses it (one trace: spans started under an
+    /// OpenTelemetry span are its children, and OpenTelemetry sees the
+    /// current agtrace span). On by default. The core only carries the
+    /// setting; the SDKs read it at init.
+    pub fn otel_bridge(mut self, on: bool) -> Self {
+        self.otel_bridge = Some(on);
+        self
+    }
+
     /// Make the SDKs raise on misuse (a bad name, a value that cannot be
     /// recorded, a span ended twice) instead of logging it once per kind and
     /// counting it in `Stats::misuse`. Off by default; meant for tests and CI.
@@ -350,6 +362,8 @@ pub struct Settings {
     pub(crate) prices: PriceTable,
     pub global: GlobalContext,
     pub links: bool,
+    /// Whether the SDKs bridge their spans with the OpenTelemetry API's context.
+    pub otel_bridge: bool,
     pub conversation_attribute: String,
     pub capture_content: bool,
     /// Whether the SDKs' decorators record function inputs and outputs.
@@ -488,6 +502,9 @@ impl Settings {
         let capture_io = pick(b.capture_io, env, "AGTRACE_CAPTURE_IO", parse_bool)?
             .or(file.capture_io)
             .unwrap_or(true);
+        let otel_bridge = pick(b.otel_bridge, env, "AGTRACE_OTEL_BRIDGE", parse_bool)?
+            .or(file.otel_bridge)
+            .unwrap_or(true);
         let strict = pick(b.strict, env, "AGTRACE_STRICT", parse_bool)?
             .or(file.strict)
             .unwrap_or(false);
@@ -522,6 +539,7 @@ impl Settings {
             prices,
             global,
             links,
+            otel_bridge,
             conversation_attribute,
             capture_content,
             capture_io,

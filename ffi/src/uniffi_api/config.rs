@@ -35,6 +35,7 @@ impl Tracer {
     ///   `scrub_default_patterns`, `media` (`placeholder`, `keep`, `drop`);
     /// - `global_tags` (strings), `global_metadata` (object);
     /// - `links`: whether span links are exported;
+    /// - `otel_bridge`: whether the SDKs bridge with OpenTelemetry's context;
     /// - `batch`: `queue_capacity`, `queue_max_bytes`, `batch_size`,
     ///   `batch_max_bytes`, `flush_interval_ms`, `rollup_hold_ms`;
     /// - `delivery`: `max_retries`, `initial_backoff_ms`, `max_backoff_ms`,
@@ -64,6 +65,7 @@ impl Tracer {
             "global_tags": global.tags,
             "global_metadata": global.metadata,
             "links": t.links_enabled(),
+            "otel_bridge": s.otel_bridge,
             "batch": {
                 "queue_capacity": b.queue_capacity,
                 "queue_max_bytes": b.queue_max_bytes,

@@ -14,7 +14,7 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Optional, Union
 
-from . import _flusher
+from . import _flusher, _otel
 from ._errors import InvalidArgument, InvalidConfig, Timeout, cold
 from ._native import fastpath, ffi
 from ._span import Parent, Span, SpanContext, current, log, span_kind
@@ -138,6 +138,8 @@ class Tracer(fastpath.Tracer):
         #: (``AGTRACE_CAPTURE_IO``), read once here: the decorators check it
         #: on every call.
         self.capture_io = bool(config["capture_io"])
+        if config["otel_bridge"]:
+            _otel.enable(self)
         _flusher.watch(config["batch"]["flush_interval_ms"])
 
     # -- propagation -------------------------------------------------------

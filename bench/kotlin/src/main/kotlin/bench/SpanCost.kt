@@ -37,7 +37,10 @@ class SpanCost(private val spans: Int) {
     }
 
     fun run() {
-        val tracer = Tracer { ignoreEnv = true; exporters = listOf("none") }
+        // The OpenTelemetry SDK is on this class path: the plain tracer has the
+        // bridge off (as where the API is absent); `bridged` has it on.
+        val tracer = Tracer { ignoreEnv = true; exporters = listOf("none"); settings["AGTRACE_OTEL_BRIDGE"] = false }
+        val bridged = Tracer { ignoreEnv = true; exporters = listOf("none") }
         val attrs = mapOf("tool" to "search", "step" to 3, "cached" to true)
         val root = tracer.startSpan("root", kind = SpanKind.AGENT)
 
@@ -55,6 +58,7 @@ class SpanCost(private val spans: Int) {
         val step = AttributeKey.longKey("step")
         val cached = AttributeKey.booleanKey("cached")
         val otelRoot = otel.spanBuilder("root").startSpan()
+        val bridgedRoot = bridged.startSpan("root", kind = SpanKind.AGENT)
 
         val scenarios =
             listOf(
@@ -71,6 +75,12 @@ class SpanCost(private val spans: Int) {
                     }
                 },
                 Scenario("agtrace startSpan + end", spans) { tracer.startSpan("child", parent = root).end() },
+                Scenario("agtrace span {} (3 attributes), bridged", spans) {
+                    bridged.span("child", kind = SpanKind.TOOL, attributes = attrs, parent = bridgedRoot) { }
+                },
+                Scenario("agtrace span {} (3 attributes), bridged, under OTel", spans) {
+                    otelRoot.makeCurrent().use { bridged.span("child", kind = SpanKind.TOOL, attributes = attrs) { } }
+                },
                 Scenario("agtrace, no tracer (records nothing)", spans) {
                     Agtrace.span("child") { } // Agtrace.init() is never called here
                 },
@@ -105,9 +115,12 @@ class SpanCost(private val spans: Int) {
         }
 
         root.end()
-        val stats = tracer.stats()
-        tracer.shutdown()
-        check(stats.started == stats.ended) { "spans unaccounted for: $stats" }
+        bridgedRoot.end()
+        for (t in listOf(tracer, bridged)) {
+            val stats = t.stats()
+            t.shutdown()
+            check(stats.started == stats.ended) { "spans unaccounted for: $stats" }
+        }
         otelRoot.end()
         provider.shutdown().join(5, TimeUnit.SECONDS)
 
@@ -134,6 +147,11 @@ class SpanCost(private val spans: Int) {
         row("startSpan + end (watched for abandonment)", cpu.getValue("agtrace startSpan + end"), peer, cpu.getValue("opentelemetry-java, start + end"), null)
         row("span(...) { } + setLlm + setUsage", cpu.getValue("agtrace span {} + setLlm + setUsage"), null, null, null)
         row("span(...) { } before init (records nothing)", cpu.getValue("agtrace, no tracer (records nothing)"), null, null, null)
+        val plain = "the same span, bridge off"
+        val bridgedCost = cpu.getValue("agtrace span {} (3 attributes), bridged")
+        row("span(...) { }, 3 attributes, OpenTelemetry bridge active", bridgedCost, plain, cpu.getValue(ours), null)
+        val underOtel = cpu.getValue("agtrace span {} (3 attributes), bridged, under OTel")
+        row("span(...) { }, 3 attributes, bridge active, child of an OpenTelemetry span (its makeCurrent included)", underOtel, plain, cpu.getValue(ours), null)
     }
 
     private fun ratioTarget(ours: Double, theirs: Double): Pair<String, Boolean> = "<= 1.0 x peer" to (ours <= theirs)

@@ -82,7 +82,7 @@ public object Agtrace {
         Lifecycle.default?.begin(name, kind, attributes, parent) ?: Spans.start(null, name, kind, attributes, parent)
 
     /** The current span of this thread or coroutine, or null. */
-    public fun currentSpan(): Span? = Current.parent() as? Span
+    public fun currentSpan(): Span? = Current.local() as? Span
 
     /**
      * The current span and session as a coroutine context, to carry them

@@ -24,7 +24,11 @@ internal object Current {
     private val parent = ThreadLocal<SpanParent?>()
     private val session = ThreadLocal<Session?>()
 
-    fun parent(): SpanParent? = parent.get()
+    /** The default parent of a span: the innermost of agtrace's current span and OpenTelemetry's (see [OtelBridge]). */
+    fun parent(): SpanParent? = if (OtelBridge.available) OtelBridge.innermost(parent.get()) else parent.get()
+
+    /** agtrace's current span or context alone. */
+    fun local(): SpanParent? = parent.get()
 
     fun session(): Session? = session.get()
 
@@ -32,10 +36,14 @@ internal object Current {
     fun enter(value: SpanParent?): SpanParent? {
         val previous = parent.get()
         parent.set(value)
+        if (OtelBridge.available) OtelBridge.enter(value)
         return previous
     }
 
-    fun exit(previous: SpanParent?) = parent.set(previous)
+    fun exit(previous: SpanParent?) {
+        if (OtelBridge.available) OtelBridge.exit()
+        parent.set(previous)
+    }
 
     fun enterSession(value: Session?): Session? {
         val previous = session.get()

@@ -33,6 +33,9 @@ public class Tracer(configure: AgtraceConfig.() -> Unit = {}) {
 
     @Volatile private var shutDown = false
 
+    /** Bridges its spans with OpenTelemetry's context (`AGTRACE_OTEL_BRIDGE`, see [OtelBridge]). */
+    @JvmField internal val otelBridge: Boolean
+
     init {
         val config = AgtraceConfig().apply(configure)
         if (config.exitTimeout.isNegative()) {
@@ -46,9 +49,11 @@ public class Tracer(configure: AgtraceConfig.() -> Unit = {}) {
         handle = ffi.cHandle().toLong()
         Abi.cleaner.register(this, Abi.FreeTracer(handle))
         Lifecycle.register(this)
+        val effective = config()
         @Suppress("UNCHECKED_CAST")
-        val batch = config()["batch"] as Map<String, Any?>
+        val batch = effective["batch"] as Map<String, Any?>
         ThreadBuffers.batchDelay((batch["flush_interval_ms"] as Number).toLong())
+        otelBridge = OtelBridge.enable(this, effective["otel_bridge"] == true)
     }
 
     // -- spans -------------------------------------------------------------------
@@ -265,10 +270,11 @@ internal object Spans {
         name: String,
         kind: SpanKind,
         attributes: Map<String, Any?>,
-        parent: SpanParent?,
+        given: SpanParent?,
         manual: Boolean = false,
     ): Span {
         Attributes.checkName("span name", name)
+        val parent = if (OtelBridge.available) OtelBridge.forTracer(tracer, given) else given
         val session = Current.session()
         var inherit: SpanContext? = null
         val b = ThreadBuffers.current()
