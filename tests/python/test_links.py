@@ -125,6 +125,7 @@ def test_each_turn_links_to_the_previous_turn_and_carries_the_conversation(initi
     assert link_ids(turns[0]) == []
     assert link_ids(turns[1]) == [ids(roots[0])]
     assert link_ids(turns[2]) == [ids(roots[1])]
+    assert turns[1]["links"][0]["attributes"] == {"link.kind": "previous_turn"}
     assert turns[0]["attributes"]["gen_ai.operation.name"] == "invoke_agent"
     assert {s["attributes"]["gen_ai.conversation.id"] for s in spans} == {"c-42"}
 

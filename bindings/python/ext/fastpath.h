@@ -104,9 +104,8 @@ int put_cstr(buf_t *b, const char *s, size_t n);
  * lists/tuples of one of those; non-finite floats as their text; any other
  * value converted by cfg.convert). Returns 1 when written, 0 when skipped
  * (None) or dropped (a bad key; a value whose conversion failed: misuse),
- * -1 with an error (MemoryError;
- * InvalidArgument in strict mode; a BaseException such as KeyboardInterrupt
- * raised by the value's own code). */
+ * -1 with an error (MemoryError; InvalidArgument in strict mode; a
+ * BaseException such as KeyboardInterrupt raised by the value's own code). */
 int put_attribute(buf_t *b, PyObject *key, PyObject *value, PyObject *reporter);
 
 /* Every attribute of a mapping (anything else is misuse: nothing is

@@ -407,7 +407,8 @@ int put_links(buf_t *b, PyObject *links, PyObject *reporter) {
 
 /* Each item's fields (PROTOCOL.md, "Items"), one letter each: s str,
  * i i64, u u64, d f64, b bool byte, B u8, S strs, I/D/L arrays of i64, f64,
- * bool, o offset (None: NOW), E an event's attribute items. */
+ * bool, o offset (None: NOW), E an event's or link's attribute items, T a
+ * trace id and N a span id (bytes of 16 and 8). */
 static const char *item_fields(long code) {
     switch (code) {
     case AGTRACE_PROTO_ITEM_STRING: return "ss";
@@ -430,6 +431,7 @@ static const char *item_fields(long code) {
     case AGTRACE_PROTO_ITEM_EVENT: return "soE";
     case AGTRACE_PROTO_ITEM_FIRST_CHUNK: return "o";
     case AGTRACE_PROTO_ITEM_NAME: return "s";
+    case AGTRACE_PROTO_ITEM_LINK: return "TNBsE";
     default: return NULL;
     }
 }
@@ -492,6 +494,18 @@ static int put_field(buf_t *b, char kind, PyObject *v) {
             return -1;
         }
         return put_byte(b, (uint8_t)x);
+    }
+    case 'T':
+    case 'N': {
+        Py_ssize_t want = kind == 'T' ? 16 : 8;
+        if (!PyBytes_Check(v) || PyBytes_Size(v) != want) {
+            PyErr_Format(PyExc_TypeError, "expected %zd bytes, got %R", want, v);
+            return -1;
+        }
+        if (buf_reserve(b, (size_t)want) < 0)
+            return -1;
+        put_raw(b, PyBytes_AsString(v), (size_t)want);
+        return 0;
     }
     case 'S': return put_elements(b, 's', v);
     case 'I': return put_elements(b, 'i', v);

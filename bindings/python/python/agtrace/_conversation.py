@@ -10,7 +10,8 @@ knows the turn before it.
 A turn's span starts in a session scope (see :func:`agtrace.session`) whose
 conversation id is the conversation's, so every span of its trace carries
 ``gen_ai.conversation.id`` (backends group traces into sessions by it), and
-it is linked to the previous turn's span, so a backend can step from a turn
+it is linked to the previous turn's span (the link's attribute ``link.kind``
+is ``previous_turn``), so a backend can step from a turn
 to the one before even when each turn is its own trace. A turn's span is a
 child of the current span like any other (a new trace when there is none:
 the usual chat loop), or of ``parent=``.
@@ -36,6 +37,9 @@ from ._span import Parent, Span, SpanContext, SpanKind
 from ._tracer import Tracer
 
 _CURRENT: Any = object()
+
+#: The attributes of a turn's link to the turn before.
+PREVIOUS_TURN = {"link.kind": "previous_turn"}
 
 
 class Conversation:
@@ -72,7 +76,7 @@ class Conversation:
         with _session.session(conversation_id=self.id):
             with self._lock:
                 previous = self._previous
-                options: dict[str, Any] = {"links": [previous, *(links or ())] if previous else links}
+                options: dict[str, Any] = {"links": [(previous, PREVIOUS_TURN), *(links or ())] if previous else links}
                 if parent is not _CURRENT:
                     options["parent"] = parent
                 start = self._tracer.span if self._tracer is not None else fastpath.span

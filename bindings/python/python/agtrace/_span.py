@@ -183,7 +183,7 @@ class Span(fastpath.Span):
         except (TypeError, ValueError) as e:
             return self._misuse(codes.MISUSE_BAD_VALUE, f"messages: {e}")
         tracer = self._tracer
-        if tracer is not None and tracer.mask is not None:
+        if tracer is not None and tracer.mask is not None and self.is_recording():
             texts = [t and _masked_messages(tracer, t, which) for t, which in zip(texts, ("input", "output"))]
         self._item(codes.ITEM_MESSAGES, *texts)
 
