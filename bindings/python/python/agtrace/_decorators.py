@@ -86,7 +86,11 @@ class _Options:
         if not tracer.capture_io or not span.is_recording():
             return span, None
         if self.capture_input:
-            self.record(span, tracer, "input", self._arguments(args, kwargs))
+            try:
+                self.record(span, tracer, "input", self._arguments(args, kwargs))
+            except BaseException as e:  # strict mode's misuse: the call is not made
+                with span:
+                    raise e
         return span, tracer if self.capture_output else None
 
     def _arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
