@@ -156,7 +156,7 @@ def test_decorated_function_input_and_output_reach_phoenix(phoenix):
         ignore_env=True,
     )
 
-    @agtrace.tool(tracer=tracer)
+    @agtrace.tool(name="get_weather", tracer=tracer)
     def get_weather(city: str, units: str = "metric") -> dict:
         return {"city": city, "forecast": "sunny", "high": 21.5}
 
