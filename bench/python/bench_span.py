@@ -121,7 +121,7 @@ def decorated_row(rounds: int, per_round: int, otel: Any, plain: Callable[[], No
     a_mean, a_p99 = measure(lambda: lookup("Oslo"), rounds, per_round)
     o_mean, o_p99 = measure(lambda: otel_lookup("Oslo"), rounds, per_round)
     p_mean, _ = measure(plain, rounds, per_round)
-    name = "@tool call, input/output captured"
+    name = "@tool call, capture on"
     print(f"{name:<28}{a_mean:>12.2f}{a_p99:>8.2f}{o_mean:>10.2f}{o_p99:>8.2f}{a_mean / o_mean:>8.3f}")
     row = {
         "section": "Python",

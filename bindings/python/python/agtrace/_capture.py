@@ -62,11 +62,12 @@ def record(span: Span, tracer: Optional[Tracer], which: str, value: object, tool
     plain = masked(tracer, value, f"an {which}")
     if plain is DROPPED:
         return
-    text = plain if isinstance(plain, str) else _record.json_text(plain)
+    is_text = isinstance(plain, str)
+    text = plain if is_text else _record.json_text(plain)
     span.set_attribute(f"{which}.value", text)
-    span.set_attribute(f"{which}.mime_type", TEXT if isinstance(plain, str) else JSON)
+    span.set_attribute(f"{which}.mime_type", TEXT if is_text else JSON)
     if tool_key is not None:
-        span.set_attribute(tool_key, _record.json_text(plain))
+        span.set_attribute(tool_key, _record.json_text(plain) if is_text else text)
 
 
 def record_text(span: Span, tracer: Optional[Tracer], key: str, value: object) -> None:

@@ -41,7 +41,8 @@ MAX_YIELDS = 100
 
 class _Options:
     __slots__ = (
-        "name", "kind", "attributes", "tracer", "capture_input", "capture_output", "links", "signature", "skip"
+        "name", "kind", "attributes", "tracer", "capture_input", "capture_output", "links", "signature", "skip",
+        "names", "defaults",
     )
 
     def __init__(
@@ -65,6 +66,10 @@ class _Options:
         self.signature: Optional[inspect.Signature] = None
         #: The parameter left out of the input: a first ``self`` or ``cls``.
         self.skip: Optional[str] = None
+        #: When every parameter is positional-or-keyword (most functions):
+        #: their names and defaults, to bind a call without the signature.
+        self.names: Optional[tuple[str, ...]] = None
+        self.defaults: dict[str, Any] = {}
         if capture_input:
             try:
                 self.signature = inspect.signature(fn)
@@ -75,6 +80,10 @@ class _Options:
                 positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
                 if first is not None and first.name in ("self", "cls") and first.kind in positional:
                     self.skip = first.name
+                parameters = self.signature.parameters.values()
+                if all(p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for p in parameters):
+                    self.names = tuple(p.name for p in parameters)
+                    self.defaults = {p.name: p.default for p in parameters if p.default is not p.empty}
 
     def start(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Optional[Span], Optional[Tracer]]:
         """The call's span (None before ``init``), its input recorded, and
@@ -94,6 +103,11 @@ class _Options:
         return span, tracer if self.capture_output else None
 
     def _arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        names = self.names
+        if names is not None and len(args) <= len(names) and all(k in names[len(args):] for k in kwargs):
+            given = {**dict(zip(names, args)), **kwargs}
+            if all(n in given or n in self.defaults for n in names):
+                return {n: given[n] if n in given else self.defaults[n] for n in names if n != self.skip}
         if self.signature is not None:
             try:
                 bound = self.signature.bind(*args, **kwargs)
