@@ -15,6 +15,7 @@ flattened into a plain dict by ``sdk_support.read_spans``::
      "kind": "CLIENT",                  # OTel SpanKind name
      "attributes": {"gen_ai.request.model": "gpt-4o", "n": 3, ...},
      "events": [{"name": "exception", "attributes": {...}, "timeUnixNano": 17...}],
+     "links": [{"traceId": "...", "spanId": "...", "traceState": "", "attributes": {...}}],
      "status": {"code": "error", "message": "bad"},   # code: unset / ok / error
      "startTimeUnixNano": 17..., "endTimeUnixNano": 17...,
      "resource": {"service.name": "...", ...}}

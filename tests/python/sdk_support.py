@@ -102,6 +102,15 @@ def read_spans(path: Path) -> list[Span]:
                                 }
                                 for e in s.get("events") or []
                             ],
+                            "links": [
+                                {
+                                    "traceId": link["traceId"],
+                                    "spanId": link["spanId"],
+                                    "traceState": link.get("traceState") or "",
+                                    "attributes": attributes(link.get("attributes")),
+                                }
+                                for link in s.get("links") or []
+                            ],
                             "status": _status(s.get("status")),
                             "startTimeUnixNano": int(s.get("startTimeUnixNano", 0)),
                             "endTimeUnixNano": int(s.get("endTimeUnixNano", 0)),

@@ -290,3 +290,26 @@ def test_default_tracer_decorators_use_its_setting(initialized):
         "output.value": "null",
         "output.mime_type": "application/json",
     }
+
+
+def test_arguments_bind_by_name_however_they_are_passed(traced):
+    @agtrace.trace(tracer=traced.tracer, name="f")
+    def f(a, b, c=3):
+        return None
+
+    f(1, 2)
+    f(1, c=5, b=4)
+    f(b=2, a=1)
+    with pytest.raises(TypeError):
+        f(1)  # the call fails; its span records what it was given
+    with pytest.raises(TypeError):
+        f(1, 2, d=4)
+    recorded = [inputs(s) for s in sorted(traced.spans(), key=lambda s: s["startTimeUnixNano"])]
+    assert recorded == [
+        {"a": 1, "b": 2, "c": 3},
+        {"a": 1, "b": 4, "c": 5},
+        {"a": 1, "b": 2, "c": 3},
+        {"args": [1], "kwargs": {}},
+        {"args": [1, 2], "kwargs": {"d": 4}},
+    ]
+    assert [list(r) for r in recorded[:3]] == [["a", "b", "c"]] * 3, "in parameter order"

@@ -9,6 +9,7 @@ so tests sharing the server do not see each other's spans."""
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -141,3 +142,43 @@ def test_script_configured_from_environment_reaches_phoenix_at_exit(phoenix, run
     assert set(by_name) == {"env root", "env child"}
     assert by_name["env child"]["parent_id"] == by_name["env root"]["context"]["span_id"]
     assert by_name["env root"]["parent_id"] is None
+
+
+def test_decorated_function_input_and_output_reach_phoenix(phoenix):
+    # What Phoenix shows as a span's Input and Output: OpenInference's
+    # input.value/output.value with their MIME types, from the call itself.
+    conversation = f"py-e2e-io-{uuid.uuid4().hex}"
+    tracer = agtrace.Tracer(
+        "agtrace-python-e2e",
+        exporters="otlp",
+        endpoint=phoenix.http_endpoint,
+        protocol="http/protobuf",
+        ignore_env=True,
+    )
+
+    @agtrace.tool(name="get_weather", tracer=tracer)
+    def get_weather(city: str, units: str = "metric") -> dict:
+        return {"city": city, "forecast": "sunny", "high": 21.5}
+
+    @agtrace.agent(name="assistant", tracer=tracer)
+    def assistant(question: str) -> str:
+        return f"{get_weather('Oslo')['forecast']} in Oslo"
+
+    with agtrace.session(conversation_id=conversation):
+        assert assistant("Weather in Oslo?") == "sunny in Oslo"
+    try:
+        assert tracer.flush(10), f"flush failed: {tracer.stats()}"
+    finally:
+        tracer.shutdown()
+
+    spans = phoenix.spans(min_count=2, timeout=30, attributes={"gen_ai.conversation.id": conversation})
+    by_name = _by_name(spans)
+    tool, agent = by_name["get_weather"]["attributes"], by_name["assistant"]["attributes"]
+    assert json.loads(tool["input.value"]) == {"city": "Oslo", "units": "metric"}
+    assert tool["input.mime_type"] == "application/json"
+    assert json.loads(tool["output.value"]) == {"city": "Oslo", "forecast": "sunny", "high": 21.5}
+    assert tool["output.mime_type"] == "application/json"
+    assert json.loads(tool["gen_ai.tool.call.arguments"]) == {"city": "Oslo", "units": "metric"}
+    assert json.loads(agent["input.value"]) == {"question": "Weather in Oslo?"}
+    assert agent["output.value"] == "sunny in Oslo"
+    assert agent["output.mime_type"] == "text/plain"

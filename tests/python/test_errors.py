@@ -1,8 +1,11 @@
-"""Errors: a wrong argument raises ``agtrace.InvalidArgument`` (an
-``AgtraceError``) naming what was wrong, at the call that passed it; nothing
-else breaks (other spans still export, the current span is restored); after
-shutdown, spans record nothing and never raise. Attribute values of any type,
-and attributes with bad keys (dropped), raise nothing: see test_values.py."""
+"""Errors: telemetry never raises at run time. A wrong argument to a span's
+start or methods is misuse: skipped, counted in ``stats().misuse`` by kind
+and logged once; in strict mode it raises ``agtrace.InvalidArgument`` (an
+``AgtraceError``) naming what was wrong, at the call that passed it. Either
+way nothing else breaks (other spans still export, the current span is
+restored); after shutdown, spans record nothing and never raise. Attribute
+values of any type, and attributes with bad keys (dropped), raise nothing:
+see test_values.py."""
 
 from __future__ import annotations
 
@@ -23,29 +26,35 @@ def test_error_hierarchy():
     assert issubclass(agtrace.Timeout, TimeoutError)
 
 
+NO_MISUSE = {"bad_name": 0, "bad_value": 0, "ended_twice": 0, "bad_call": 0, "mask_failed": 0}
+
+# (arguments, what strict mode's message says, the misuse kind counted)
 START_ERRORS = [
-    pytest.param({"name": 123}, "name", id="name-int"),
-    pytest.param({"name": None}, "name", id="name-none"),
-    pytest.param({"name": b"bytes"}, "name", id="name-bytes"),
-    pytest.param({"name": ""}, "name", id="name-empty"),
-    pytest.param({"name": "nul\0name"}, "NUL", id="name-nul"),
-    pytest.param({"attributes": [("key", "value")]}, "mapping", id="attributes-list"),
-    pytest.param({"attributes": "key=value"}, "mapping", id="attributes-str"),
+    pytest.param({"name": 123}, "name", "bad_name", id="name-int"),
+    pytest.param({"name": None}, "name", "bad_name", id="name-none"),
+    pytest.param({"name": b"bytes"}, "name", "bad_name", id="name-bytes"),
+    pytest.param({"name": ""}, "name", "bad_name", id="name-empty"),
+    pytest.param({"name": "nul\0name"}, "NUL", "bad_name", id="name-nul"),
+    pytest.param({"attributes": [("key", "value")]}, "mapping", "bad_call", id="attributes-list"),
+    pytest.param({"attributes": "key=value"}, "mapping", "bad_call", id="attributes-str"),
     # Falsy, but still not mappings.
-    pytest.param({"attributes": []}, "mapping", id="attributes-empty-list"),
-    pytest.param({"attributes": 0}, "mapping", id="attributes-zero"),
-    pytest.param({"kind": "robot"}, "robot", id="kind-unknown-name"),
-    pytest.param({"kind": 99}, "99", id="kind-unknown-number"),
-    pytest.param({"kind": True}, "True", id="kind-bool"),
-    pytest.param({"kind": 1.5}, "1.5", id="kind-float"),
-    pytest.param({"parent": "00-abc"}, "parent.*str", id="parent-str"),
-    pytest.param({"parent": 7}, "parent.*int", id="parent-int"),
-    pytest.param({"parent": object()}, "parent.*object", id="parent-object"),
+    pytest.param({"attributes": []}, "mapping", "bad_call", id="attributes-empty-list"),
+    pytest.param({"attributes": 0}, "mapping", "bad_call", id="attributes-zero"),
+    pytest.param({"kind": "robot"}, "robot", "bad_call", id="kind-unknown-name"),
+    pytest.param({"kind": 99}, "99", "bad_call", id="kind-unknown-number"),
+    pytest.param({"kind": True}, "True", "bad_call", id="kind-bool"),
+    pytest.param({"kind": 1.5}, "1.5", "bad_call", id="kind-float"),
+    pytest.param({"parent": "00-abc"}, "parent.*str", "bad_call", id="parent-str"),
+    pytest.param({"parent": 7}, "parent.*int", "bad_call", id="parent-int"),
+    pytest.param({"parent": object()}, "parent.*object", "bad_call", id="parent-object"),
+    pytest.param({"links": 5}, "links", "bad_call", id="links-int"),
+    pytest.param({"links": ["00-abc"]}, "link", "bad_call", id="links-str-element"),
 ]
 
 
-@pytest.mark.parametrize("bad, fragment", START_ERRORS)
-def test_bad_span_arguments_raise_invalid_argument(traced, bad, fragment):
+@pytest.mark.parametrize("bad, fragment, kind", START_ERRORS)
+def test_bad_span_arguments_raise_invalid_argument_in_strict_mode(make_tracer, bad, fragment, kind):
+    traced = make_tracer(strict=True)
     args = {"name": "fine", **bad}
     with pytest.raises(agtrace.InvalidArgument, match=fragment):
         traced.tracer.span(args.pop("name"), **args)
@@ -54,17 +63,58 @@ def test_bad_span_arguments_raise_invalid_argument(traced, bad, fragment):
     with traced.tracer.span("after the error"):
         pass
     assert [s["name"] for s in traced.spans()] == ["after the error"]
-    assert traced.tracer.stats().started == 1
+    stats = traced.tracer.stats()
+    assert stats.started == 1
+    assert stats.misuse == {**NO_MISUSE, kind: 1}, "counted as well as raised"
 
 
-def test_module_level_span_checks_arguments_too(initialized):
-    with pytest.raises(agtrace.InvalidArgument, match="name"):
-        agtrace.span(42)
-    with pytest.raises(agtrace.InvalidArgument, match="robot"):
-        agtrace.span("x", kind="robot")
-    with agtrace.span("still works"):
-        pass
-    assert initialized.one("still works")
+@pytest.mark.parametrize("bad, fragment, kind", START_ERRORS)
+def test_bad_span_arguments_are_counted_and_skipped(traced, bad, fragment, kind):
+    args = {"name": "fine", **bad}
+    with traced.tracer.span("parent"):
+        with traced.tracer.span(args.pop("name"), **args) as s:
+            s.set_attribute("recorded", True)
+    assert agtrace.current_span() is None
+    by_name = {s["name"]: s for s in traced.spans()}
+    if kind == "bad_name":
+        # A span with a bad name starts nothing.
+        assert set(by_name) == {"parent"}
+        assert not s.is_recording()
+    else:
+        # The rest starts a span without what it could not use: kind PLAIN,
+        # no attributes or links, the current span as its parent.
+        fine = by_name["fine"]
+        assert fine["attributes"] == {"recorded": True}
+        assert fine["parentSpanId"] == by_name["parent"]["spanId"]
+        assert fine["kind"] == "INTERNAL" and fine["links"] == []
+    assert traced.tracer.stats().misuse == {**NO_MISUSE, kind: 1}
+
+
+def test_module_level_span_checks_arguments_too(tmp_path):
+    from sdk_support import Traced, file_settings
+
+    traced = Traced(agtrace.init("strict", strict=True, **file_settings(tmp_path / "s.jsonl")), tmp_path / "s.jsonl")
+    try:
+        with pytest.raises(agtrace.InvalidArgument, match="name"):
+            agtrace.span(42)
+        with pytest.raises(agtrace.InvalidArgument, match="robot"):
+            agtrace.span("x", kind="robot")
+        with agtrace.span("still works"):
+            pass
+        assert traced.one("still works")
+        assert agtrace.stats().misuse == {**NO_MISUSE, "bad_name": 1, "bad_call": 1}
+    finally:
+        agtrace.shutdown()
+
+
+def test_misuse_is_logged_once_per_kind(traced, capfd):
+    for _ in range(3):
+        traced.tracer.span("")
+        traced.tracer.span("x", kind="robot").end()
+    lines = capfd.readouterr().err.splitlines()
+    assert len([line for line in lines if "misuse: bad_name" in line]) == 1, lines
+    assert len([line for line in lines if "misuse: bad_call" in line]) == 1, lines
+    assert traced.tracer.stats().misuse == {**NO_MISUSE, "bad_name": 3, "bad_call": 3}
 
 
 def _span_method_errors():
@@ -84,6 +134,7 @@ def _span_method_errors():
         pytest.param(lambda s: s.set_llm(finish_reasons="stop"), "finish_reasons", id='set_llm(finish_reasons=stop)'),
         pytest.param(lambda s: s.set_llm(finish_reasons=["stop", 1]), "finish_reasons", id='set_llm(finish_reasons=[stop,1])'),
         pytest.param(lambda s: s.set_messages(input=[{"role": "user", "content": object()}]), "messages", id='set_messages(input=[{role:user,content:object()}])'),
+        pytest.param(lambda s: s.add_link("00-abc"), "link", id='add_link(str)'),
         pytest.param(lambda s: s.set_tool(None), "name", id='set_tool(None)'),
         pytest.param(lambda s: s.set_agent(7), "name", id='set_agent(7)'),
         pytest.param(lambda s: s.update_name(None), "name", id='update_name(None)'),
@@ -92,7 +143,8 @@ def _span_method_errors():
 
 
 @pytest.mark.parametrize("call, fragment", _span_method_errors())
-def test_bad_span_method_arguments_raise_and_the_span_survives(traced, call, fragment):
+def test_bad_span_method_arguments_raise_in_strict_mode_and_the_span_survives(make_tracer, call, fragment):
+    traced = make_tracer(strict=True)
     with traced.tracer.span("survivor") as s:
         s.set_attribute("before", 1)
         with pytest.raises(agtrace.InvalidArgument, match=fragment):
@@ -104,14 +156,27 @@ def test_bad_span_method_arguments_raise_and_the_span_survives(traced, call, fra
     assert "agtrace.abandoned" not in attrs
 
 
+@pytest.mark.parametrize("call, fragment", _span_method_errors())
+def test_bad_span_method_arguments_are_counted_and_ignored(traced, call, fragment):
+    with traced.tracer.span("survivor") as s:
+        s.set_attribute("before", 1)
+        call(s)
+        s.set_attribute("after", 2)
+    span = traced.one("survivor")
+    assert span["attributes"] == {"before": 1, "after": 2}, "the bad call recorded nothing"
+    assert span["status"]["code"] == "unset" and span["events"] == [] and span["links"] == []
+    assert sum(traced.tracer.stats().misuse.values()) == 1
+
+
 @pytest.mark.parametrize(
     "call",
     [lambda s: s.update_name("chat\0gpt"), lambda s: s.set_status("error", "bad\0thing")],
     ids=["update_name", "set_status"],
 )
-def test_nul_in_a_name_or_description_is_rejected_like_at_start(traced, call):
-    # agtrace.span("a\0b") raises InvalidArgument; renaming to such a name
-    # must too, not export an altered text.
+def test_nul_in_a_name_or_description_is_rejected_like_at_start(make_tracer, call):
+    # agtrace.span("a\0b") is misuse; renaming to such a name must be too,
+    # not export an altered text.
+    traced = make_tracer(strict=True)
     with traced.tracer.span("nul text") as s:
         with pytest.raises(agtrace.InvalidArgument, match="NUL"):
             call(s)

@@ -59,6 +59,9 @@ def item(spec: dict[str, Any]) -> tuple[Any, ...]:
         return (codes.ITEM_FIRST_CHUNK, value)
     if kind == "name":
         return (codes.ITEM_NAME, value)
+    if kind == "link":
+        ids = (bytes.fromhex(value["trace_id"]), bytes.fromhex(value["span_id"]))
+        return (codes.ITEM_LINK, *ids, value["flags"], value["trace_state"], [item(a) for a in value["attributes"]])
     raise AssertionError(f"vectors.json has an item this test does not map: {kind}")
 
 

@@ -12,11 +12,23 @@ import sys
 README = pathlib.Path(__file__).resolve().parents[2] / "README.md"
 
 
+def python_section() -> str:
+    return README.read_text().split("## From Python", 1)[1]
+
+
 def python_example() -> str:
-    section = README.read_text().split("## From Python", 1)[1]
-    match = re.search(r"```python\n(.*?)```", section, re.S)
+    match = re.search(r"```python\n(.*?)```", python_section(), re.S)
     assert match, "no python block in the README's Python section"
     return match.group(1)
+
+
+def shown_tool_attributes() -> dict[str, str]:
+    """The attributes the README shows for the Oslo tool span: the first
+    text block after the example, one ``key  value`` a line."""
+    after = python_section().split(python_example(), 1)[1]
+    match = re.search(r"```text\n(.*?)```", after, re.S)
+    assert match, "no text block after the README's Python example"
+    return dict(line.split(None, 1) for line in match.group(1).splitlines())
 
 
 def test_readme_example_runs_and_exports_the_trace(tmp_path: pathlib.Path) -> None:
@@ -46,3 +58,10 @@ def test_readme_example_runs_and_exports_the_trace(tmp_path: pathlib.Path) -> No
     attrs = {a["key"]: a["value"] for a in agent["attributes"]}
     assert attrs["user.id"] == {"stringValue": "user-7"}
     assert attrs["agtrace.usage.input_tokens"] == {"intValue": "120"}
+    # The input and output the README shows are the Oslo call's, as exported.
+    by_input = {
+        tuple(a["value"].get("stringValue") for a in t["attributes"] if a["key"] == "input.value"): t for t in tools
+    }
+    oslo = {a["key"]: a["value"].get("stringValue") for a in by_input[('{"city":"Oslo"}',)]["attributes"]}
+    shown = shown_tool_attributes()
+    assert shown and {k: oslo.get(k) for k in shown} == shown

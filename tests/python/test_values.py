@@ -2,8 +2,8 @@
 ``set_attribute``, ``set_attributes``, event attributes) accepts anything and
 never raises. Values other than str, bool, int, float and uniform lists are
 converted (agtrace/_record.py): structures are exported as compact JSON
-text, scalars as typed values. An attribute with a bad key is dropped and
-logged once per kind of problem, or raised with ``AGTRACE_STRICT=true``.
+text, scalars as typed values. An attribute with a bad key is dropped,
+counted as misuse (logged once), or raised in strict mode.
 Everything is checked on what the file exporter wrote."""
 
 from __future__ import annotations
@@ -14,13 +14,11 @@ import decimal
 import enum
 import hashlib
 import json
-import logging
 import uuid
 
 import pytest
 
 import agtrace
-from agtrace import _span
 
 
 class Color(enum.Enum):
@@ -223,42 +221,33 @@ def test_common_values_are_unchanged(traced):
     assert "none" not in attrs
 
 
-@pytest.fixture
-def fresh_log():
-    """Each kind of dropped attribute is logged once per process: forget
-    what earlier tests logged."""
-    _span._dropped_problems.clear()
-    yield
-    _span._dropped_problems.clear()
-
-
 BAD_KEYS = [1, None, "", "nul\0key", "bell\x07key", "c1\x85key", BadRepr()]
 
 
-def test_bad_keys_are_dropped_and_logged_once_per_kind(traced, caplog, fresh_log, monkeypatch):
-    monkeypatch.delenv("AGTRACE_STRICT", raising=False)
+def test_bad_keys_are_dropped_counted_and_logged_once(traced, capfd):
     bad = {k: "dropped" for k in BAD_KEYS}
-    with caplog.at_level(logging.WARNING, logger="agtrace"):
-        with traced.tracer.span("keys", attributes={"first": 1, **bad, "last": 2}) as s:
-            for k in BAD_KEYS:
-                s.set_attribute(k, "dropped")
-            s.set_attributes({**bad, "late": 3})
-            s.add_event("ev", {**bad, "kept": 4})
-            s.set_attribute("after", 5)
-        assert agtrace.current_span() is None
+    with traced.tracer.span("keys", attributes={"first": 1, **bad, "last": 2}) as s:
+        for k in BAD_KEYS:
+            s.set_attribute(k, "dropped")
+        s.set_attributes({**bad, "late": 3})
+        s.add_event("ev", {**bad, "kept": 4})
+        s.set_attribute("after", 5)
+    assert agtrace.current_span() is None
     span = traced.one("keys")
     assert span["attributes"] == {"first": 1, "last": 2, "late": 3, "after": 5}
     assert span["events"][0]["attributes"] == {"kept": 4}
-    messages = [r.getMessage() for r in caplog.records if r.name == "agtrace"]
-    # One line per kind: not a str or empty, NUL, control character.
-    assert len(messages) == 3, messages
-    assert any("attribute 1 dropped: keys must be non-empty strings" in m for m in messages), messages
-    assert any("NUL" in m for m in messages), messages
-    assert any("control character" in m for m in messages), messages
+    assert traced.tracer.stats().misuse == {
+        "bad_name": 4 * len(BAD_KEYS), "bad_value": 0, "ended_twice": 0, "bad_call": 0, "mask_failed": 0
+    }
+    # Logged once, naming the first bad key and what was wrong with it.
+    logged = [line for line in capfd.readouterr().err.splitlines() if "misuse: bad_name" in line]
+    assert len(logged) == 1, logged
+    assert "attribute 1 dropped: keys must be non-empty strings" in logged[0]
 
 
-def test_strict_mode_raises_instead(traced, fresh_log, monkeypatch):
-    monkeypatch.setenv("AGTRACE_STRICT", "true")
+def test_strict_mode_raises_instead(make_tracer):
+    traced = make_tracer(strict=True)
+    assert traced.tracer.strict
     with pytest.raises(agtrace.InvalidArgument, match="keys must be non-empty strings"):
         traced.tracer.span("strict start", attributes={1: "x"})
     with traced.tracer.span("strict") as s:

@@ -45,6 +45,8 @@ typedef struct {
     __typeof__(agtrace_error_message) *error_message;
     __typeof__(agtrace_error_free) *error_free;
     __typeof__(agtrace_version) *version;
+    __typeof__(agtrace_misuse_report) *misuse_report;
+    __typeof__(agtrace_tracer_strict) *tracer_strict;
 } agtrace_lib_t;
 
 extern agtrace_lib_t lib;
@@ -94,17 +96,28 @@ int record_close(buf_t *b, size_t at);
 int put_str(buf_t *b, PyObject *str);
 int put_cstr(buf_t *b, const char *s, size_t n);
 
+/* The encoders below that take `reporter` (the Tracer whose span is being
+ * encoded, or NULL) report misuse through it (report_misuse): what cannot
+ * be recorded is skipped, or raised in strict mode. */
+
 /* One attribute item, typed from the Python value (str, bool, int, float,
  * lists/tuples of one of those; non-finite floats as their text; any other
  * value converted by cfg.convert). Returns 1 when written, 0 when skipped
- * (None) or dropped (a bad key, through cfg.dropped), -1 with an error
- * (MemoryError; InvalidArgument in strict mode; a BaseException such as
- * KeyboardInterrupt raised by the value's own code). */
-int put_attribute(buf_t *b, PyObject *key, PyObject *value);
+ * (None) or dropped (a bad key; a value whose conversion failed: misuse),
+ * -1 with an error (MemoryError; InvalidArgument in strict mode; a
+ * BaseException such as KeyboardInterrupt raised by the value's own code). */
+int put_attribute(buf_t *b, PyObject *key, PyObject *value, PyObject *reporter);
 
-/* Every attribute of a mapping; `*count` (may be NULL) gets how many were
- * written. On error nothing is appended. */
-int put_attributes(buf_t *b, PyObject *attributes, uint32_t *count);
+/* Every attribute of a mapping (anything else is misuse: nothing is
+ * written); `*count` (may be NULL) gets how many were written. On error
+ * nothing is appended. */
+int put_attributes(buf_t *b, PyObject *attributes, uint32_t *count, PyObject *reporter);
+
+/* LINK items, one per element of `links` (an iterable, converted by
+ * cfg.links into (trace_id: 16 bytes, span_id: 8 bytes, flags, trace_state,
+ * attributes or None) tuples; a link it cannot use is misuse). On error
+ * nothing is appended. */
+int put_links(buf_t *b, PyObject *links, PyObject *reporter);
 
 /* One item from its code and fields, typed as PROTOCOL.md lays it out
  * (`fields` holds Python values: str, int, float, bool, bytes, sequences;
@@ -164,6 +177,9 @@ typedef struct {
     uint8_t shut_down;
     /* Bridges its spans with OpenTelemetry's context (otel.c). */
     uint8_t otel;
+    /* The core's `strict` setting: misuse raises instead of being counted
+     * only (read once, at construction). */
+    uint8_t strict;
 } TracerObject;
 
 typedef struct {
@@ -186,7 +202,7 @@ typedef struct {
     uint8_t flags;
     uint8_t state;
     buf_t items;        /* recorded since the start, sent with the END */
-    PyObject *tracer;   /* the Tracer (recording spans only) */
+    PyObject *tracer;   /* the Tracer that started it, or NULL before init */
     PyObject *session;  /* the session scope it started in, or NULL */
     PyObject *inherit;  /* the Context whose trace state descendants inherit */
     PyObject *token;    /* the ContextVar token while entered */
@@ -202,19 +218,23 @@ int tracer_types_init(PyObject *module);
 int span_type_init(PyObject *module);
 
 /* A new span of `tracer` (NULL: agtrace is not initialised, and the span
- * records nothing). `kind`, `attributes` and `parent` may be NULL: PLAIN,
- * none, and the current span. */
-PyObject *span_start(PyObject *tracer, PyObject *name, PyObject *kind, PyObject *attributes, PyObject *parent);
+ * records nothing). `kind`, `attributes`, `parent` and `links` may be NULL:
+ * PLAIN, none, the current span, none. */
+PyObject *span_start(PyObject *tracer, PyObject *name, PyObject *kind, PyObject *attributes, PyObject *parent,
+                     PyObject *links);
 /* A new SpanContext owning `ctx` (freed on failure). */
 PyObject *context_wrap(agtrace_context_t *ctx, int carries_state);
 /* The span's context (a new SpanContext), or None when it has no ids. */
 PyObject *context_of_span(SpanObject *s);
-/* 0 when `name` is a non-empty str without NUL; else -1 with
- * InvalidArgument naming `what`. */
-int check_name(const char *what, PyObject *name);
+/* 0 when `name` is a non-empty str without NUL; else misuse (BAD_NAME,
+ * through `reporter`, naming `what`): 1, or -1 with InvalidArgument set in
+ * strict mode. */
+int check_name(const char *what, PyObject *name, PyObject *reporter);
 uint64_t monotonic_ns(void);
-/* span()'s arguments (name, kind, attributes, *, parent) from a vectorcall
- * into out[4], NULL where absent; 0, or -1 with TypeError set. */
+/* span()'s arguments (name, kind, attributes, *, parent, links) from a
+ * vectorcall into out[SPAN_ARGUMENTS], NULL where absent; 0, or -1 with
+ * TypeError set. */
+enum { SPAN_ARGUMENTS = 5 };
 int span_arguments(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, PyObject **out);
 
 /* ---- otel.c: the OpenTelemetry bridge ---- */
@@ -244,9 +264,9 @@ typedef struct {
     PyObject *session_get;      /* the session scope's ContextVar .get */
     PyObject *kind_of;          /* kind name/number -> SpanKind, raising */
     PyObject *convert;          /* value -> (ITEM_* code, payload) or None; raises no Exception */
-    PyObject *dropped;          /* (problem, key): an attribute dropped, logged once per problem; raises in strict mode */
+    PyObject *links;            /* links -> [(trace_id, span_id, flags, trace_state, attributes)] */
+    PyObject *describe;         /* value -> a bounded repr for messages; raises no Exception */
     PyObject *report;           /* (status, message): a failed call, logged once per kind */
-    PyObject *misuse;           /* (message): a misuse, logged */
     PyObject *mapping_abc;      /* collections.abc.Mapping */
     PyObject *error_of;         /* (status, message) -> the SDK's exception for a failed call */
     PyObject *default_tracer;   /* the Tracer agtrace.span uses, or NULL */
@@ -255,8 +275,12 @@ typedef struct {
 
 extern config_t cfg;
 
-/* Logs a misuse through cfg.misuse (never raises; an error in the logger is
- * written as unraisable). */
-void report_misuse(const char *message);
+/* Misuse the SDK detected (an AGTRACE_MISUSE_* kind), `detail` a str
+ * saying what: counted by the core of `tracer` (the default tracer when
+ * NULL or None; nowhere before init), which logs each kind once. 0; or, in
+ * that tracer's strict mode, -1 with InvalidArgument(detail) set. */
+int report_misuse(PyObject *tracer, uint32_t kind, PyObject *detail);
+/* report_misuse with a C string detail. */
+int report_misuse_text(PyObject *tracer, uint32_t kind, const char *detail);
 
 #endif

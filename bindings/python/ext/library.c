@@ -40,6 +40,8 @@ int lib_bind(const char *path) {
     BIND(error_message, agtrace_error_message)
     BIND(error_free, agtrace_error_free)
     BIND(version, agtrace_version)
+    BIND(misuse_report, agtrace_misuse_report)
+    BIND(tracer_strict, agtrace_tracer_strict)
 #undef BIND
     uint32_t version = lib.protocol_version();
     if (version != AGTRACE_PROTOCOL_VERSION) {
@@ -75,15 +77,30 @@ void report_status(agtrace_status_t status, agtrace_error_t *error) {
         lib.error_free(error);
 }
 
-void report_misuse(const char *message) {
-    if (!cfg.misuse)
-        return;
-    PyObject *exc_type, *exc, *tb;
-    PyErr_Fetch(&exc_type, &exc, &tb);
-    PyObject *r = PyObject_CallFunction(cfg.misuse, "s", message);
-    if (r)
-        Py_DECREF(r);
-    else
-        PyErr_WriteUnraisable(cfg.misuse);
-    PyErr_Restore(exc_type, exc, tb);
+int report_misuse(PyObject *tracer, uint32_t kind, PyObject *detail) {
+    if (!tracer || tracer == Py_None)
+        tracer = cfg.default_tracer;
+    if (!tracer)
+        return 0;
+    TracerObject *t = (TracerObject *)tracer;
+    Py_ssize_t n;
+    const char *text = PyUnicode_AsUTF8AndSize(detail, &n);
+    if (!text) { /* lone surrogates: the kind still counts */
+        PyErr_Clear();
+        text = "", n = 0;
+    }
+    lib.misuse_report(t->c, kind, (agtrace_str_t){text, (size_t)n});
+    if (!t->strict)
+        return 0;
+    PyErr_SetObject(cfg.invalid_argument, detail);
+    return -1;
+}
+
+int report_misuse_text(PyObject *tracer, uint32_t kind, const char *detail) {
+    PyObject *text = PyUnicode_FromString(detail);
+    if (!text)
+        return -1;
+    int r = report_misuse(tracer, kind, text);
+    Py_DECREF(text);
+    return r;
 }

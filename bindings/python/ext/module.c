@@ -18,12 +18,12 @@ static PyObject *mod_library_version(PyObject *m, PyObject *unused) {
 
 static PyObject *mod_configure(PyObject *m, PyObject *args, PyObject *kwargs) {
     static char *names[] = {"span_class", "invalid_argument", "current", "session", "kind_of", "convert",
-                            "dropped", "report", "misuse", "error_of", "mapping_abc", NULL};
+                            "links", "describe", "report", "error_of", "mapping_abc", NULL};
     PyObject *span_class, *current, *session;
     config_t c = {0};
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOOOOOOOOO:_configure", names, &span_class,
-                                     &c.invalid_argument, &current, &session, &c.kind_of, &c.convert,
-                                     &c.dropped, &c.report, &c.misuse, &c.error_of, &c.mapping_abc))
+                                     &c.invalid_argument, &current, &session, &c.kind_of, &c.convert, &c.links,
+                                     &c.describe, &c.report, &c.error_of, &c.mapping_abc))
         return NULL;
     if (!PyType_Check(span_class) || !PyType_IsSubtype((PyTypeObject *)span_class, SpanBaseType)) {
         PyErr_SetString(PyExc_TypeError, "span_class must subclass agtrace._fastpath.Span");
@@ -37,7 +37,7 @@ static PyObject *mod_configure(PyObject *m, PyObject *args, PyObject *kwargs) {
     Py_INCREF(span_class);
     c.span_class = (PyTypeObject *)span_class;
     c.span_alloc = (allocfunc)PyType_GetSlot(c.span_class, Py_tp_alloc);
-    PyObject **kept[] = {&c.invalid_argument, &c.kind_of, &c.convert, &c.dropped, &c.report, &c.misuse,
+    PyObject **kept[] = {&c.invalid_argument, &c.kind_of, &c.convert, &c.links, &c.describe, &c.report,
                          &c.error_of, &c.mapping_abc};
     for (size_t i = 0; i < sizeof kept / sizeof *kept; i++)
         Py_INCREF(*kept[i]);
@@ -51,10 +51,10 @@ static PyObject *mod_configure(PyObject *m, PyObject *args, PyObject *kwargs) {
 }
 
 static PyObject *mod_span(PyObject *m, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) {
-    PyObject *a[4];
+    PyObject *a[SPAN_ARGUMENTS];
     if (span_arguments(args, nargs, kwnames, a) < 0)
         return NULL;
-    return span_start(cfg.default_tracer, a[0], a[1], a[2], a[3]);
+    return span_start(cfg.default_tracer, a[0], a[1], a[2], a[3], a[4]);
 }
 
 static PyObject *mod_set_default(PyObject *m, PyObject *tracer) {
@@ -65,6 +65,20 @@ static PyObject *mod_set_default(PyObject *m, PyObject *tracer) {
     PyObject *old = cfg.default_tracer;
     cfg.default_tracer = tracer == Py_None ? NULL : Py_NewRef(tracer);
     Py_XDECREF(old);
+    Py_RETURN_NONE;
+}
+
+static PyObject *mod_misuse(PyObject *m, PyObject *args) {
+    PyObject *tracer, *detail;
+    unsigned int kind;
+    if (!PyArg_ParseTuple(args, "OIU:_misuse", &tracer, &kind, &detail))
+        return NULL;
+    if (tracer != Py_None && !PyObject_TypeCheck(tracer, TracerType)) {
+        PyErr_SetString(PyExc_TypeError, "_misuse reports to a Tracer or None");
+        return NULL;
+    }
+    if (report_misuse(tracer, kind, detail) < 0)
+        return NULL;
     Py_RETURN_NONE;
 }
 
@@ -212,10 +226,14 @@ static PyMethodDef module_methods[] = {
     {"_configure", (PyCFunction)(void (*)(void))mod_configure, METH_VARARGS | METH_KEYWORDS,
      "What the package provides the hot path: its span class, exceptions, context variables and callbacks."},
     {"span", (PyCFunction)(void (*)(void))mod_span, METH_FASTCALL | METH_KEYWORDS,
-     "span(name, kind=SpanKind.PLAIN, attributes=None, *, parent=<the current span>)\n--\n\n"
+     "span(name, kind=SpanKind.PLAIN, attributes=None, *, parent=<the current span>, links=None)\n--\n\n"
      "Starts a span on the default tracer; see Tracer.span. Use it in a with block, or end it with "
      "Span.end. Before agtrace.init it returns a span that records nothing."},
     {"set_default", mod_set_default, METH_O, "set_default(tracer or None): the tracer span() uses."},
+    {"_misuse", mod_misuse, METH_VARARGS,
+     "_misuse(tracer or None, kind, detail): reports misuse the SDK detected (an agtrace._codes.MISUSE_* "
+     "kind) to the tracer's core (None: the default tracer's), which counts it and logs each kind once; "
+     "raises InvalidArgument(detail) in that tracer's strict mode."},
     {"flush_pending", mod_flush_pending, METH_NOARGS,
      "Sends every thread's pending span ends to the core (before flush, shutdown and stats, and from the "
      "idle flusher)."},

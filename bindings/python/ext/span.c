@@ -23,12 +23,10 @@ uint64_t monotonic_ns(void) {
 }
 
 /* 1 when the span takes recordings; 0 when it records nothing, or ended
- * (logged: a misuse). */
+ * (misuse: reported); -1 when that misuse raised (strict mode). */
 static int writable(SpanObject *s) {
-    if (s->state == SPAN_ENDED) {
-        report_misuse("recording on an ended span is ignored");
-        return 0;
-    }
+    if (s->state == SPAN_ENDED)
+        return report_misuse_text(s->tracer, AGTRACE_MISUSE_ENDED_TWICE, "recording on an ended span is ignored");
     return s->handle != 0;
 }
 
@@ -44,7 +42,8 @@ static int finish(SpanObject *s, uint8_t code) {
 static PyObject *span_end(PyObject *self, PyObject *unused) {
     SpanObject *s = (SpanObject *)self;
     if (s->state == SPAN_ENDED) {
-        report_misuse("span ended twice; the second end is ignored");
+        if (report_misuse_text(s->tracer, AGTRACE_MISUSE_ENDED_TWICE, "span ended twice; the second end is ignored") < 0)
+            return NULL;
         Py_RETURN_NONE;
     }
     if (finish(s, AGTRACE_PROTO_RECORD_END) < 0)
@@ -126,12 +125,14 @@ static PyObject *span_is_recording(PyObject *self, PyObject *unused) {
 }
 
 static PyObject *span_writable(PyObject *self, PyObject *unused) {
-    return PyBool_FromLong(writable((SpanObject *)self));
+    int w = writable((SpanObject *)self);
+    return w < 0 ? NULL : PyBool_FromLong(w);
 }
 
 static PyObject *span_set_attributes(PyObject *self, PyObject *attributes) {
     SpanObject *s = (SpanObject *)self;
-    if (writable(s) && put_attributes(&s->items, attributes, NULL) < 0)
+    int w = writable(s);
+    if (w < 0 || (w && put_attributes(&s->items, attributes, NULL, s->tracer) < 0))
         return NULL;
     Py_RETURN_NONE;
 }
@@ -142,29 +143,27 @@ static PyObject *span_set_attribute(PyObject *self, PyObject *const *args, Py_ss
         PyErr_SetString(PyExc_TypeError, "set_attribute takes a key and a value");
         return NULL;
     }
-    if (writable(s) && put_attribute(&s->items, args[0], args[1]) < 0)
+    int w = writable(s);
+    if (w < 0 || (w && put_attribute(&s->items, args[0], args[1], s->tracer) < 0))
         return NULL;
     Py_RETURN_NONE;
 }
 
-/* name: a non-empty str without NUL (spans, events, names); else
- * InvalidArgument naming `what`. */
-int check_name(const char *what, PyObject *name) {
+int check_name(const char *what, PyObject *name, PyObject *reporter) {
     Py_ssize_t n;
     const char *s = PyUnicode_Check(name) ? PyUnicode_AsUTF8AndSize(name, &n) : NULL;
     if (!s && PyErr_Occurred()) {
         PyErr_Clear();
         return 0; /* lone surrogates: sent as "?" */
     }
-    if (!s || n == 0 || memchr(s, 0, (size_t)n)) {
-        PyObject *message = PyUnicode_FromFormat("%s must be a non-empty str without NUL, got %R", what, name);
-        if (message) {
-            PyErr_SetObject(cfg.invalid_argument, message);
-            Py_DECREF(message);
-        }
-        return -1;
-    }
-    return 0;
+    if (s && n > 0 && !memchr(s, 0, (size_t)n))
+        return 0;
+    PyObject *shown = PyObject_CallFunctionObjArgs(cfg.describe, name, NULL);
+    PyObject *detail = shown ? PyUnicode_FromFormat("%s must be a non-empty str without NUL, got %U", what, shown) : NULL;
+    Py_XDECREF(shown);
+    int r = detail ? report_misuse(reporter, AGTRACE_MISUSE_BAD_NAME, detail) : -1;
+    Py_XDECREF(detail);
+    return r < 0 ? -1 : 1;
 }
 
 static PyObject *span_add_event(PyObject *self, PyObject *args, PyObject *kwargs) {
@@ -173,9 +172,13 @@ static PyObject *span_add_event(PyObject *self, PyObject *args, PyObject *kwargs
     PyObject *name, *attributes = Py_None;
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|O:add_event", names, &name, &attributes))
         return NULL;
-    if (check_name("event name", name) < 0)
+    int bad = check_name("event name", name, s->tracer);
+    if (bad < 0)
         return NULL;
-    if (!writable(s))
+    int w = bad ? 0 : writable(s);
+    if (w < 0)
+        return NULL;
+    if (!w)
         Py_RETURN_NONE;
     buf_t *b = &s->items;
     size_t mark = b->len, count_at;
@@ -188,7 +191,7 @@ static PyObject *span_add_event(PyObject *self, PyObject *args, PyObject *kwargs
     put_u64(b, monotonic_ns() - s->start_ns);
     count_at = b->len;
     put_u32(b, 0);
-    if (attributes != Py_None && put_attributes(b, attributes, &count) < 0) {
+    if (attributes != Py_None && put_attributes(b, attributes, &count, s->tracer) < 0) {
         if (PyErr_ExceptionMatches(cfg.invalid_argument)) {
             PyObject *t, *e, *tb;
             PyErr_Fetch(&t, &e, &tb);
@@ -213,7 +216,10 @@ fail:
 
 static PyObject *span_mark_first_chunk(PyObject *self, PyObject *unused) {
     SpanObject *s = (SpanObject *)self;
-    if (writable(s)) {
+    int w = writable(s);
+    if (w < 0)
+        return NULL;
+    if (w) {
         if (buf_reserve(&s->items, 9) < 0)
             return NULL;
         put_u8(&s->items, AGTRACE_PROTO_ITEM_FIRST_CHUNK);
@@ -231,9 +237,33 @@ static PyObject *span_item(PyObject *self, PyObject *const *args, Py_ssize_t nar
     long code = PyLong_AsLong(args[0]);
     if (code == -1 && PyErr_Occurred())
         return NULL;
-    if (writable(s) && put_item(&s->items, code, args + 1, nargs - 1) < 0)
+    int w = writable(s);
+    if (w < 0 || (w && put_item(&s->items, code, args + 1, nargs - 1) < 0))
         return NULL;
     Py_RETURN_NONE;
+}
+
+static PyObject *span_add_links(PyObject *self, PyObject *links) {
+    SpanObject *s = (SpanObject *)self;
+    int w = writable(s);
+    if (w < 0 || (w && put_links(&s->items, links, s->tracer) < 0))
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *span_misuse(PyObject *self, PyObject *args) {
+    unsigned int kind;
+    PyObject *detail;
+    if (!PyArg_ParseTuple(args, "IU:_misuse", &kind, &detail))
+        return NULL;
+    if (report_misuse(((SpanObject *)self)->tracer, kind, detail) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *span_get_tracer(PyObject *self, void *unused) {
+    PyObject *t = ((SpanObject *)self)->tracer;
+    return Py_NewRef(t ? t : Py_None);
 }
 
 static PyObject *span_get_is_ended(PyObject *self, void *unused) {
@@ -305,7 +335,7 @@ static PyMethodDef span_methods[] = {
     {"set_attribute", (PyCFunction)(void (*)(void))span_set_attribute, METH_FASTCALL,
      "Sets one attribute. str, bool, int, float and lists of one of those are kept as they are; any other "
      "value is converted (agtrace._record) and never raises. None is ignored; a key that is not a non-empty "
-     "str without control characters drops the attribute (logged once; raised with AGTRACE_STRICT=true)."},
+     "str without control characters drops the attribute (misuse: counted, raised in strict mode)."},
     {"set_attributes", span_set_attributes, METH_O, "Sets every attribute of a mapping; see set_attribute."},
     {"add_event", (PyCFunction)(void (*)(void))span_add_event, METH_VARARGS | METH_KEYWORDS,
      "add_event(name, attributes=None): adds an event timed now."},
@@ -313,6 +343,11 @@ static PyMethodDef span_methods[] = {
      "Records that the first chunk of a streamed response arrived now (gen_ai.response.time_to_first_chunk)."},
     {"_writable", span_writable, METH_NOARGS,
      "Whether the span takes recordings (logs a recording on an ended span)."},
+    {"_misuse", span_misuse, METH_VARARGS,
+     "_misuse(kind, detail): reports misuse of this span (an agtrace._codes.MISUSE_* kind) to its tracer; "
+     "raises InvalidArgument(detail) in strict mode."},
+    {"_add_links", span_add_links, METH_O,
+     "_add_links(links): records links (see Tracer.span's links) on a span that takes recordings."},
     {"_item", (PyCFunction)(void (*)(void))span_item, METH_FASTCALL,
      "_item(code, *fields): records one protocol item (agtrace._codes.ITEM_*) on a span that takes recordings."},
     {NULL},
@@ -320,6 +355,7 @@ static PyMethodDef span_methods[] = {
 
 static PyGetSetDef span_getset[] = {
     {"is_ended", span_get_is_ended, NULL, "True once end() ran.", NULL},
+    {"_tracer", span_get_tracer, NULL, "The Tracer that records the span, or None.", NULL},
     {"context", span_get_context, NULL,
      "The span's ids (a SpanContext), for propagation or as a parent; None for a span of no tracer.", NULL},
     {NULL},

@@ -142,10 +142,8 @@ static PyObject *new_span(const agtrace_begun_t *begun, PyObject *tracer, PyObje
     memcpy(s->span_id, begun->span_id, 8);
     s->flags = begun->flags;
     s->start_ns = start_ns;
-    if (begun->handle) {
-        Py_INCREF(tracer);
-        s->tracer = tracer;
-    }
+    Py_XINCREF(tracer); /* a span that records nothing still reports misuse to it */
+    s->tracer = tracer;
     Py_XINCREF(session);
     s->session = session;
     Py_XINCREF(inherit);
@@ -153,7 +151,9 @@ static PyObject *new_span(const agtrace_begun_t *begun, PyObject *tracer, PyObje
     return (PyObject *)s;
 }
 
-static long kind_code(PyObject *kind) {
+/* The kind's code; an unknown kind is misuse (PLAIN, or -1 with
+ * InvalidArgument set in strict mode). */
+static long kind_code(PyObject *kind, PyObject *reporter) {
     if (!kind)
         return AGTRACE_KIND_PLAIN;
     if (PyLong_Check(kind) && !PyBool_Check(kind)) {
@@ -164,8 +164,20 @@ static long kind_code(PyObject *kind) {
     }
     /* Names, and the errors naming what is wrong, are agtrace's span_kind. */
     PyObject *k = PyObject_CallFunctionObjArgs(cfg.kind_of, kind, NULL);
-    if (!k)
-        return -1;
+    if (!k) {
+        if (!PyErr_ExceptionMatches(cfg.invalid_argument))
+            return -1;
+        PyObject *t, *e, *tb;
+        PyErr_Fetch(&t, &e, &tb);
+        PyErr_NormalizeException(&t, &e, &tb);
+        PyObject *detail = e ? PyObject_Str(e) : NULL;
+        Py_XDECREF(t);
+        Py_XDECREF(e);
+        Py_XDECREF(tb);
+        int r = detail ? report_misuse(reporter, AGTRACE_MISUSE_BAD_CALL, detail) : -1;
+        Py_XDECREF(detail);
+        return r < 0 ? -1 : AGTRACE_KIND_PLAIN;
+    }
     long code = PyLong_AsLong(k);
     Py_DECREF(k);
     return code;
@@ -238,7 +250,7 @@ static int put_session(buf_t *b, PyObject *session) {
 }
 
 static PyObject *start(TracerObject *t, PyObject *name, long kind, PyObject *attributes, PyObject *parent,
-                       PyObject *session) {
+                       PyObject *links, PyObject *session) {
     pending_t *p = pending_here();
     message_t m;
     if (!p || message_open(p, &m) < 0)
@@ -252,7 +264,9 @@ static PyObject *start(TracerObject *t, PyObject *name, long kind, PyObject *att
     put_u8(b, (uint8_t)kind);
     if (put_parent(b, parent, session, &inherit, &same_session) < 0 || put_str(b, name) < 0)
         goto done;
-    if (attributes && attributes != Py_None && put_attributes(b, attributes, NULL) < 0)
+    if (attributes && attributes != Py_None && put_attributes(b, attributes, NULL, (PyObject *)t) < 0)
+        goto done;
+    if (links && links != Py_None && put_links(b, links, (PyObject *)t) < 0)
         goto done;
     if (session && !same_session && put_session(b, session) < 0)
         goto done;
@@ -280,21 +294,42 @@ done:
     return span;
 }
 
-PyObject *span_start(PyObject *tracer, PyObject *name, PyObject *kind, PyObject *attributes, PyObject *parent) {
-    if (check_name("span name", name) < 0)
+/* A parent that is not a span, a span context or None is misuse: 1 (the
+ * current span is the parent), 0 when it is one, -1 in strict mode. */
+static int bad_parent(PyObject *parent, PyObject *reporter) {
+    if (!parent || parent == Py_None || PyObject_TypeCheck(parent, SpanBaseType) || Py_IS_TYPE(parent, ContextType))
+        return 0;
+    PyObject *name = PyObject_GetAttrString((PyObject *)Py_TYPE(parent), "__name__");
+    PyObject *detail =
+        name ? PyUnicode_FromFormat("parent must be a Span, a SpanContext or None, not %S; the current span is", name)
+             : NULL;
+    Py_XDECREF(name);
+    int r = detail ? report_misuse(reporter, AGTRACE_MISUSE_BAD_CALL, detail) : -1;
+    Py_XDECREF(detail);
+    return r < 0 ? -1 : 1;
+}
+
+PyObject *span_start(PyObject *tracer, PyObject *name, PyObject *kind, PyObject *attributes, PyObject *parent,
+                     PyObject *links) {
+    int bad_name = check_name("span name", name, tracer);
+    if (bad_name < 0)
         return NULL;
-    if (!tracer || ((TracerObject *)tracer)->shut_down) {
+    if (bad_name || !tracer || ((TracerObject *)tracer)->shut_down) {
         agtrace_begun_t none = {0};
-        return new_span(&none, NULL, NULL, NULL, 0);
+        return new_span(&none, tracer, NULL, NULL, 0);
     }
     TracerObject *t = (TracerObject *)tracer;
     if (!t->c) {
         PyErr_SetString(PyExc_RuntimeError, "agtrace: this tracer was not initialised");
         return NULL;
     }
-    long k = kind_code(kind);
+    long k = kind_code(kind, tracer);
     if (k < 0)
         return NULL;
+    switch (bad_parent(parent, tracer)) {
+    case -1: return NULL;
+    case 1: parent = NULL; break;
+    }
     PyObject *p = parent ? Py_NewRef(parent) : PyObject_CallNoArgs(cfg.current_get);
     if (!p)
         return NULL;
@@ -309,7 +344,7 @@ PyObject *span_start(PyObject *tracer, PyObject *name, PyObject *kind, PyObject 
         Py_DECREF(p);
         return NULL;
     }
-    PyObject *span = start(t, name, k, attributes, p, session == Py_None ? NULL : session);
+    PyObject *span = start(t, name, k, attributes, p, links, session == Py_None ? NULL : session);
     Py_DECREF(session);
     Py_DECREF(p);
     if (span)
@@ -319,12 +354,13 @@ PyObject *span_start(PyObject *tracer, PyObject *name, PyObject *kind, PyObject 
     return span;
 }
 
-/* span(name, kind=PLAIN, attributes=None, *, parent=<current>): the
- * arguments, positional or by keyword, into out[4] (NULL when absent). */
-static PyObject *kw_names[4];
+/* span(name, kind=PLAIN, attributes=None, *, parent=<current>, links=None):
+ * the arguments, positional or by keyword, into out (NULL when absent). */
+static PyObject *kw_names[SPAN_ARGUMENTS];
 
 int span_arguments(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, PyObject **out) {
-    out[0] = out[1] = out[2] = out[3] = NULL;
+    for (int i = 0; i < SPAN_ARGUMENTS; i++)
+        out[i] = NULL;
     if (nargs > 3) {
         PyErr_Format(PyExc_TypeError, "span() takes at most 3 positional arguments (%zd given)", nargs);
         return -1;
@@ -335,9 +371,9 @@ int span_arguments(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, P
     for (Py_ssize_t j = 0; j < nk; j++) {
         PyObject *key = PyTuple_GetItem(kwnames, j);
         int i = 0;
-        while (i < 4 && key != kw_names[i] && PyUnicode_Compare(key, kw_names[i]) != 0)
+        while (i < SPAN_ARGUMENTS && key != kw_names[i] && PyUnicode_Compare(key, kw_names[i]) != 0)
             i++;
-        if (i == 4) {
+        if (i == SPAN_ARGUMENTS) {
             PyErr_Format(PyExc_TypeError, "span() got an unexpected keyword argument %R", key);
             return -1;
         }
@@ -355,10 +391,10 @@ int span_arguments(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, P
 }
 
 static PyObject *tracer_span(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) {
-    PyObject *a[4];
+    PyObject *a[SPAN_ARGUMENTS];
     if (span_arguments(args, nargs, kwnames, a) < 0)
         return NULL;
-    return span_start(self, a[0], a[1], a[2], a[3]);
+    return span_start(self, a[0], a[1], a[2], a[3], a[4]);
 }
 
 /* ---- propagation ---- */
@@ -457,6 +493,7 @@ static int tracer_init(PyObject *self, PyObject *args, PyObject *kwargs) {
     if (!lib_bound())
         return -1;
     t->c = (agtrace_tracer_t *)(uintptr_t)handle;
+    t->strict = lib.tracer_strict(t->c);
     return 0;
 }
 
@@ -468,6 +505,16 @@ static void tracer_dealloc(PyObject *self) {
     ((freefunc)PyType_GetSlot(type, Py_tp_free))(self);
     Py_DECREF(type);
 }
+
+static PyObject *tracer_get_strict(PyObject *self, void *unused) {
+    return PyBool_FromLong(((TracerObject *)self)->strict);
+}
+
+static PyGetSetDef tracer_getset[] = {
+    {"strict", tracer_get_strict, NULL,
+     "The strict setting (AGTRACE_STRICT): misuse raises InvalidArgument instead of being counted only.", NULL},
+    {NULL},
+};
 
 static PyObject *tracer_mark_shut_down(PyObject *self, PyObject *unused) {
     ((TracerObject *)self)->shut_down = 1;
@@ -485,8 +532,9 @@ static PyMethodDef tracer_methods[] = {
     {"_mark_shut_down", tracer_mark_shut_down, METH_NOARGS,
      "From now on spans start as non-recording, without a call into the library."},
     {"span", (PyCFunction)(void (*)(void))tracer_span, METH_FASTCALL | METH_KEYWORDS,
-     "span(name, kind=SpanKind.PLAIN, attributes=None, *, parent=<the current span>)\n--\n\n"
-     "Starts a span under parent (default: the current span; None for a new trace). Use it in a with "
+     "span(name, kind=SpanKind.PLAIN, attributes=None, *, parent=<the current span>, links=None)\n--\n\n"
+     "Starts a span under parent (default: the current span; None for a new trace), linked to links (span "
+     "contexts, spans, or (context, attributes) pairs). Use it in a with "
      "block to make it current and end it on exit, or call Span.end. Never blocks; after shutdown it "
      "returns a span that records nothing."},
     {"_inject", tracer_inject, METH_O, "_inject(context) -> [(name, value)]: propagation headers."},
@@ -500,6 +548,7 @@ static PyType_Slot tracer_slots[] = {
     {Py_tp_new, PyType_GenericNew},
     {Py_tp_dealloc, tracer_dealloc},
     {Py_tp_methods, tracer_methods},
+    {Py_tp_getset, tracer_getset},
     {Py_tp_doc, "The C side of agtrace.Tracer: owns a C ABI tracer handle (Tracer(c_handle))."},
     {0, NULL},
 };
@@ -512,8 +561,8 @@ static PyType_Spec tracer_spec = {
 };
 
 int tracer_types_init(PyObject *module) {
-    static const char *names[4] = {"name", "kind", "attributes", "parent"};
-    for (int i = 0; i < 4; i++)
+    static const char *names[SPAN_ARGUMENTS] = {"name", "kind", "attributes", "parent", "links"};
+    for (int i = 0; i < SPAN_ARGUMENTS; i++)
         if (!(kw_names[i] = PyUnicode_InternFromString(names[i])))
             return -1;
     TracerType = (PyTypeObject *)PyType_FromSpec(&tracer_spec);

@@ -115,18 +115,6 @@ static int put_count(buf_t *b, Py_ssize_t n) {
     return 0;
 }
 
-static PyObject *invalid(const char *format, ...) {
-    va_list va;
-    va_start(va, format);
-    PyObject *message = PyUnicode_FromFormatV(format, va);
-    va_end(va);
-    if (message) {
-        PyErr_SetObject(cfg.invalid_argument, message);
-        Py_DECREF(message);
-    }
-    return NULL;
-}
-
 /* type(o).__name__, for messages. */
 static PyObject *type_name(PyObject *o) {
     return PyObject_GetAttrString((PyObject *)Py_TYPE(o), "__name__");
@@ -134,15 +122,15 @@ static PyObject *type_name(PyObject *o) {
 
 /* ---- attributes typed from Python values ---- */
 
-/* An attribute that cannot be recorded, `problem` saying why: cfg.dropped
- * logs it once per problem (0: the attribute is dropped), or raises in
- * strict mode (-1). */
-static int drop(const char *problem, PyObject *key) {
-    PyObject *r = PyObject_CallFunction(cfg.dropped, "sO", problem, key);
-    if (!r)
-        return -1;
-    Py_DECREF(r);
-    return 0;
+/* An attribute that cannot be recorded, `problem` saying why: misuse of
+ * `kind` (0: the attribute is dropped; -1 in strict mode). */
+static int drop(uint32_t kind, const char *problem, PyObject *key, PyObject *reporter) {
+    PyObject *shown = PyObject_CallFunctionObjArgs(cfg.describe, key, NULL);
+    PyObject *detail = shown ? PyUnicode_FromFormat("attribute %U dropped: %s", shown, problem) : NULL;
+    Py_XDECREF(shown);
+    int r = detail ? report_misuse(reporter, kind, detail) : -1;
+    Py_XDECREF(detail);
+    return r;
 }
 
 /* An attribute key: a non-empty str without control characters (C0, DEL,
@@ -222,7 +210,7 @@ static int put_array(buf_t *b, PyObject *seq, Py_ssize_t n, int is_list, int kin
  * no attribute item), the attribute is dropped. A BaseException raised by
  * the value's own code (KeyboardInterrupt in a __repr__) propagates. 1 when
  * written, 0 when skipped or dropped, -1 with an error. */
-static int put_converted(buf_t *b, PyObject *key, PyObject *value) {
+static int put_converted(buf_t *b, PyObject *key, PyObject *value, PyObject *reporter) {
     PyObject *item = PyObject_CallFunctionObjArgs(cfg.convert, value, NULL);
     int r = -1;
     if (item == Py_None) {
@@ -239,15 +227,15 @@ static int put_converted(buf_t *b, PyObject *key, PyObject *value) {
     if (PyErr_Occurred() && !PyErr_ExceptionMatches(PyExc_Exception))
         return -1;
     PyErr_Clear();
-    return drop("its value could not be converted", key);
+    return drop(AGTRACE_MISUSE_BAD_VALUE, "its value could not be converted", key, reporter);
 }
 
-int put_attribute(buf_t *b, PyObject *key, PyObject *value) {
+int put_attribute(buf_t *b, PyObject *key, PyObject *value, PyObject *reporter) {
     const char *k;
     Py_ssize_t kn;
     const char *problem = check_key(key, &k, &kn);
     if (problem)
-        return drop(problem, key);
+        return drop(AGTRACE_MISUSE_BAD_NAME, problem, key, reporter);
     if (value == Py_None)
         return 0;
     size_t mark = b->len;
@@ -263,7 +251,7 @@ int put_attribute(buf_t *b, PyObject *key, PyObject *value) {
         int overflow;
         (void)PyLong_AsLongLongAndOverflow(value, &overflow);
         if (overflow)
-            return put_converted(b, key, value);
+            return put_converted(b, key, value, reporter);
         code = AGTRACE_PROTO_ITEM_INT;
     } else if (PyFloat_Check(value)) {
         if (isfinite(PyFloat_AsDouble(value))) {
@@ -279,10 +267,10 @@ int put_attribute(buf_t *b, PyObject *key, PyObject *value) {
         static const uint8_t codes[] = {[ALL_STR] = AGTRACE_PROTO_ITEM_STRING_ARRAY, [ALL_BOOL] = AGTRACE_PROTO_ITEM_BOOL_ARRAY,
                                         [ALL_INT] = AGTRACE_PROTO_ITEM_INT_ARRAY, [ALL_FLOAT] = AGTRACE_PROTO_ITEM_DOUBLE_ARRAY};
         if (!kind)
-            return put_converted(b, key, value);
+            return put_converted(b, key, value, reporter);
         code = codes[kind];
     } else {
-        return put_converted(b, key, value);
+        return put_converted(b, key, value, reporter);
     }
     int r = put_byte(b, code) < 0 || (k ? put_cstr(b, k, (size_t)kn) : put_str(b, key)) < 0 ? -1 : 0;
     if (r == 0) {
@@ -307,7 +295,7 @@ int put_attribute(buf_t *b, PyObject *key, PyObject *value) {
     return 1;
 }
 
-int put_attributes(buf_t *b, PyObject *attributes, uint32_t *count) {
+int put_attributes(buf_t *b, PyObject *attributes, uint32_t *count, PyObject *reporter) {
     size_t mark = b->len;
     uint32_t written = 0;
     int r;
@@ -319,7 +307,7 @@ int put_attributes(buf_t *b, PyObject *attributes, uint32_t *count) {
              * dict: hold the pair, and stop as iterating a dict would. */
             Py_INCREF(key);
             Py_INCREF(value);
-            r = put_attribute(b, key, value);
+            r = put_attribute(b, key, value, reporter);
             Py_DECREF(key);
             Py_DECREF(value);
             if (r < 0)
@@ -336,11 +324,15 @@ int put_attributes(buf_t *b, PyObject *attributes, uint32_t *count) {
             return -1;
         if (!is_mapping) {
             PyObject *name = type_name(attributes);
-            if (name) {
-                invalid("attributes must be a mapping of str to values, not %S", name);
-                Py_DECREF(name);
-            }
-            return -1;
+            PyObject *detail = name ? PyUnicode_FromFormat("attributes must be a mapping of str to values, not %S; "
+                                                           "they were dropped", name)
+                                    : NULL;
+            Py_XDECREF(name);
+            int r = detail ? report_misuse(reporter, AGTRACE_MISUSE_BAD_CALL, detail) : -1;
+            Py_XDECREF(detail);
+            if (r == 0 && count)
+                *count = 0;
+            return r;
         }
         PyObject *items = PyMapping_Items(attributes);
         if (!items)
@@ -348,7 +340,7 @@ int put_attributes(buf_t *b, PyObject *attributes, uint32_t *count) {
         Py_ssize_t n = PyList_Size(items);
         for (Py_ssize_t i = 0; i < n; i++) {
             PyObject *pair = PyList_GetItem(items, i);
-            r = put_attribute(b, PyTuple_GetItem(pair, 0), PyTuple_GetItem(pair, 1));
+            r = put_attribute(b, PyTuple_GetItem(pair, 0), PyTuple_GetItem(pair, 1), reporter);
             if (r < 0) {
                 Py_DECREF(items);
                 goto fail;
@@ -365,11 +357,58 @@ fail:
     return -1;
 }
 
+/* ---- links ---- */
+
+static int put_link(buf_t *b, PyObject *link, PyObject *reporter) {
+    PyObject *trace_id, *span_id, *trace_state, *attributes;
+    unsigned char flags;
+    if (!PyArg_ParseTuple(link, "SSbUO:link", &trace_id, &span_id, &flags, &trace_state, &attributes))
+        return -1;
+    if (PyBytes_Size(trace_id) != 16 || PyBytes_Size(span_id) != 8) {
+        PyErr_SetString(PyExc_ValueError, "a link's ids are 16 and 8 bytes");
+        return -1;
+    }
+    if (buf_reserve(b, 26) < 0)
+        return -1;
+    put_u8(b, AGTRACE_PROTO_ITEM_LINK);
+    put_raw(b, PyBytes_AsString(trace_id), 16);
+    put_raw(b, PyBytes_AsString(span_id), 8);
+    put_u8(b, flags);
+    if (put_str(b, trace_state) < 0 || buf_reserve(b, 4) < 0)
+        return -1;
+    size_t count_at = b->len;
+    uint32_t count = 0;
+    put_u32(b, 0);
+    if (attributes != Py_None && put_attributes(b, attributes, &count, reporter) < 0)
+        return -1;
+    memcpy(b->p + count_at, &count, 4);
+    return 0;
+}
+
+int put_links(buf_t *b, PyObject *links, PyObject *reporter) {
+    PyObject *list = PyObject_CallFunctionObjArgs(cfg.links, links, reporter ? reporter : Py_None, NULL);
+    if (!list)
+        return -1;
+    PyObject *seq = PySequence_Tuple(list);
+    Py_DECREF(list);
+    if (!seq)
+        return -1;
+    size_t mark = b->len;
+    int r = 0;
+    for (Py_ssize_t i = 0; i < PyTuple_Size(seq) && r == 0; i++)
+        r = put_link(b, PyTuple_GetItem(seq, i), reporter);
+    Py_DECREF(seq);
+    if (r < 0)
+        b->len = mark;
+    return r;
+}
+
 /* ---- items from their code and fields ---- */
 
 /* Each item's fields (PROTOCOL.md, "Items"), one letter each: s str,
  * i i64, u u64, d f64, b bool byte, B u8, S strs, I/D/L arrays of i64, f64,
- * bool, o offset (None: NOW), E an event's attribute items. */
+ * bool, o offset (None: NOW), E an event's or link's attribute items, T a
+ * trace id and N a span id (bytes of 16 and 8). */
 static const char *item_fields(long code) {
     switch (code) {
     case AGTRACE_PROTO_ITEM_STRING: return "ss";
@@ -392,6 +431,7 @@ static const char *item_fields(long code) {
     case AGTRACE_PROTO_ITEM_EVENT: return "soE";
     case AGTRACE_PROTO_ITEM_FIRST_CHUNK: return "o";
     case AGTRACE_PROTO_ITEM_NAME: return "s";
+    case AGTRACE_PROTO_ITEM_LINK: return "TNBsE";
     default: return NULL;
     }
 }
@@ -454,6 +494,18 @@ static int put_field(buf_t *b, char kind, PyObject *v) {
             return -1;
         }
         return put_byte(b, (uint8_t)x);
+    }
+    case 'T':
+    case 'N': {
+        Py_ssize_t want = kind == 'T' ? 16 : 8;
+        if (!PyBytes_Check(v) || PyBytes_Size(v) != want) {
+            PyErr_Format(PyExc_TypeError, "expected %zd bytes, got %R", want, v);
+            return -1;
+        }
+        if (buf_reserve(b, (size_t)want) < 0)
+            return -1;
+        put_raw(b, PyBytes_AsString(v), (size_t)want);
+        return 0;
     }
     case 'S': return put_elements(b, 's', v);
     case 'I': return put_elements(b, 'i', v);

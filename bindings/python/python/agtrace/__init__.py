@@ -18,11 +18,12 @@ before ``init`` spans record nothing and cost almost nothing. Explicit
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from . import _lifecycle
 from ._context import ContextThreadPoolExecutor, bind, current_span, use_span
+from ._conversation import Conversation, conversation
 from ._decorators import agent, llm, tool, trace, workflow
 from ._errors import (
     AgtraceError,
@@ -47,6 +48,7 @@ __all__ = [
     "AgtraceError",
     "AlreadyEnded",
     "ContextThreadPoolExecutor",
+    "Conversation",
     "ExporterError",
     "ExporterStats",
     "InternalError",
@@ -63,6 +65,7 @@ __all__ = [
     "add_tags",
     "agent",
     "bind",
+    "conversation",
     "current_span",
     "extract",
     "flush",
@@ -97,14 +100,16 @@ def init(
     *,
     ignore_env: bool = False,
     exit_timeout: float = 5.0,
+    mask: Optional[Callable[[Any], Any]] = None,
     **settings: Any,
 ) -> Tracer:
     """Creates the default tracer (see :class:`Tracer` for settings) and
     returns it. With no arguments it is configured from the environment
     (``OTEL_*``/``AGTRACE_*`` variables and ``AGTRACE_CONFIG``), as the core
-    reads it. Calling ``init`` again replaces the default tracer; the old one
-    is shut down (flushing its spans)."""
-    new = Tracer(service_name, exporters, ignore_env=ignore_env, exit_timeout=exit_timeout, **settings)
+    reads it. ``mask`` masks captured inputs, outputs and message content
+    (see :class:`Tracer`). Calling ``init`` again replaces the default
+    tracer; the old one is shut down (flushing its spans)."""
+    new = Tracer(service_name, exporters, ignore_env=ignore_env, exit_timeout=exit_timeout, mask=mask, **settings)
     old = _lifecycle.install(new)
     if old is not None:
         old.shutdown(old.exit_timeout)

@@ -16,20 +16,20 @@ call's arguments by parameter name (defaults applied, a first ``self`` or
 ``*.mime_type``: ``text/plain`` for a value that converts to a string, else
 ``application/json``. Tool spans also get ``gen_ai.tool.call.arguments`` and
 ``gen_ai.tool.call.result`` (JSON). Values are converted as attribute values
-are (agtrace._record), which never raises; capture calls nothing on the
-arguments beyond that conversion.
+are (agtrace._record), which never raises, and passed through the tracer's
+mask (agtrace._capture); capture calls nothing on the arguments beyond that.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import AsyncGenerator, Callable, Generator
+from collections.abc import AsyncGenerator, Callable, Generator, Sequence
 from typing import Any, Optional, TypeVar, Union, overload
 
-from . import _lifecycle, _record
+from . import _capture, _lifecycle, _record
 from ._record import Attributes
-from ._span import Span, SpanKind, current, log
+from ._span import Span, SpanKind, current
 from ._errors import InvalidArgument
 from ._tracer import Tracer, span_kind
 
@@ -39,12 +39,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: How many of a generator's yielded items its recorded output keeps.
 MAX_YIELDS = 100
 
-_JSON = "application/json"
-_TEXT = "text/plain"
-
-
 class _Options:
-    __slots__ = ("name", "kind", "attributes", "tracer", "capture_input", "capture_output", "signature", "skip")
+    __slots__ = (
+        "name", "kind", "attributes", "tracer", "capture_input", "capture_output", "links", "signature", "skip",
+        "names", "defaults",
+    )
 
     def __init__(
         self,
@@ -55,6 +54,7 @@ class _Options:
         fn: Callable[..., Any],
         capture_input: bool = True,
         capture_output: bool = True,
+        links: Optional[Sequence[object]] = None,
     ) -> None:
         self.name = name
         self.kind = kind
@@ -62,9 +62,14 @@ class _Options:
         self.tracer = tracer
         self.capture_input = capture_input
         self.capture_output = capture_output
+        self.links = links
         self.signature: Optional[inspect.Signature] = None
         #: The parameter left out of the input: a first ``self`` or ``cls``.
         self.skip: Optional[str] = None
+        #: When every parameter is positional-or-keyword (most functions):
+        #: their names and defaults, to bind a call without the signature.
+        self.names: Optional[tuple[str, ...]] = None
+        self.defaults: dict[str, Any] = {}
         if capture_input:
             try:
                 self.signature = inspect.signature(fn)
@@ -75,21 +80,34 @@ class _Options:
                 positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
                 if first is not None and first.name in ("self", "cls") and first.kind in positional:
                     self.skip = first.name
+                parameters = self.signature.parameters.values()
+                if all(p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for p in parameters):
+                    self.names = tuple(p.name for p in parameters)
+                    self.defaults = {p.name: p.default for p in parameters if p.default is not p.empty}
 
-    def start(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Optional[Span], bool]:
+    def start(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Optional[Span], Optional[Tracer]]:
         """The call's span (None before ``init``), its input recorded, and
-        whether to record its output."""
+        the tracer to record its output through (None: not recorded)."""
         tracer = self.tracer or _lifecycle.tracer()
         if tracer is None:
-            return None, False
-        span = tracer.span(self.name, self.kind, self.attributes)
+            return None, None
+        span = tracer.span(self.name, self.kind, self.attributes, links=self.links)
         if not tracer.capture_io or not span.is_recording():
-            return span, False
+            return span, None
         if self.capture_input:
-            self.record(span, "input", self._arguments(args, kwargs))
-        return span, self.capture_output
+            try:
+                self.record(span, tracer, "input", self._arguments(args, kwargs))
+            except BaseException as e:  # strict mode's misuse: the call is not made
+                with span:
+                    raise e
+        return span, tracer if self.capture_output else None
 
     def _arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        names = self.names
+        if names is not None and len(args) <= len(names) and all(k in names[len(args):] for k in kwargs):
+            given = {**dict(zip(names, args)), **kwargs}
+            if all(n in given or n in self.defaults for n in names):
+                return {n: given[n] if n in given else self.defaults[n] for n in names if n != self.skip}
         if self.signature is not None:
             try:
                 bound = self.signature.bind(*args, **kwargs)
@@ -100,20 +118,13 @@ class _Options:
                 return {k: v for k, v in bound.arguments.items() if k != self.skip}
         return {"args": list(args[1:] if self.skip else args), "kwargs": dict(kwargs)}
 
-    def record(self, span: Span, which: str, value: object) -> None:
-        """``value`` as ``{which}.value`` and ``{which}.mime_type`` (and as
-        the tool call's arguments or result on a tool span). Never raises an
-        ``Exception``: capture must not break the traced call."""
-        try:
-            plain = _record.plain(value)
-            text = plain if isinstance(plain, str) else _record.json_text(plain)
-            span.set_attribute(f"{which}.value", text)
-            span.set_attribute(f"{which}.mime_type", _TEXT if isinstance(plain, str) else _JSON)
-            if self.kind == SpanKind.TOOL:
-                key = "gen_ai.tool.call.arguments" if which == "input" else "gen_ai.tool.call.result"
-                span.set_attribute(key, _record.json_text(plain))
-        except Exception as e:
-            log.debug("agtrace: %s of %s not recorded: %s", which, self.name, _record.describe(e))
+    def record(self, span: Span, tracer: Tracer, which: str, value: object) -> None:
+        """``value`` as the span's input or output (agtrace._capture); on a
+        tool span also as the tool call's arguments or result."""
+        tool_key = None
+        if self.kind == SpanKind.TOOL:
+            tool_key = "gen_ai.tool.call.arguments" if which == "input" else "gen_ai.tool.call.result"
+        _capture.record(span, tracer, which, value, tool_key)
 
 
 class _Yields:
@@ -150,8 +161,8 @@ def _decorate(fn: F, o: _Options) -> F:
                 return await fn(*args, **kwargs)
             with span:
                 result = await fn(*args, **kwargs)
-                if output:
-                    o.record(span, "output", result)
+                if output is not None:
+                    o.record(span, output, "output", result)
                 return result
 
         return traced_async  # type: ignore[return-value]
@@ -163,8 +174,8 @@ def _decorate(fn: F, o: _Options) -> F:
             return fn(*args, **kwargs)
         with span:
             result = fn(*args, **kwargs)
-            if output:
-                o.record(span, "output", result)
+            if output is not None:
+                o.record(span, output, "output", result)
             return result
 
     return traced  # type: ignore[return-value]
@@ -174,7 +185,7 @@ def _generator(fn: Callable[..., Generator[Any, Any, Any]], o: _Options) -> Call
     @functools.wraps(fn)
     def traced_generator(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
         span, output = o.start(args, kwargs)
-        yields = _Yields() if output else None
+        yields = _Yields() if output is not None else None
         inner = fn(*args, **kwargs)
         if span is None:
             return (yield from inner)
@@ -204,8 +215,8 @@ def _generator(fn: Callable[..., Generator[Any, Any, Any]], o: _Options) -> Call
                 span.record_exception(e)
             raise
         finally:
-            if yields is not None:
-                o.record(span, "output", yields.value())
+            if output is not None and yields is not None:
+                o.record(span, output, "output", yields.value())
             span.end()
 
     return traced_generator
@@ -215,7 +226,7 @@ def _async_generator(fn: Callable[..., AsyncGenerator[Any, Any]], o: _Options) -
     @functools.wraps(fn)
     async def traced_async_generator(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
         span, output = o.start(args, kwargs)
-        yields = _Yields() if output else None
+        yields = _Yields() if output is not None else None
         inner = fn(*args, **kwargs)
         if span is None:
             async for item in inner:
@@ -250,8 +261,8 @@ def _async_generator(fn: Callable[..., AsyncGenerator[Any, Any]], o: _Options) -
                 span.record_exception(e)
             raise
         finally:
-            if yields is not None:
-                o.record(span, "output", yields.value())
+            if output is not None and yields is not None:
+                o.record(span, output, "output", yields.value())
             span.end()
 
     return traced_async_generator
@@ -263,8 +274,9 @@ class SpanDecorator:
     kind=..., attributes=..., tracer=...)``), on plain, ``async``, generator
     and async generator functions. Exceptions are recorded and re-raised.
     The call's arguments and result are recorded (see the module doc) unless
-    ``capture_input=False``/``capture_output=False``. Costs one check per
-    call when agtrace is not initialized."""
+    ``capture_input=False``/``capture_output=False``. ``links=`` links every
+    call's span to the spans it names (see :meth:`Tracer.span`). Costs one
+    check per call when agtrace is not initialized."""
 
     def __init__(self, kind: SpanKind) -> None:
         self._kind = kind
@@ -284,6 +296,7 @@ class SpanDecorator:
         tracer: Optional[Tracer] = None,
         capture_input: bool = True,
         capture_output: bool = True,
+        links: Optional[Sequence[object]] = None,
     ) -> Callable[[F], F]: ...
 
     def __call__(
@@ -297,6 +310,7 @@ class SpanDecorator:
         tracer: Optional[Tracer] = None,
         capture_input: bool = True,
         capture_output: bool = True,
+        links: Optional[Sequence[object]] = None,
     ) -> Any:
         chosen = self._kind if kind is None else span_kind(kind)
         if name is not None and (type(name) is not str or not name):
@@ -306,7 +320,7 @@ class SpanDecorator:
             if not callable(f):
                 raise InvalidArgument(f"can only trace callables, not {type(f).__name__}")
             options = _Options(
-                name or f.__qualname__, chosen, attributes, tracer, f, bool(capture_input), bool(capture_output)
+                name or f.__qualname__, chosen, attributes, tracer, f, bool(capture_input), bool(capture_output), links
             )
             return _decorate(f, options)
 

@@ -1,10 +1,11 @@
 # Types of the C extension agtrace._fastpath (bindings/python/ext), for mypy.
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from types import TracebackType
 from typing import Any, Optional, TypeVar, Union
 
 from ._span import Span as _Span
+from ._tracer import Tracer as _Tracer
 from ._span import SpanKind
 
 _S = TypeVar("_S", bound="Span")
@@ -41,11 +42,17 @@ class Span:
     def mark_first_chunk(self) -> None: ...
     def _writable(self) -> bool: ...
     def _item(self, code: int, *fields: object) -> None: ...
+    def _add_links(self, links: Iterable[object]) -> None: ...
+    def _misuse(self, kind: int, detail: str) -> None: ...
+    @property
+    def _tracer(self) -> Optional[_Tracer]: ...
 
 _Parent = Union[_Span, SpanContext, None]
 
 class Tracer:
     def __init__(self, c_handle: int) -> None: ...
+    @property
+    def strict(self) -> bool: ...
     def span(
         self,
         name: str,
@@ -53,6 +60,7 @@ class Tracer:
         attributes: Optional[Mapping[str, Any]] = None,
         *,
         parent: _Parent = ...,
+        links: Optional[Iterable[object]] = None,
     ) -> _Span: ...
     def _mark_shut_down(self) -> None: ...
     def _bridge_otel(self) -> None: ...
@@ -65,9 +73,11 @@ def span(
     attributes: Optional[Mapping[str, Any]] = None,
     *,
     parent: _Parent = ...,
+    links: Optional[Iterable[object]] = None,
 ) -> _Span: ...
 def set_default(tracer: Optional[Tracer]) -> None: ...
 def flush_pending() -> None: ...
+def _misuse(tracer: Optional[Tracer], kind: int, detail: str) -> None: ...
 def library_version() -> str: ...
 def _bind(library_path: str) -> None: ...
 def _configure(
@@ -78,9 +88,9 @@ def _configure(
     session: ContextVar[Any],
     kind_of: Callable[[object], SpanKind],
     convert: Callable[[object], Optional[tuple[int, object]]],
-    dropped: Callable[[str, object], None],
+    links: Callable[[Iterable[object], Any], list[tuple[bytes, bytes, int, str, Optional[Mapping[str, Any]]]]],
+    describe: Callable[[object], str],
     report: Callable[[int, str], None],
-    misuse: Callable[[str], None],
     error_of: Callable[[int, str], Exception],
     mapping_abc: type,
 ) -> None: ...

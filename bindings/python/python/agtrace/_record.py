@@ -71,11 +71,21 @@ def attribute_item(value: object) -> Optional[tuple[int, object]]:
 
 def plain(value: object) -> Plain:
     """``value`` converted as :func:`attribute_item` converts it, as
-    JSON-ready Python. Never raises an ``Exception``."""
+    JSON-ready Python (never the value itself when it is a container).
+    Never raises an ``Exception``."""
+    if type(value) is dict and all(type(k) is str and _is_json_scalar(v) for k, v in value.items()):
+        return dict(value)  # the common case (a call's arguments): converts to itself
     try:
         return _plain(value, 0, set())
     except Exception:
         return _unrepresentable(value)
+
+
+def _is_json_scalar(value: object) -> bool:
+    """Whether ``value`` converts to itself: an exact str, bool, None, an
+    int or a finite float (subclasses, such as enums, are converted)."""
+    kind = type(value)
+    return kind is str or kind is bool or value is None or kind is int or (kind is float and math.isfinite(value))
 
 
 def json_text(plain: Plain) -> str:

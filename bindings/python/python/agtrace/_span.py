@@ -18,14 +18,13 @@ from __future__ import annotations
 import enum
 import json
 import logging
-import os
 import traceback
 from collections.abc import Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any, Literal, Optional, Union
 
 from . import _codes as codes
-from . import _errors, _record, _session
+from . import _capture, _errors, _links, _record, _session
 from ._errors import InvalidArgument
 from ._native import fastpath
 
@@ -77,13 +76,15 @@ class Span(fastpath.Span):
     which makes it current and ends it on exit, recording an exception that
     escapes; or end it yourself with :meth:`end`.
 
-    Ending twice, or recording on an ended span, is logged and ignored: it
-    never raises into the application. Attribute values of any type are
-    accepted (see agtrace._record); an attribute with a bad key is dropped
-    and logged. A wrong argument type elsewhere raises
-    :class:`agtrace.InvalidArgument`. A span that is garbage-collected
-    without being ended is exported then with everything recorded on it,
-    marked abandoned.
+    Its methods never raise into the application. Attribute values of any
+    type are accepted (see agtrace._record). Misuse (an attribute, event or
+    span name that is no non-empty str, an argument a method cannot use, a
+    value that cannot be recorded, recording on or ending an ended span) is
+    ignored, counted in the tracer's ``stats().misuse`` and logged once per
+    kind; in strict mode (``AGTRACE_STRICT``) it raises
+    :class:`agtrace.InvalidArgument` instead. A span that is
+    garbage-collected without being ended is exported then with everything
+    recorded on it, marked abandoned.
 
     A span may be shared between threads; calls are serialized by the GIL.
     """
@@ -91,25 +92,29 @@ class Span(fastpath.Span):
     __slots__ = ()
 
     def update_name(self, name: str) -> None:
-        _check_text("name", name)
-        if not name:
-            raise InvalidArgument("name must not be empty")
+        problem = _text_problem("name", name) or ("" if name else "name must not be empty")
+        if problem:
+            return self._misuse(codes.MISUSE_BAD_NAME, problem)
         self._item(codes.ITEM_NAME, name)
 
     def set_status(self, status: StatusCode, description: Optional[str] = None) -> None:
         """``"ok"`` is final; ``"error"`` takes a description."""
         code = _STATUS.get(status) if isinstance(status, str) else None
         if code is None:
-            raise InvalidArgument(f"status must be 'unset', 'ok' or 'error', not {status!r}")
+            return self._misuse(codes.MISUSE_BAD_CALL, f"status must be 'unset', 'ok' or 'error', not {status!r}")
         if description is not None:
-            _check_text("description", description)
+            problem = _text_problem("description", description)
+            if problem:
+                return self._misuse(codes.MISUSE_BAD_CALL, problem)
         self._item(codes.ITEM_STATUS, code, (description or "") if code == codes.STATUS_ERROR else "")
 
     def record_exception(self, exc: BaseException) -> None:
         """Records ``exc`` as an ``exception`` event (type, message, stack
         trace) and sets the status to error."""
         if not isinstance(exc, BaseException):
-            raise InvalidArgument(f"record_exception takes an exception, not {type(exc).__name__}")
+            return self._misuse(
+                codes.MISUSE_BAD_CALL, f"record_exception takes an exception, not {type(exc).__name__}"
+            )
         if not self._writable():
             return
         stack = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
@@ -134,10 +139,13 @@ class Span(fastpath.Span):
             ("response_model", response_model),
             ("response_id", response_id),
         )
-        for name, value in given:
-            if value is not None:
-                _check_text(name, value)
-        reasons = _texts("finish_reasons", finish_reasons) if finish_reasons is not None else []
+        problems = [_text_problem(name, value) for name, value in given if value is not None]
+        if finish_reasons is not None:
+            problems.append(_texts_problem("finish_reasons", finish_reasons))
+        problem = next((p for p in problems if p), None)
+        if problem:
+            return self._misuse(codes.MISUSE_BAD_CALL, problem)
+        reasons = list(finish_reasons) if finish_reasons is not None else []
         self._item(codes.ITEM_LLM, *(value or "" for _, value in given), reasons)
 
     def set_usage(
@@ -160,27 +168,49 @@ class Span(fastpath.Span):
         )
         for n in counts:
             if type(n) is not int or n < 0:
-                raise InvalidArgument(f"token counts must be non-negative ints, got {n!r}")
+                return self._misuse(codes.MISUSE_BAD_CALL, f"token counts must be non-negative ints, got {n!r}")
         self._item(codes.ITEM_USAGE, *counts)
 
     def set_messages(self, input: Any = None, output: Any = None) -> None:
         """Input and output messages (JSON-serializable, usually lists of
         ``{"role", "content"}``). Recorded only when content capture is on
-        (``capture_content=True``), then redacted by the tracer's rules."""
-        texts = ["" if v is None else _json("messages", v) for v in (input, output)]
+        (``capture_content=True``), then redacted by the tracer's rules.
+        The tracer's mask, if any, is applied to each first (a side it
+        fails on is left out). Messages that are not JSON-serializable are
+        misuse (a value that cannot be recorded)."""
+        try:
+            texts = ["" if v is None else _json(v) for v in (input, output)]
+        except (TypeError, ValueError) as e:
+            return self._misuse(codes.MISUSE_BAD_VALUE, f"messages: {e}")
+        tracer = self._tracer
+        if tracer is not None and tracer.mask is not None and self.is_recording():
+            texts = [t and _masked_messages(tracer, t, which) for t, which in zip(texts, ("input", "output"))]
         self._item(codes.ITEM_MESSAGES, *texts)
 
     def set_tool(self, name: str, call_id: Optional[str] = None) -> None:
-        _check_text("name", name)
-        if call_id is not None:
-            _check_text("call_id", call_id)
+        problem = _text_problem("name", name)
+        if problem:
+            return self._misuse(codes.MISUSE_BAD_NAME, problem)
+        problem = _text_problem("call_id", call_id) if call_id is not None else None
+        if problem:
+            return self._misuse(codes.MISUSE_BAD_CALL, problem)
         self._item(codes.ITEM_TOOL, name, call_id or "")
 
     def set_agent(self, name: str, id: Optional[str] = None) -> None:
-        _check_text("name", name)
-        if id is not None:
-            _check_text("id", id)
+        problem = _text_problem("name", name)
+        if problem:
+            return self._misuse(codes.MISUSE_BAD_NAME, problem)
+        problem = _text_problem("id", id) if id is not None else None
+        if problem:
+            return self._misuse(codes.MISUSE_BAD_CALL, problem)
         self._item(codes.ITEM_AGENT, name, id or "")
+
+    def add_link(self, context: object, attributes: Optional[Mapping[str, Any]] = None) -> None:
+        """Links this span to another (a :class:`SpanContext`, a span, or an
+        OpenTelemetry span context; see agtrace._links), with optional
+        attributes: exported with the span's end. Links known at the start
+        go in ``links=`` there."""
+        self._add_links(((context, attributes),))
 
     def __repr__(self) -> str:
         state = "ended" if self.is_ended else ("live" if self.is_recording() else "non-recording")
@@ -193,27 +223,30 @@ Parent = Union[Span, SpanContext, None]
 current: ContextVar[Parent] = ContextVar("agtrace.current", default=None)
 
 
-def _check_text(what: str, value: object) -> None:
+def _text_problem(what: str, value: object) -> Optional[str]:
+    """What is wrong with ``value`` as text (a str without NUL), or None."""
     if type(value) is not str:
-        raise InvalidArgument(f"{what} must be a str, not {type(value).__name__}")
+        return f"{what} must be a str, not {type(value).__name__}"
     if "\0" in value:
-        raise InvalidArgument(f"{what} {value!r} contains a NUL character")
+        return f"{what} {value!r} contains a NUL character"
+    return None
 
 
-def _texts(what: str, values: Iterable[str]) -> list[str]:
-    if isinstance(values, str):
-        raise InvalidArgument(f"{what} must be a list of str, not a str")
-    out = list(values)
-    for v in out:
-        _check_text(what, v)
-    return out
+def _texts_problem(what: str, values: object) -> Optional[str]:
+    if isinstance(values, str) or not isinstance(values, Iterable):
+        return f"{what} must be a list of str, not a {type(values).__name__}"
+    return next((p for p in (_text_problem(what, v) for v in values) if p), None)
 
 
-def _json(what: str, value: Any) -> str:
-    try:
-        return json.dumps(value, ensure_ascii=False, default=_unsupported)
-    except (TypeError, ValueError) as e:
-        raise InvalidArgument(f"{what}: {e}") from None
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=_unsupported)
+
+
+def _masked_messages(tracer: Any, text: str, which: str) -> str:
+    """Messages' JSON text through the tracer's mask ("" when it dropped
+    them). The mask gets them as JSON-ready Python, as captured values."""
+    masked = _capture.masked(tracer, json.loads(text), f"{which} messages")
+    return "" if masked is _capture.DROPPED else _record.json_text(masked)
 
 
 def _unsupported(value: object) -> object:
@@ -233,27 +266,11 @@ def _report(status: int, message: str) -> None:
         log.warning("agtrace: %s (status %d; further errors of this kind are not logged)", message, status)
 
 
-def _misuse(message: str) -> None:
-    log.warning("agtrace: %s", message)
-
-
-_dropped_problems: set[str] = set()
-
-
-def _strict() -> bool:
-    return os.environ.get("AGTRACE_STRICT", "").strip().lower() in ("1", "true", "yes", "on")
-
-
-def _dropped(problem: str, key: object) -> None:
-    """An attribute that cannot be recorded (a bad key; a value whose
-    conversion failed): dropped, that attribute only, and logged once per
-    problem; raised as InvalidArgument when ``AGTRACE_STRICT`` is true."""
-    message = f"attribute {_record.describe(key)} dropped: {problem}"
-    if _strict():
-        raise InvalidArgument(message)
-    if problem not in _dropped_problems:
-        _dropped_problems.add(problem)
-        log.warning("agtrace: %s (further attributes dropped for this reason are not logged)", message)
+def misuse(tracer: Any, kind: int, detail: str) -> None:
+    """Misuse the SDK detected in Python (a ``MISUSE_*`` kind of
+    agtrace._codes): counted by ``tracer`` (None: the default tracer),
+    logged once per kind; raised as InvalidArgument in strict mode."""
+    fastpath._misuse(tracer, kind, detail)
 
 
 fastpath._configure(
@@ -263,9 +280,9 @@ fastpath._configure(
     session=_session.current,
     kind_of=span_kind,
     convert=_record.attribute_item,
-    dropped=_dropped,
+    links=_links.encode,
+    describe=_record.describe,
     report=_report,
-    misuse=_misuse,
     error_of=_errors.from_status,
     mapping_abc=Mapping,
 )

@@ -17,6 +17,7 @@ from typing import Any, Optional, Union
 from . import _flusher, _otel
 from ._errors import InvalidArgument, InvalidConfig, Timeout, cold
 from ._native import fastpath, ffi
+from ._capture import Mask
 from ._span import Parent, Span, SpanContext, current, log, span_kind
 
 __all__ = ["ExporterStats", "Stats", "Tracer", "live", "span_kind"]
@@ -60,7 +61,10 @@ class ExporterStats:
 class Stats:
     """A tracer's counters (the core's ``Stats`` record, the shape every SDK
     exposes). Invariant: ``ended == dispatched + sum(dropped.values()) +
-    pending``; each exporter accounts for what it received the same way."""
+    pending``; each exporter accounts for what it received the same way.
+    ``misuse`` counts the API's misuse by kind (``bad_name``, ``bad_value``,
+    ``ended_twice``, ``bad_call``, ``mask_failed``): what was skipped
+    instead of raising."""
 
     started: int
     ended: int
@@ -70,6 +74,7 @@ class Stats:
     dropped: dict[str, int]
     exported: int
     exporters: list[ExporterStats]
+    misuse: dict[str, int]
 
     @classmethod
     def of(cls, s: Any) -> Stats:
@@ -95,6 +100,7 @@ class Stats:
                 )
                 for e in s.exporters
             ],
+            misuse=dict(s.misuse),
         )
 
 
@@ -108,6 +114,12 @@ class Tracer(fastpath.Tracer):
     themselves are read too unless ``ignore_env=True``, and code wins. A bad
     setting raises :class:`agtrace.InvalidConfig` naming it. Construction does
     no network I/O.
+
+    ``mask`` is a function applied to captured inputs, outputs and message
+    content before they are recorded (see agtrace._capture): it gets the
+    value converted to JSON-ready Python and returns what to record. If it
+    raises, that value is dropped and the failure counted as misuse
+    (``stats().misuse["mask_failed"]``).
 
     ``span(name, kind=SpanKind.PLAIN, attributes=None, *, parent=...)``
     starts a span under ``parent`` (default: the current span; ``None`` for a
@@ -123,8 +135,13 @@ class Tracer(fastpath.Tracer):
         *,
         ignore_env: bool = False,
         exit_timeout: float = 5.0,
+        mask: Optional[Mask] = None,
         **settings: Any,
     ) -> None:
+        if mask is not None and not callable(mask):
+            raise InvalidConfig(f"mask must be a function taking a value and returning one, not {type(mask).__name__}")
+        #: The user's masking function, or None.
+        self.mask = mask
         if isinstance(exit_timeout, bool) or not isinstance(exit_timeout, (int, float)) or exit_timeout < 0:
             raise InvalidConfig(f"exit_timeout must be a non-negative number of seconds, got {exit_timeout!r}")
         #: How long the exit hook waits for this tracer's spans.

@@ -21,7 +21,7 @@ import importlib
 import importlib.metadata
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Optional, TypeVar, Union
 
 from .._decorators import _decorate, _Options
@@ -161,6 +161,7 @@ def wrap_function(
     tracer: Optional[Tracer] = None,
     capture_input: bool = True,
     capture_output: bool = True,
+    links: Optional[Sequence[object]] = None,
 ) -> F:
     """``fn`` traced as a span (named ``name``, default its qualified name)
     on each call; plain, ``async``, generator and async generator functions,
@@ -171,6 +172,8 @@ def wrap_function(
     if name is not None and (type(name) is not str or not name):
         raise InvalidArgument(f"name must be a non-empty str, got {name!r}")
     label = name or getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or type(fn).__name__
-    options = _Options(label, span_kind(kind), attributes, tracer, fn, bool(capture_input), bool(capture_output))
+    options = _Options(
+        label, span_kind(kind), attributes, tracer, fn, bool(capture_input), bool(capture_output), links
+    )
     return _decorate(fn, options)
 

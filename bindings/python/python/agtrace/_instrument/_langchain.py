@@ -10,6 +10,22 @@ provider instrumentation as a :class:`~._common.Claim`: an instrumented
 OpenAI or Anthropic call inside it fills that span in rather than opening a
 second LLM span, and then its usage is the provider's, counted once.
 
+Inputs and outputs (with ``capture_io``, the default): chain and agent
+runs record theirs as ``input.value``/``output.value`` (agtrace._capture:
+converted, masked, then redacted by the core like every attribute), tool
+runs their arguments and result also as ``gen_ai.tool.call.arguments``/
+``.result``, retriever runs their query as input and their documents as
+OpenInference ``retrieval.documents.{i}.document.{id,content,metadata}``
+(the first :data:`MAX_DOCUMENTS`). Chat model runs record messages (the
+provider instrumentation's ``capture_content`` rule), not these.
+
+LangGraph: a run whose config has ``configurable.thread_id`` (LangChain
+copies it into the run's metadata) starts a session scope with that thread
+as its conversation id (``gen_ai.conversation.id`` on every span of the
+trace), unless the current scope already has it; runs of a graph node carry
+the node's name and step (``langgraph.node``, ``langgraph.step``, from the
+``langgraph_node``/``langgraph_step`` metadata LangGraph passes).
+
 ``instrument("langchain")`` registers one handler for every run through
 ``langchain_core``'s configure hooks (a context variable whose default is
 the handler, so every thread and task sees it); ``LangChainHandler()`` can
@@ -25,22 +41,41 @@ from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
 
-from .. import _lifecycle
+from .. import _capture, _lifecycle, _session
 from .._span import Parent, Span, SpanKind, current
 from .._tracer import Tracer
 from ._common import Claim, claim, count, guard, jsonable, number, output_message, stop_list
 
 MIN_VERSION = (0, 3)
 
+#: How many of a retriever's documents its span records (all are counted).
+MAX_DOCUMENTS = 100
+
+_NOTHING: Any = object()
+
 
 class _Run:
-    __slots__ = ("span", "previous", "claim", "previous_claim")
+    __slots__ = ("span", "tracer", "previous", "claim", "previous_claim", "scope", "previous_scope")
 
-    def __init__(self, span: Span, previous: Parent, run_claim: Optional[Claim], previous_claim: Optional[Claim]) -> None:
+    def __init__(
+        self,
+        span: Span,
+        tracer: Optional[Tracer],
+        previous: Parent,
+        run_claim: Optional[Claim],
+        previous_claim: Optional[Claim],
+    ) -> None:
         self.span = span
+        #: The tracer whose capture_io and mask apply; None when the span
+        #: records nothing or capture is off.
+        self.tracer = tracer
         self.previous = previous
         self.claim = run_claim
         self.previous_claim = previous_claim
+        #: The session scope this run opened (a LangGraph thread), and the one
+        #: it replaced.
+        self.scope: Optional[_session.Session] = None
+        self.previous_scope: Optional[_session.Session] = None
 
 
 class LangChainHandler(BaseCallbackHandler):
@@ -63,24 +98,51 @@ class LangChainHandler(BaseCallbackHandler):
         name: str,
         kind: SpanKind,
         attributes: dict[str, Any],
+        metadata: Optional[dict[str, Any]] = None,
         claimable: bool = False,
-    ) -> Optional[Span]:
+        input: Any = _NOTHING,
+        tool_key: Optional[str] = None,
+    ) -> Optional[_Run]:
+        """Starts the run's span, current from now on; records ``input`` (when
+        given and captured) and what LangGraph says about the run."""
         tracer = self._tracer or _lifecycle.tracer()
         if tracer is None:
             return None
         with self._lock:
             parent_run = self._runs.get(parent_run_id) if parent_run_id is not None else None
         parent: Parent = parent_run.span if parent_run is not None else current.get()
+        meta = metadata or {}
+        node = meta.get("langgraph_node")
+        step = meta.get("langgraph_step")
+        attributes = {
+            **attributes,
+            "langgraph.node": node if isinstance(node, str) else None,
+            "langgraph.step": step if isinstance(step, int) and not isinstance(step, bool) else None,
+        }
         attributes = {k: v for k, v in attributes.items() if v is not None}
-        span = tracer.span(name, kind, attributes, parent=parent)
+        # The scope is current before the span starts, so its BEGIN carries
+        # the conversation to the trace.
+        previous_scope = _session.current.get()
+        scope = _thread_scope(meta.get("thread_id"), previous_scope)
+        try:
+            span = tracer.span(name, kind, attributes, parent=parent)
+        except BaseException:
+            if scope is not None:
+                _session.current.set(previous_scope)
+            raise
+        capture = tracer if tracer.capture_io and span.is_recording() else None
         run_claim = Claim(span) if claimable else None
-        run = _Run(span, current.get(), run_claim, claim.get())
+        run = _Run(span, capture, current.get(), run_claim, claim.get())
+        if scope is not None:
+            run.scope, run.previous_scope = scope, previous_scope
         with self._lock:
             self._runs[run_id] = run
         current.set(span)
         if claimable:
             claim.set(run_claim)
-        return span
+        if capture is not None and input is not _NOTHING:
+            guard(_capture.record, span, capture, "input", input, tool_key)
+        return run
 
     def _end(self, run_id: UUID, error: Optional[BaseException] = None) -> Optional[_Run]:
         with self._lock:
@@ -97,7 +159,15 @@ class LangChainHandler(BaseCallbackHandler):
             current.set(run.previous)
         if run.claim is not None and claim.get() is run.claim:
             claim.set(run.previous_claim)
+        if run.scope is not None and _session.current.get() is run.scope:
+            _session.current.set(run.previous_scope)
         return run
+
+    def _output(self, run_id: UUID, output: Any, tool_key: Optional[str] = None) -> None:
+        """Records a run's output (when captured), before it ends."""
+        run = self._span(run_id)
+        if run is not None and run.tracer is not None:
+            guard(_capture.record, run.span, run.tracer, "output", output, tool_key)
 
     def _span(self, run_id: UUID) -> Optional[_Run]:
         with self._lock:
@@ -120,11 +190,13 @@ class LangChainHandler(BaseCallbackHandler):
         ids = (serialized or {}).get("id") or []
         is_agent = "agent" in name.lower() or any("Agent" in str(i) for i in ids)
         kind = SpanKind.AGENT if is_agent else SpanKind.WORKFLOW
-        span = self._start(run_id, parent_run_id, name, kind, {"langchain.run.tags": list(tags) if tags else None})
-        if span is not None and is_agent:
-            guard(span.set_agent, name)
+        attributes = {"langchain.run.tags": list(tags) if tags else None}
+        run = self._start(run_id, parent_run_id, name, kind, attributes, metadata, input=inputs)
+        if run is not None and is_agent:
+            guard(run.span.set_agent, name)
 
-    def on_chain_end(self, outputs: dict[str, Any], *, run_id: UUID, **kwargs: Any) -> Any:
+    def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> Any:
+        self._output(run_id, outputs)
         self._end(run_id)
 
     def on_chain_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> Any:
@@ -194,9 +266,10 @@ class LangChainHandler(BaseCallbackHandler):
             "gen_ai.request.stop_sequences": stop_list(meta.get("ls_stop", params.get("stop"))),
         }
         name = f"chat {model}" if isinstance(model, str) and model else "chat"
-        span = self._start(run_id, parent_run_id, name, SpanKind.LLM, attributes, claimable=True)
-        if span is None:
+        run = self._start(run_id, parent_run_id, name, SpanKind.LLM, attributes, metadata, claimable=True)
+        if run is None:
             return
+        span = run.span
         guard(
             span.set_llm,
             provider=provider if isinstance(provider, str) else None,
@@ -230,17 +303,19 @@ class LangChainHandler(BaseCallbackHandler):
         **kwargs: Any,
     ) -> Any:
         name = kwargs.get("name") or _name(serialized) or "tool"
-        attributes = {"gen_ai.tool.call.arguments": input_str if isinstance(input_str, str) else None}
-        span = self._start(run_id, parent_run_id, f"execute_tool {name}", SpanKind.TOOL, attributes)
-        if span is not None:
+        arguments = inputs if inputs is not None else input_str
+        run = self._start(
+            run_id, parent_run_id, f"execute_tool {name}", SpanKind.TOOL, {}, metadata,
+            input=arguments, tool_key="gen_ai.tool.call.arguments",
+        )
+        if run is not None:
             call_id = kwargs.get("tool_call_id")
-            guard(span.set_tool, name, call_id if isinstance(call_id, str) else None)
+            guard(run.span.set_tool, name, call_id if isinstance(call_id, str) else None)
 
     def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> Any:
-        run = self._span(run_id)
-        if run is not None:
-            content = getattr(output, "content", output)
-            guard(run.span.set_attribute, "gen_ai.tool.call.result", content if isinstance(content, str) else str(jsonable(content)))
+        # A ToolMessage (a tool called with a tool call) carries the result
+        # as its content.
+        self._output(run_id, getattr(output, "content", output), "gen_ai.tool.call.result")
         self._end(run_id)
 
     def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> Any:
@@ -258,12 +333,17 @@ class LangChainHandler(BaseCallbackHandler):
         **kwargs: Any,
     ) -> Any:
         name = kwargs.get("name") or _name(serialized) or "retriever"
-        self._start(run_id, parent_run_id, f"retrieval {name}", SpanKind.RETRIEVER, {"gen_ai.retrieval.query": query})
+        self._start(
+            run_id, parent_run_id, f"retrieval {name}", SpanKind.RETRIEVER,
+            {"gen_ai.retrieval.query": query}, metadata, input=query,
+        )
 
     def on_retriever_end(self, documents: Any, *, run_id: UUID, **kwargs: Any) -> Any:
         run = self._span(run_id)
         if run is not None:
             guard(run.span.set_attribute, "gen_ai.retrieval.documents.count", len(documents))
+            if run.tracer is not None:
+                guard(_record_documents, run.span, run.tracer, documents)
         self._end(run_id)
 
     def on_retriever_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> Any:
@@ -286,6 +366,21 @@ _ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"
 def _message(m: Any) -> dict[str, Any]:
     role = _ROLES.get(getattr(m, "type", ""), getattr(m, "type", "user"))
     return {"role": role, "content": jsonable(getattr(m, "content", m))}
+
+
+def _record_documents(span: Span, tracer: Tracer, documents: Any) -> None:
+    """Retrieved documents as OpenInference's flattened
+    ``retrieval.documents.{i}.document.*`` attributes: ``id`` when the
+    document has one, ``content`` (its text), ``metadata`` (JSON)."""
+    for i, doc in enumerate(list(documents)[:MAX_DOCUMENTS]):
+        prefix = f"retrieval.documents.{i}.document."
+        doc_id = getattr(doc, "id", None)
+        if doc_id is not None:
+            span.set_attribute(prefix + "id", str(doc_id))
+        _capture.record_text(span, tracer, prefix + "content", getattr(doc, "page_content", doc))
+        metadata = getattr(doc, "metadata", None)
+        if metadata:
+            _capture.record_text(span, tracer, prefix + "metadata", metadata)
 
 
 def _record_llm_result(span: Span, result: Any) -> None:
@@ -344,6 +439,22 @@ def _record_llm_result(span: Span, result: Any) -> None:
         )
     if output:
         span.set_messages(output=output)
+
+
+def _thread_scope(thread_id: object, outer: Optional[_session.Session]) -> Optional[_session.Session]:
+    """A session scope inside ``outer`` whose conversation is a LangGraph
+    thread, made current; None when there is no thread id or ``outer``
+    already has it as its conversation."""
+    if not isinstance(thread_id, (str, int)) or isinstance(thread_id, bool) or thread_id == "":
+        return None
+    conversation = str(thread_id)
+    fields = dict(outer.fields) if outer is not None else {}
+    if fields.get("conversation_id") == conversation:
+        return None
+    fields["conversation_id"] = conversation
+    scope = _session.Session(fields)
+    _session.current.set(scope)
+    return scope
 
 
 # -- registration for every run ------------------------------------------------------
