@@ -246,6 +246,7 @@ mod tests {
                 "global_metadata",
                 "global_tags",
                 "links",
+                "otel_bridge",
                 "propagators",
                 "redaction",
                 "sampling",
@@ -256,6 +257,7 @@ mod tests {
         assert_eq!(c["disabled"], false);
         assert_eq!(c["capture_content"], true);
         assert_eq!(c["capture_io"], true);
+        assert_eq!(c["otel_bridge"], true);
         assert_eq!(c["conversation_attribute"], "gen_ai.conversation.id");
         assert_eq!(c["exporters"], json!(["none"]));
         assert_eq!(c["propagators"], json!(["b3", "tracecontext"]));
