@@ -200,6 +200,12 @@ typedef struct {
   uint64_t exported;
   // Summed over exporters: every reason an exporter did not deliver.
   uint64_t export_dropped;
+  // Misuse counted so far, by kind (`AGTRACE_MISUSE_*`).
+  uint64_t misuse_bad_name;
+  uint64_t misuse_bad_value;
+  uint64_t misuse_ended_twice;
+  uint64_t misuse_bad_call;
+  uint64_t misuse_mask_failed;
 } agtrace_stats_t;
 
 #define AGTRACE_KIND_PLAIN 0
@@ -747,6 +753,25 @@ agtrace_status_t agtrace_tracer_stats_json(const agtrace_tracer_t *tracer,
                                            char **out_json,
                                            agtrace_error_t **out_error);
 
+// Counts one misuse of `kind` (an `AGTRACE_MISUSE_*` code; an unknown code
+// counts as `AGTRACE_MISUSE_BAD_CALL`) in the tracer's `stats`, and logs
+// `detail` to stderr the first time the tracer sees that kind. For the
+// language SDKs, which report misuse they detect before calling the core
+// (and raise instead in strict mode, see `agtrace_tracer_strict`); the
+// core counts what it detects itself. `detail` may be `{NULL, 0}`; a
+// NULL tracer is ignored.
+//
+// Thread-safe; lock-free, blocks only for that one write.
+void agtrace_misuse_report(const agtrace_tracer_t *tracer,
+                           uint32_t kind,
+                           agtrace_str_t detail);
+
+// Whether the tracer's `strict` setting (`AGTRACE_STRICT`) is on: the
+// SDKs then raise on misuse instead of counting it. False for NULL.
+//
+// Thread-safe; does not block.
+bool agtrace_tracer_strict(const agtrace_tracer_t *tracer);
+
 // Changes the default sampling rate of a live tracer (0.0 to 1.0).
 // Thread-safe.
 //
@@ -772,7 +797,7 @@ agtrace_status_t agtrace_tracer_add_tag(const agtrace_tracer_t *tracer,
 /* The span protocol (ffi/PROTOCOL.md). Generated from agtrace_core::codes by `cargo run -p agtrace-header -- --codes`; do not edit. */
 #ifndef AGTRACE_H_PROTOCOL
 #define AGTRACE_H_PROTOCOL
-#define AGTRACE_PROTOCOL_VERSION 1
+#define AGTRACE_PROTOCOL_VERSION 2
 /* Starts a span; the message's last record. */
 #define AGTRACE_PROTO_RECORD_BEGIN 1
 /* Applies items to a span and ends it. */
@@ -829,6 +854,20 @@ agtrace_status_t agtrace_tracer_add_tag(const agtrace_tracer_t *tracer,
 #define AGTRACE_PROTO_ITEM_FIRST_CHUNK 25
 /* The span's new name. */
 #define AGTRACE_PROTO_ITEM_NAME 26
+/* A link: trace id, span id, flags, trace state, attribute count, attribute items. */
+#define AGTRACE_PROTO_ITEM_LINK 27
+
+/* Kinds of misuse, for `agtrace_misuse_report` and the stats' `misuse_*` counters. */
+/* A span, attribute or event name that is empty or not text. */
+#define AGTRACE_MISUSE_BAD_NAME 1
+/* A value that could not be recorded at all (its conversion failed), so it was dropped. */
+#define AGTRACE_MISUSE_BAD_VALUE 2
+/* A span ended, or changed, after it ended. */
+#define AGTRACE_MISUSE_ENDED_TWICE 3
+/* An argument the call cannot use: NULL, an unknown code, a malformed protocol message. */
+#define AGTRACE_MISUSE_BAD_CALL 4
+/* The user's mask function failed; the value it was given was dropped. */
+#define AGTRACE_MISUSE_MASK_FAILED 5
 #endif /* AGTRACE_H_PROTOCOL */
 /* Convenience for C callers: string literals and C strings as agtrace_str_t.
    cbindgen places this after the include guard, hence its own guard. */

@@ -1,6 +1,6 @@
 //! Every number that crosses the boundary to another language, with its one
-//! definition: span kinds, statuses, error codes, and the span protocol's
-//! record, parent and item codes (see `protocol`).
+//! definition: span kinds, statuses, error codes, misuse kinds, and the span
+//! protocol's record, parent and item codes (see `protocol`).
 //!
 //! The C ABI's constants are checked against these at compile time
 //! (`ffi/src/codes.rs`), and the Python, Kotlin and Swift copies are
@@ -10,7 +10,8 @@
 /// One named constant of a group.
 #[derive(Clone, Copy, Debug)]
 pub struct Code {
-    /// The group: `kind`, `status`, `error`, `record`, `parent` or `item`.
+    /// The group: `kind`, `status`, `error`, `record`, `parent`, `item` or
+    /// `misuse`.
     pub group: &'static str,
     /// UPPER_SNAKE name within the group.
     pub name: &'static str,
@@ -97,6 +98,14 @@ codes! {
         EVENT = 24: "An event: name, time offset, attribute count, attribute items.",
         FIRST_CHUNK = 25: "The first chunk of a stream arrived: time offset.",
         NAME = 26: "The span's new name.",
+        LINK = 27: "A link: trace id, span id, flags, trace state, attribute count, attribute items.",
+    }
+    "misuse" misuse {
+        BAD_NAME = 1: "A span, attribute or event name that is empty or not text.",
+        BAD_VALUE = 2: "A value that could not be recorded at all (its conversion failed), so it was dropped.",
+        ENDED_TWICE = 3: "A span ended, or changed, after it ended.",
+        BAD_CALL = 4: "An argument the call cannot use: NULL, an unknown code, a malformed protocol message.",
+        MASK_FAILED = 5: "The user's mask function failed; the value it was given was dropped.",
     }
 }
 

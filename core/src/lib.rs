@@ -34,6 +34,7 @@ pub mod codes;
 mod config;
 mod error;
 pub mod exporter;
+mod misuse;
 mod model;
 mod pipeline;
 mod policy;
@@ -51,6 +52,7 @@ pub use config::{
 pub use error::{Error, ExportError, ExportErrorKind};
 pub use exporter::{Exporter, InMemoryExporter, OtlpCompression, OtlpConfig, OtlpProtocol};
 pub use id::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+pub use misuse::{Misuse, MisuseCounts, MisuseReporter};
 pub use model::context::{current_span, enter, EnterGuard};
 pub use model::genai::RequestParams;
 pub use model::kind::{OtelKind, SpanKind};

@@ -3,6 +3,7 @@
 use crate::config::{Settings, TracerBuilder};
 use crate::error::Error;
 use crate::exporter::Exporter;
+use crate::misuse::{Misuse, MisuseReporter};
 use crate::model::context;
 use crate::model::id::{SpanContext, SpanId, TraceFlags};
 use crate::model::kind::SpanKind;
@@ -43,6 +44,7 @@ pub(crate) struct TracerShared {
     pub(crate) policies: Arc<Policies>,
     pub(crate) clock: Clock,
     pub(crate) settings: Settings,
+    misuse: MisuseReporter,
 }
 
 // `AtomicPtr` is `Send + Sync` whatever it points to: keep the pipeline so.
@@ -163,6 +165,7 @@ impl Tracer {
                 policies,
                 clock,
                 settings,
+                misuse: MisuseReporter::default(),
             }),
         })
     }
@@ -395,8 +398,29 @@ impl Tracer {
 
     /// A snapshot of the counters; see [`Stats`] for the accounting invariant.
     pub fn stats(&self) -> Stats {
-        self.shared
+        let mut stats = self
+            .shared
             .pipeline()
-            .map_or_else(Stats::default, Pipeline::stats)
+            .map_or_else(Stats::default, Pipeline::stats);
+        stats.misuse = self.shared.misuse.0.snapshot();
+        stats
+    }
+
+    /// Counts a misuse of the API (see [`Misuse`]) and logs `detail` to
+    /// stderr the first time this tracer sees the kind. Never raises and
+    /// takes no lock: the SDKs call it for misuse they detect, and raise
+    /// instead only when [`Tracer::strict`] is on.
+    pub fn report_misuse(&self, kind: Misuse, detail: &str) {
+        self.shared.misuse.report(kind, detail);
+    }
+
+    /// Counts misuse for this tracer without keeping its pipeline alive.
+    pub fn misuse_reporter(&self) -> MisuseReporter {
+        self.shared.misuse.clone()
+    }
+
+    /// Whether the SDKs should raise on misuse (the `strict` setting).
+    pub fn strict(&self) -> bool {
+        self.shared.settings.strict
     }
 }

@@ -32,6 +32,7 @@ fn defaults_console_only() {
         t.settings().capture_io,
         "decorators record inputs and outputs by default"
     );
+    assert!(!t.strict(), "misuse is counted, not raised, by default");
     assert_eq!(t.settings().batch, BatchConfig::default());
 }
 
@@ -111,6 +112,7 @@ fn environment_settings_are_read() {
         ("AGTRACE_BATCH_MAX_BYTES", "50000"),
         ("AGTRACE_CAPTURE_CONTENT", "1"),
         ("AGTRACE_CAPTURE_IO", "false"),
+        ("AGTRACE_STRICT", "true"),
         ("OTEL_PROPAGATORS", "b3,tracecontext"),
     ])
     .unwrap();
@@ -129,6 +131,7 @@ fn environment_settings_are_read() {
     assert_eq!(s.batch.batch_max_bytes, 50_000);
     assert!(s.capture_content);
     assert!(!s.capture_io);
+    assert!(s.strict && t.strict());
     use agtrace_core::propagation::Format;
     assert_eq!(
         s.propagators.formats(),
@@ -142,6 +145,7 @@ fn bad_values_fail_at_build_naming_the_setting() {
         ("OTEL_SDK_DISABLED", "maybe"),
         ("AGTRACE_CAPTURE_CONTENT", "yes please"),
         ("AGTRACE_CAPTURE_IO", "sometimes"),
+        ("AGTRACE_STRICT", "very"),
         ("OTEL_BSP_MAX_QUEUE_SIZE", "-1"),
         ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "0"),
         ("OTEL_BSP_SCHEDULE_DELAY", "1s"),

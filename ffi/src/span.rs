@@ -118,6 +118,8 @@ pub struct agtrace_span_t {
     /// Unique for the life of the process (addresses are reused after free).
     pub(crate) id: u64,
     state: Mutex<State>,
+    /// Counts use after end (without keeping the tracer alive).
+    misuse: agtrace_core::MisuseReporter,
 }
 
 struct State {
@@ -148,11 +150,18 @@ fn next_id() -> u64 {
 }
 
 impl agtrace_span_t {
-    pub(crate) fn new(span: Span) -> Self {
+    pub(crate) fn new(span: Span, misuse: agtrace_core::MisuseReporter) -> Self {
         agtrace_span_t {
             id: next_id(),
             state: Mutex::new(State { span, ended: false }),
+            misuse,
         }
+    }
+
+    fn ended_twice(&self) -> FfiError {
+        const DETAIL: &str = "the span was already ended";
+        self.misuse.report(agtrace_core::Misuse::EndedTwice, DETAIL);
+        FfiError::new(agtrace_status_t::AGTRACE_ERR_ALREADY_ENDED, DETAIL)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -169,10 +178,7 @@ impl agtrace_span_t {
     pub(crate) fn end(&self) -> FfiResult {
         let mut s = self.lock();
         if std::mem::replace(&mut s.ended, true) {
-            return Err(FfiError::new(
-                agtrace_status_t::AGTRACE_ERR_ALREADY_ENDED,
-                "the span was already ended",
-            ));
+            return Err(self.ended_twice());
         }
         let shut_down = s.span.tracer_is_shut_down();
         s.span.end();
@@ -189,10 +195,7 @@ impl agtrace_span_t {
     pub(crate) fn with(&self, f: impl FnOnce(&mut Span) -> FfiResult) -> FfiResult {
         let mut s = self.lock();
         if s.ended {
-            return Err(FfiError::new(
-                agtrace_status_t::AGTRACE_ERR_ALREADY_ENDED,
-                "the span was already ended",
-            ));
+            return Err(self.ended_twice());
         }
         if s.span.tracer_is_shut_down() {
             return Err(FfiError::new(
@@ -265,7 +268,7 @@ pub extern "C" fn agtrace_span_start(
             s.set_attributes(attrs.drain(..));
             s
         })?;
-        let boxed = Box::new(agtrace_span_t::new(s));
+        let boxed = Box::new(agtrace_span_t::new(s, t.misuse_reporter()));
         // SAFETY: as above.
         unsafe { *out_span = Box::into_raw(boxed) };
         Ok(())

@@ -42,6 +42,12 @@ pub struct agtrace_stats_t {
     pub exported: u64,
     /// Summed over exporters: every reason an exporter did not deliver.
     pub export_dropped: u64,
+    /// Misuse counted so far, by kind (`AGTRACE_MISUSE_*`).
+    pub misuse_bad_name: u64,
+    pub misuse_bad_value: u64,
+    pub misuse_ended_twice: u64,
+    pub misuse_bad_call: u64,
+    pub misuse_mask_failed: u64,
 }
 
 pub(crate) fn tracer<'a>(t: *const agtrace_tracer_t) -> Result<&'a Tracer, FfiError> {
@@ -325,6 +331,11 @@ pub extern "C" fn agtrace_tracer_stats(
             dropped_shutdown: s.dropped.shutdown,
             exported: s.exporters.iter().map(|e| e.exported).sum(),
             export_dropped: s.exporters.iter().map(|e| e.dropped.total()).sum(),
+            misuse_bad_name: s.misuse.bad_name,
+            misuse_bad_value: s.misuse.bad_value,
+            misuse_ended_twice: s.misuse.ended_twice,
+            misuse_bad_call: s.misuse.bad_call,
+            misuse_mask_failed: s.misuse.mask_failed,
         };
         // SAFETY: non-NULL and writable (documented).
         unsafe { *out_stats = stats };
@@ -379,6 +390,44 @@ pub(crate) fn stats_json(s: &agtrace_core::Stats) -> serde_json::Value {
             "shutdown": s.dropped.shutdown,
         },
         "exporters": exporters,
+        "misuse": agtrace_core::Misuse::ALL
+            .into_iter()
+            .map(|k| (k.name().to_string(), serde_json::json!(s.misuse.get(k))))
+            .collect::<serde_json::Map<_, _>>(),
+    })
+}
+
+/// Counts one misuse of `kind` (an `AGTRACE_MISUSE_*` code; an unknown code
+/// counts as `AGTRACE_MISUSE_BAD_CALL`) in the tracer's `stats`, and logs
+/// `detail` to stderr the first time the tracer sees that kind. For the
+/// language SDKs, which report misuse they detect before calling the core
+/// (and raise instead in strict mode, see `agtrace_tracer_strict`); the
+/// core counts what it detects itself. `detail` may be `{NULL, 0}`; a
+/// NULL tracer is ignored.
+///
+/// Thread-safe; lock-free, blocks only for that one write.
+#[no_mangle]
+pub extern "C" fn agtrace_misuse_report(
+    tracer: *const agtrace_tracer_t,
+    kind: u32,
+    detail: agtrace_str_t,
+) {
+    guard_value((), || {
+        if let Ok(t) = crate::tracer::tracer(tracer) {
+            let detail = detail.opt("detail").ok().flatten().unwrap_or("");
+            t.report_misuse(agtrace_core::Misuse::from_code(kind), detail);
+        }
+    });
+}
+
+/// Whether the tracer's `strict` setting (`AGTRACE_STRICT`) is on: the
+/// SDKs then raise on misuse instead of counting it. False for NULL.
+///
+/// Thread-safe; does not block.
+#[no_mangle]
+pub extern "C" fn agtrace_tracer_strict(tracer: *const agtrace_tracer_t) -> bool {
+    guard_value(false, || {
+        crate::tracer::tracer(tracer).is_ok_and(agtrace_core::Tracer::strict)
     })
 }
 

@@ -671,6 +671,34 @@ TEST(SpanLife, EndingTwice) {
   EXPECT_EQ(spans[0].status_code, 0);
   EXPECT_FALSE(spans[0].has("agtrace.abandoned"));
   EXPECT_EQ(t.stats().ended, 1u);
+  // The second end and each of the 11 calls after it counted once, as use after end.
+  EXPECT_EQ(t.stats().misuse_ended_twice, 12u);
+}
+
+TEST(Misuse, ReportedKindsAreCountedApartAndStrictFollowsTheSetting) {
+  FileTracer t("misuse");
+  EXPECT_FALSE(agtrace_tracer_strict(t.get()));
+  agtrace_misuse_report(t.get(), AGTRACE_MISUSE_BAD_NAME, S("attribute name is empty"));
+  agtrace_misuse_report(t.get(), AGTRACE_MISUSE_BAD_VALUE, S("value of type Widget dropped"));
+  agtrace_misuse_report(t.get(), AGTRACE_MISUSE_BAD_VALUE, kAbsent);
+  agtrace_misuse_report(t.get(), AGTRACE_MISUSE_MASK_FAILED, S("mask raised"));
+  agtrace_misuse_report(t.get(), 250, S("an unknown kind counts as a bad call"));
+  agtrace_misuse_report(nullptr, AGTRACE_MISUSE_BAD_NAME, S("ignored: no tracer"));
+  agtrace_stats_t s = t.stats();
+  EXPECT_EQ(s.misuse_bad_name, 1u);
+  EXPECT_EQ(s.misuse_bad_value, 2u);
+  EXPECT_EQ(s.misuse_ended_twice, 0u);
+  EXPECT_EQ(s.misuse_bad_call, 1u);
+  EXPECT_EQ(s.misuse_mask_failed, 1u);
+  char* json = nullptr;
+  ASSERT_OK(agtrace_tracer_stats_json(t.get(), &json, err));
+  EXPECT_NE(std::string(json).find("\"misuse\":{\"bad_call\":1,\"bad_name\":1,\"bad_value\":2,"), std::string::npos)
+      << json;
+  agtrace_string_free(json);
+
+  FileTracer strict("misuse-strict", {{"AGTRACE_STRICT", "true"}});
+  EXPECT_TRUE(agtrace_tracer_strict(strict.get()));
+  EXPECT_FALSE(agtrace_tracer_strict(nullptr));
 }
 
 TEST(SpanLife, FreeingAnUnendedSpanEndsItAsAbandoned) {

@@ -196,9 +196,17 @@ void PutItem(Message& m, const mini_json::Value& item) {
   } else if (type == "trace") {
     m.trace({v["user_id"].str(), v["session_id"].str(), v["conversation_id"].str(), v["environment"].str(),
              v["release"].str(), Strs(v["tags"]), v["metadata"].str()});
-  } else if (type == "event") {
+  } else if (type == "event" || type == "link") {
     const auto& attrs = v["attributes"].items;
-    m.event(v["name"].str(), Offset(v["offset_ns"]), static_cast<uint32_t>(attrs.size()));
+    const auto count = static_cast<uint32_t>(attrs.size());
+    if (type == "event") {
+      m.event(v["name"].str(), Offset(v["offset_ns"]), count);
+    } else {
+      std::vector<uint8_t> trace = Unhex(v["trace_id"].str()), span = Unhex(v["span_id"].str());
+      ASSERT_EQ(trace.size(), 16u);
+      ASSERT_EQ(span.size(), 8u);
+      m.link(trace.data(), span.data(), static_cast<uint8_t>(v["flags"].integer()), v["trace_state"].str(), count);
+    }
     for (const auto& a : attrs) {
       ASSERT_EQ(a.members.size(), 1u);
       EXPECT_TRUE(PutAttribute(m, a.members[0].first, a.members[0].second)) << a.members[0].first;
@@ -498,6 +506,30 @@ TEST(ProtocolItems, MessagesOnlyWithContentCapture) {
 
 // --- parents ----------------------------------------------------------------------------
 
+TEST(ProtocolItems, LinksAtBeginAndAtEndAreExported) {
+  FileTracer t("proto-links");
+  const std::vector<uint8_t> trace = Unhex(kRemoteTraceId), span = Unhex(kRemoteSpanId);
+  Message m;
+  m.begin(AGTRACE_KIND_AGENT, proto::Root(), "turn 2")
+      .link(trace.data(), span.data(), 1, "vendor=x", 1)
+      .string("link.kind", "previous_turn");
+  Applied a = Apply(t.get(), m);
+  ASSERT_EQ(a.status, AGTRACE_OK) << a.message;
+  Message end;
+  const uint8_t other_span[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  end.end(a.begun.handle).link(trace.data(), other_span, 0, "", 0);
+  ASSERT_EQ(Apply(t.get(), end).status, AGTRACE_OK);
+  auto spans = t.spans();
+  const otlp::Span* x = otlp::one(spans, "turn 2");
+  ASSERT_NE(x, nullptr);
+  ASSERT_EQ(x->links.size(), 2u);
+  EXPECT_EQ(x->links[0].trace_id, kRemoteTraceId);
+  EXPECT_EQ(x->links[0].span_id, kRemoteSpanId);
+  EXPECT_EQ(x->links[0].attributes.at("link.kind").text, "previous_turn");
+  EXPECT_EQ(x->links[1].span_id, "0102030405060708");
+  EXPECT_TRUE(x->links[1].attributes.empty());
+}
+
 TEST(ProtocolParents, RootLocalSpanAndContext) {
   FileTracer t("proto-parents");
   agtrace_context_t* remote = Extract(t, {{"traceparent", kTraceparent}});
@@ -647,6 +679,10 @@ TEST(ProtocolFaults, ABadUtf8ItemIsSkippedAndTheOthersApply) {
   EXPECT_NE(a.message.find("(byte " + std::to_string(at) + ")"), std::string::npos) << a.message;
   ASSERT_NE(a.begun.handle, 0u) << "the BEGIN after the fault still starts its span";
   EndNow(t.get(), a.begun.handle);
+
+  // Each record's fault counted by what was wrong: a value, then a key.
+  EXPECT_EQ(t.stats().misuse_bad_value, 1u);
+  EXPECT_EQ(t.stats().misuse_bad_name, 1u);
 
   auto spans = t.spans();
   ASSERT_EQ(spans.size(), 2u);

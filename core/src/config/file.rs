@@ -56,6 +56,7 @@ pub(crate) struct FileConfig {
     pub(crate) phoenix: PhoenixConfig,
     pub(crate) capture_content: Option<bool>,
     pub(crate) capture_io: Option<bool>,
+    pub(crate) strict: Option<bool>,
     pub(crate) propagators: Option<Vec<String>>,
     pub(crate) sampling: Option<SamplingConfig>,
     pub(crate) redaction: Option<RedactionConfig>,

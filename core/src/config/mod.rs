@@ -27,6 +27,7 @@
 //! | `AGTRACE_REDACT_*`, `AGTRACE_SENSITIVE_KEYS`, `AGTRACE_SCRUB_*`, `AGTRACE_MAX_*` | redaction |
 //! | `AGTRACE_CAPTURE_CONTENT` | `true`: record message content |
 //! | `AGTRACE_CAPTURE_IO` | `false`: SDK decorators do not record function inputs and outputs |
+//! | `AGTRACE_STRICT` | `true`: the SDKs raise on misuse instead of logging and counting it (for tests) |
 //! | `AGTRACE_TAGS`, `AGTRACE_METADATA` | global tags (comma-separated) and metadata (JSON object) |
 //! | `AGTRACE_LINKS` | `false`: drop span links |
 //! | `AGTRACE_CONVERSATION_ATTRIBUTE` | attribute for the conversation id |
@@ -107,6 +108,7 @@ pub struct TracerBuilder {
     conversation_attribute: Option<String>,
     capture_content: Option<bool>,
     capture_io: Option<bool>,
+    strict: Option<bool>,
     propagators: Option<Propagators>,
     disabled: Option<bool>,
     shutdown_timeout: Option<Duration>,
@@ -243,6 +245,15 @@ impl TracerBuilder {
         self
     }
 
+    /// Make the SDKs raise on misuse (a bad name, a value that cannot be
+    /// recorded, a span ended twice) instead of logging it once per kind and
+    /// counting it in `Stats::misuse`. Off by default; meant for tests and CI.
+    /// The core only carries the setting; it never raises at run time.
+    pub fn strict(mut self, on: bool) -> Self {
+        self.strict = Some(on);
+        self
+    }
+
     pub fn propagators(mut self, p: Propagators) -> Self {
         self.propagators = Some(p);
         self
@@ -343,6 +354,8 @@ pub struct Settings {
     pub capture_content: bool,
     /// Whether the SDKs' decorators record function inputs and outputs.
     pub capture_io: bool,
+    /// Whether the SDKs raise on misuse (see `TracerBuilder::strict`).
+    pub strict: bool,
     pub propagators: Propagators,
     pub disabled: bool,
     pub shutdown_timeout: Duration,
@@ -475,6 +488,9 @@ impl Settings {
         let capture_io = pick(b.capture_io, env, "AGTRACE_CAPTURE_IO", parse_bool)?
             .or(file.capture_io)
             .unwrap_or(true);
+        let strict = pick(b.strict, env, "AGTRACE_STRICT", parse_bool)?
+            .or(file.strict)
+            .unwrap_or(false);
         let disabled = pick(b.disabled, env, "OTEL_SDK_DISABLED", parse_bool)?
             .or(file.disabled)
             .unwrap_or(false);
@@ -509,6 +525,7 @@ impl Settings {
             conversation_attribute,
             capture_content,
             capture_io,
+            strict,
             propagators,
             disabled,
             shutdown_timeout: b.shutdown_timeout.unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT),

@@ -185,6 +185,9 @@ pub struct Stats {
     pub exporters: Vec<ExporterStats>,
     /// The collector thread's own work.
     pub collector: CollectorStats,
+    /// Telemetry calls the application made wrongly, by kind (counted, never
+    /// raised; see `Tracer::report_misuse`).
+    pub misuse: crate::MisuseCounts,
 }
 
 /// What the collector (the thread that finishes spans before the exporters)
@@ -228,6 +231,7 @@ impl Stats {
                 spans: c.collected,
                 busy_nanos: c.busy_nanos,
             },
+            misuse: crate::MisuseCounts::default(),
         }
     }
 }

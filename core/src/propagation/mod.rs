@@ -385,7 +385,7 @@ fn valid_tracestate_members<'a>(
     kept
 }
 
-fn parse_tracestate(value: &str) -> TraceState {
+pub(crate) fn parse_tracestate(value: &str) -> TraceState {
     let members = value
         .split(',')
         .filter_map(|member| trim_ows(member).split_once('='));

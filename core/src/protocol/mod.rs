@@ -22,12 +22,12 @@ use crate::codes::{record, status};
 use crate::id::{SpanContext, TraceFlags, TraceState};
 use crate::model::span::{Parent, Span, SpanRef};
 use crate::model::trace::TraceMeta;
-use crate::{Attribute, Status, Str, Tracer, Usage, Value};
+use crate::{Attribute, Misuse, Status, Str, Tracer, Usage, Value};
 use read::{Begin, End, Item, Items, ParentRef, Read, Val};
 
 /// The protocol version this core speaks. A binding checks it once, at
 /// load, and refuses to start on a mismatch.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// The span a BEGIN record started.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -50,7 +50,8 @@ pub type Contexts<'a> = &'a dyn Fn(u64) -> Option<Parent>;
 /// BEGIN starts one and fills `out` (left as it was when there is none).
 /// Returns the first fault; every record and item that is not at fault is
 /// still applied, so a bad value never loses a span, and an END whose items
-/// are bad still ends its span.
+/// are bad still ends its span. Each record's first fault is counted as
+/// misuse (`Stats::misuse`).
 ///
 /// # Safety
 /// Every handle in an END or ABANDON record must come from a [`Begun`] of
@@ -64,6 +65,10 @@ pub unsafe fn apply(
     let mut first: Option<Box<Fault>> = None;
     let mut note = |r: Read<()>| {
         if let Err(f) = r {
+            tracer.report_misuse(
+                misuse_of(&f),
+                &format!("span protocol message refused: {f}"),
+            );
             first.get_or_insert(f);
         }
     };
@@ -89,6 +94,19 @@ pub unsafe fn apply(
         }
     }
     first.map_or(Ok(()), |f| Err(*f))
+}
+
+/// What kind of misuse a fault is: a bad name or key, a value that could
+/// not be read, or (anything else) a message the core cannot use.
+fn misuse_of(f: &Fault) -> Misuse {
+    let field = f.field.as_str();
+    if field == "name" || field == "event name" || field.starts_with("attribute key") {
+        Misuse::BadName
+    } else if field.starts_with("attribute") {
+        Misuse::BadValue
+    } else {
+        Misuse::BadCall
+    }
 }
 
 /// # Safety
@@ -292,17 +310,39 @@ fn record_item(span: &mut Span, i: Item<'_>) {
         Item::Event {
             name,
             offset,
-            attributes,
-        } => {
-            let attributes = attributes
-                .into_iter()
-                .map(|(k, v)| Attribute::new(crate::intern(k), value(v)))
-                .collect();
-            span.add_event_at(crate::intern(name), attributes, offset);
-        }
+            attributes: attrs,
+        } => span.add_event_at(crate::intern(name), attributes(attrs), offset),
         Item::FirstChunk(offset) => span.mark_first_chunk_at(offset),
         Item::Name(name) => span.update_name(crate::intern(name)),
+        Item::Link(link) => {
+            let read::LinkRef {
+                trace_id,
+                span_id,
+                flags,
+                trace_state,
+                attributes: attrs,
+            } = *link;
+            let context = SpanContext {
+                trace_id,
+                span_id,
+                flags: TraceFlags(flags),
+                trace_state: if trace_state.is_empty() {
+                    TraceState::EMPTY
+                } else {
+                    crate::propagation::parse_tracestate(trace_state)
+                },
+                is_remote: false,
+            };
+            span.add_link(context, attributes(attrs));
+        }
     }
+}
+
+fn attributes(attrs: Vec<(&str, Val<'_>)>) -> Vec<Attribute> {
+    attrs
+        .into_iter()
+        .map(|(k, v)| Attribute::new(crate::intern(k), value(v)))
+        .collect()
 }
 
 #[inline]

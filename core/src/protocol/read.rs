@@ -331,6 +331,18 @@ pub(crate) enum Item<'a> {
     },
     FirstChunk(Option<u64>),
     Name(&'a str),
+    /// Boxed, as [`Item::Trace`].
+    Link(Box<LinkRef<'a>>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct LinkRef<'a> {
+    pub(crate) trace_id: TraceId,
+    pub(crate) span_id: SpanId,
+    pub(crate) flags: u8,
+    /// W3C `tracestate` text; empty for none.
+    pub(crate) trace_state: &'a str,
+    pub(crate) attributes: Vec<(&'a str, Val<'a>)>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -447,25 +459,18 @@ fn read_item<'a>(r: &mut Reader<'a>) -> Read<Item<'a>> {
                 metadata: r.str("trace metadata")?,
             }))
         }
-        item::EVENT => {
-            let name = r.str("event name")?;
-            let offset = r.offset("event time")?;
-            let n = r.count("event attributes", 6)?;
-            let mut attributes = Vec::with_capacity(n);
-            for _ in 0..n {
-                let code = r.u8("event attribute")?;
-                if !(item::STRING..=item::JSON).contains(&code) {
-                    r.pos -= 1;
-                    return Err(r.fault("event attribute", format!("unknown item {code}")));
-                }
-                attributes.push(read_attr(r, code)?);
-            }
-            Item::Event {
-                name,
-                offset,
-                attributes,
-            }
-        }
+        item::EVENT => Item::Event {
+            name: r.str("event name")?,
+            offset: r.offset("event time")?,
+            attributes: attrs(r, "event attribute")?,
+        },
+        item::LINK => Item::Link(Box::new(LinkRef {
+            trace_id: TraceId(r.array("link trace id")?),
+            span_id: SpanId(r.array("link span id")?),
+            flags: r.u8("link flags")?,
+            trace_state: r.str("link trace state")?,
+            attributes: attrs(r, "link attribute")?,
+        })),
         item::FIRST_CHUNK => Item::FirstChunk(r.offset("first chunk time")?),
         item::NAME => {
             let name = r.str("name")?;
@@ -481,6 +486,21 @@ fn read_item<'a>(r: &mut Reader<'a>) -> Read<Item<'a>> {
         }
     };
     Ok(item)
+}
+
+/// A count, then that many attribute items (an event's or a link's).
+fn attrs<'a>(r: &mut Reader<'a>, field: &str) -> Read<Vec<(&'a str, Val<'a>)>> {
+    let n = r.count(field, 6)?;
+    let mut attributes = Vec::with_capacity(n);
+    for _ in 0..n {
+        let code = r.u8(field)?;
+        if !(item::STRING..=item::JSON).contains(&code) {
+            r.pos -= 1;
+            return Err(r.fault(field, format!("unknown item {code}")));
+        }
+        attributes.push(read_attr(r, code)?);
+    }
+    Ok(attributes)
 }
 
 fn strs<'a>(r: &mut Reader<'a>, field: &str) -> Read<Vec<&'a str>> {

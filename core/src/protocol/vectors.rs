@@ -148,15 +148,25 @@ fn item_json(i: &Item<'_>) -> J {
             offset,
             attributes,
         } => json!({"event": {
-            "name": name, "offset_ns": offset,
-            "attributes": attributes.iter().map(|(k, v)| {
-                let (t, v) = val_json(v);
-                json!({ t: [k, v] })
-            }).collect::<Vec<_>>(),
+            "name": name, "offset_ns": offset, "attributes": attrs_json(attributes),
         }}),
         Item::FirstChunk(o) => json!({ "first_chunk": o }),
         Item::Name(n) => json!({ "name": n }),
+        Item::Link(l) => json!({"link": {
+            "trace_id": hex(&l.trace_id.0), "span_id": hex(&l.span_id.0), "flags": l.flags,
+            "trace_state": l.trace_state, "attributes": attrs_json(&l.attributes),
+        }}),
     }
+}
+
+fn attrs_json(attributes: &[(&str, Val<'_>)]) -> Vec<J> {
+    attributes
+        .iter()
+        .map(|(k, v)| {
+            let (t, v) = val_json(v);
+            json!({ t: [k, v] })
+        })
+        .collect()
 }
 
 /// The reference encoder: the bytes of a message from its description.
@@ -277,6 +287,15 @@ impl Enc {
         }
     }
 
+    fn attrs(&mut self, a: &J) {
+        let attrs = a.as_array().unwrap();
+        self.u32(attrs.len() as u32);
+        for a in attrs {
+            let (t, kv) = a.as_object().unwrap().iter().next().unwrap();
+            self.attr(t, kv);
+        }
+    }
+
     fn item(&mut self, i: &J) {
         let (t, v) = i.as_object().unwrap().iter().next().unwrap();
         match t.as_str() {
@@ -331,12 +350,15 @@ impl Enc {
                 self.u8(item::EVENT);
                 self.str(&v["name"]);
                 self.offset(&v["offset_ns"]);
-                let attrs = v["attributes"].as_array().unwrap();
-                self.u32(attrs.len() as u32);
-                for a in attrs {
-                    let (t, kv) = a.as_object().unwrap().iter().next().unwrap();
-                    self.attr(t, kv);
-                }
+                self.attrs(&v["attributes"]);
+            }
+            "link" => {
+                self.u8(item::LINK);
+                self.0.extend(unhex(v["trace_id"].as_str().unwrap()));
+                self.0.extend(unhex(v["span_id"].as_str().unwrap()));
+                self.u8(v["flags"].as_u64().unwrap() as u8);
+                self.str(&v["trace_state"]);
+                self.attrs(&v["attributes"]);
             }
             "first_chunk" => {
                 self.u8(item::FIRST_CHUNK);
@@ -507,7 +529,48 @@ mod applied {
         assert_eq!(spans.len(), 1);
         assert_eq!(spans[0].attribute("ok"), Some(&Value::from("y")));
         assert_eq!(spans[0].attribute("bad"), None);
-        assert_eq!(t.stats().started, 1);
+        let stats = t.stats();
+        assert_eq!(stats.started, 1);
+        // Each refused record counted once, by what was wrong with it.
+        assert_eq!(stats.misuse.bad_value, 1, "{:?}", stats.misuse);
+        assert_eq!(stats.misuse.bad_call, 1, "{:?}", stats.misuse);
+        assert_eq!(stats.misuse.total(), 2);
+    }
+
+    #[test]
+    fn links_given_at_begin_and_at_end_are_exported_with_their_attributes() {
+        let (t, mem) = tracer();
+        let (s, r) = run(
+            &t,
+            json!([{"begin": {"kind": "agent", "name": "turn 2", "parent": "root", "items": [
+                {"link": {"trace_id": "0af7651916cd43dd8448eb211c80319c",
+                    "span_id": "b7ad6b7169203331", "flags": 1, "trace_state": "vendor=x",
+                    "attributes": [{"string": ["link.kind", "previous_turn"]}]}}]}}]),
+        );
+        r.unwrap();
+        let (_, r) = run(
+            &t,
+            json!([{"end": {"handle": s.handle, "duration_ns": 10, "items": [
+                {"link": {"trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                    "span_id": "00f067aa0ba902b7", "flags": 0, "trace_state": "",
+                    "attributes": []}}]}}]),
+        );
+        r.unwrap();
+        t.shutdown(Duration::from_secs(5)).unwrap();
+        let spans = mem.spans();
+        let links = &spans[0].links;
+        assert_eq!(links.len(), 2);
+        assert_eq!(
+            links[0].context.trace_id.to_string(),
+            "0af7651916cd43dd8448eb211c80319c"
+        );
+        assert_eq!(links[0].context.span_id.to_string(), "b7ad6b7169203331");
+        assert!(links[0].context.flags.is_sampled());
+        assert_eq!(links[0].context.trace_state.get("vendor"), Some("x"));
+        assert_eq!(links[0].attributes[0].value, Value::from("previous_turn"));
+        assert_eq!(links[1].context.span_id.to_string(), "00f067aa0ba902b7");
+        assert!(links[1].attributes.is_empty() && !links[1].context.flags.is_sampled());
+        assert_eq!(t.stats().misuse.total(), 0);
     }
 }
 

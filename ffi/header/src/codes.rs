@@ -15,8 +15,9 @@ fn constant(c: &Code) -> String {
 }
 
 /// The protocol's record, parent and item codes as C macros, prefixed
-/// `AGTRACE_PROTO_` (kinds, statuses and error codes are in the header
-/// already, from the ffi crate; the typed API has its own `AGTRACE_PARENT_*`).
+/// `AGTRACE_PROTO_`, and the misuse kinds as `AGTRACE_MISUSE_*` (kinds,
+/// statuses and error codes are in the header already, from the ffi crate;
+/// the typed API has its own `AGTRACE_PARENT_*`).
 pub fn c_header() -> String {
     let mut s = format!(
         "\n/* The span protocol (ffi/PROTOCOL.md). {BANNER} */\n\
@@ -33,6 +34,14 @@ pub fn c_header() -> String {
             c.doc,
             constant(c),
             c.value
+        );
+    }
+    s.push_str("\n/* Kinds of misuse, for `agtrace_misuse_report` and the stats' `misuse_*` counters. */\n");
+    for c in ALL.iter().filter(|c| c.group == "misuse") {
+        let _ = writeln!(
+            s,
+            "/* {} */\n#define AGTRACE_MISUSE_{} {}",
+            c.doc, c.name, c.value
         );
     }
     s + "#endif /* AGTRACE_H_PROTOCOL */\n"

@@ -31,6 +31,9 @@ pub struct Stats {
     /// Exported, summed over exporters.
     pub exported: u64,
     pub exporters: Vec<ExporterStats>,
+    /// Telemetry calls made wrongly, by kind (`bad_name`, `bad_value`,
+    /// `ended_twice`, `bad_call`, `mask_failed`): counted, never raised.
+    pub misuse: HashMap<String, u64>,
 }
 
 /// One exporter's counters: `received == exported + sum(dropped) + pending`.
@@ -85,6 +88,10 @@ impl From<agtrace_core::Stats> for Stats {
             ]),
             exported: exporters.iter().map(|e| e.exported).sum(),
             exporters,
+            misuse: agtrace_core::Misuse::ALL
+                .into_iter()
+                .map(|k| (k.name().to_string(), s.misuse.get(k)))
+                .collect(),
         }
     }
 }

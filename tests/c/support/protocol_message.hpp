@@ -164,6 +164,15 @@ class Message {
   Message& event(std::string_view name, uint64_t offset_ns, uint32_t attributes) {
     return u8(AGTRACE_PROTO_ITEM_EVENT).str(name).u64(offset_ns).u32(attributes);
   }
+  // A link to `trace_id`/`span_id` (16 and 8 bytes) with `attributes` attribute items, which the
+  // caller appends next.
+  Message& link(const uint8_t* trace_id, const uint8_t* span_id, uint8_t flags, std::string_view trace_state,
+                uint32_t attributes) {
+    u8(AGTRACE_PROTO_ITEM_LINK);
+    bytes_.append(reinterpret_cast<const char*>(trace_id), 16);
+    bytes_.append(reinterpret_cast<const char*>(span_id), 8);
+    return u8(flags).str(trace_state).u32(attributes);
+  }
   Message& first_chunk(uint64_t offset_ns) { return u8(AGTRACE_PROTO_ITEM_FIRST_CHUNK).u64(offset_ns); }
   Message& name(std::string_view name) { return u8(AGTRACE_PROTO_ITEM_NAME).str(name); }
 
