@@ -5,8 +5,9 @@ run the same scenario, so one check serves both.
 
 TRACES.jsonl is the file exporter's output (OTLP/JSON, one request a line).
 The agent span must be the root, the LLM call and both tool calls its
-children, the session's user on every span, and the LLM usage rolled up onto
-the agent. Exits non-zero, saying what was wrong, on any failure.
+children, the session's user on every span, the LLM usage rolled up onto
+the agent, and the inputs and outputs captured: each tool call's city and
+answer, the agent's question and joined answer. Exits non-zero, saying what was wrong, on any failure.
 """
 
 from __future__ import annotations
@@ -51,6 +52,11 @@ def problems(found: list[dict[str, Any]]) -> list[str]:
         out.append("the session's user id is missing on some span")
     if attributes(agent).get("agtrace.usage.input_tokens") != "120":
         out.append(f"no input-token rollup on the agent: {attributes(agent)}")
+    want = {"Where should I fly?": "sunny in Oslo / sunny in Rome"}
+    want.update({json.dumps({"city": c}, separators=(",", ":")): f"sunny in {c}" for c in ("Oslo", "Rome")})
+    got = {attributes(s).get("input.value"): attributes(s).get("output.value") for s in [agent, *tools]}
+    if got != want:
+        out.append(f"want the captured inputs and outputs {want}, got {got}")
     return out
 
 

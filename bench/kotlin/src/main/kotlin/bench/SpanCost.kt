@@ -42,6 +42,7 @@ class SpanCost(private val spans: Int) {
         val tracer = Tracer { ignoreEnv = true; exporters = listOf("none"); settings["AGTRACE_OTEL_BRIDGE"] = false }
         val bridged = Tracer { ignoreEnv = true; exporters = listOf("none") }
         val attrs = mapOf("tool" to "search", "step" to 3, "cached" to true)
+        val input = mapOf("city" to "Oslo", "days" to 3)
         val root = tracer.startSpan("root", kind = SpanKind.AGENT)
 
         val discard =
@@ -73,6 +74,9 @@ class SpanCost(private val spans: Int) {
                         s.setLlm(provider = "openai", requestModel = "gpt-4o")
                         s.setUsage(inputTokens = 120, outputTokens = 40)
                     }
+                },
+                Scenario("agtrace span {} + input and output", spans) {
+                    tracer.span("execute_tool lookup", kind = SpanKind.TOOL, parent = root, input = input) { "sunny in Oslo" }
                 },
                 Scenario("agtrace startSpan + end", spans) { tracer.startSpan("child", parent = root).end() },
                 Scenario("agtrace span {} (3 attributes), bridged", spans) {
@@ -146,6 +150,13 @@ class SpanCost(private val spans: Int) {
         row("span(...) { }, 3 attributes, made current", cpu.getValue(ours), peer, cpu.getValue(theirs), ratioTarget(cpu.getValue(ours), cpu.getValue(theirs)))
         row("startSpan + end (watched for abandonment)", cpu.getValue("agtrace startSpan + end"), peer, cpu.getValue("opentelemetry-java, start + end"), null)
         row("span(...) { } + setLlm + setUsage", cpu.getValue("agtrace span {} + setLlm + setUsage"), null, null, null)
+        row(
+            "span(..., input = ...) { result }, capture on (tool span)",
+            cpu.getValue("agtrace span {} + input and output"),
+            null,
+            null,
+            null,
+        )
         row("span(...) { } before init (records nothing)", cpu.getValue("agtrace, no tracer (records nothing)"), null, null, null)
         val plain = "the same span, bridge off"
         val bridgedCost = cpu.getValue("agtrace span {} (3 attributes), bridged")

@@ -85,6 +85,11 @@ internal object Abi {
 
     external fun agtrace_protocol_version(): Int
 
+    /** C `bool` as a byte: JNA would read an `int`, whose upper bytes a `bool` return leaves undefined. */
+    external fun agtrace_tracer_strict(tracer: Long): Byte
+
+    external fun agtrace_misuse_report(tracer: Long, kind: Int, detail: Str.ByValue)
+
     /** `agtrace_str_t`, passed by value (only on the cold path: JNA structures are slow). */
     @Structure.FieldOrder("ptr", "len")
     open class Str : Structure() {

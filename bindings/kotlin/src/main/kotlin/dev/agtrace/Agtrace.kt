@@ -47,14 +47,20 @@ public object Agtrace {
 
     // -- spans -------------------------------------------------------------------
 
-    /** Runs [block] in a new span of the default tracer; see [Tracer.span]. */
+    /**
+     * Runs [block] in a new span of the default tracer, recording [input]
+     * and the block's result; see [Tracer.span].
+     */
     public inline fun <T> span(
         name: String,
         kind: SpanKind = SpanKind.PLAIN,
         attributes: Map<String, Any?> = emptyMap(),
         parent: SpanParent? = Current.parent(),
+        links: List<Link> = emptyList(),
+        input: Any? = null,
+        captureOutput: Boolean = true,
         crossinline block: (Span) -> T,
-    ): T = Spans.run(begin(name, kind, attributes, parent), block)
+    ): T = Spans.run(begin(name, kind, attributes, parent, links), kind, input, captureOutput, block)
 
     /** Runs the suspending [block] in a new span of the default tracer; see [Tracer.withSpan]. */
     public suspend fun <T> withSpan(
@@ -62,8 +68,11 @@ public object Agtrace {
         kind: SpanKind = SpanKind.PLAIN,
         attributes: Map<String, Any?> = emptyMap(),
         parent: SpanParent? = Current.parent(),
+        links: List<Link> = emptyList(),
+        input: Any? = null,
+        captureOutput: Boolean = true,
         block: suspend CoroutineScope.(Span) -> T,
-    ): T = Spans.within(begin(name, kind, attributes, parent), block)
+    ): T = Spans.within(begin(name, kind, attributes, parent, links), kind, input, captureOutput, block)
 
     /** Starts a span of the default tracer without making it current; see [Tracer.startSpan]. */
     public fun startSpan(
@@ -71,15 +80,23 @@ public object Agtrace {
         kind: SpanKind = SpanKind.PLAIN,
         attributes: Map<String, Any?> = emptyMap(),
         parent: SpanParent? = Current.parent(),
+        links: List<Link> = emptyList(),
     ): Span {
         val t = Lifecycle.default
-        return if (t != null) t.startSpan(name, kind, attributes, parent) else Spans.start(null, name, kind, attributes, parent)
+        return if (t != null) t.startSpan(name, kind, attributes, parent, links) else Spans.start(null, name, kind, attributes, parent)
     }
 
     /** Starts a span of the default tracer whose end is certain ([span], [withSpan]). */
     @PublishedApi
-    internal fun begin(name: String, kind: SpanKind, attributes: Map<String, Any?>, parent: SpanParent?): Span =
-        Lifecycle.default?.begin(name, kind, attributes, parent) ?: Spans.start(null, name, kind, attributes, parent)
+    internal fun begin(name: String, kind: SpanKind, attributes: Map<String, Any?>, parent: SpanParent?, links: List<Link>): Span =
+        Lifecycle.default?.begin(name, kind, attributes, parent, links) ?: Spans.start(null, name, kind, attributes, parent)
+
+    /**
+     * A conversation whose turns are traces of the default tracer (the one
+     * current at each turn), linked each to the previous one and carrying
+     * [id] as their conversation id; see [Conversation].
+     */
+    public fun conversation(id: String = Conversation.newId()): Conversation = Conversation(id, null)
 
     /** The current span of this thread or coroutine, or null. */
     public fun currentSpan(): Span? = Current.local() as? Span

@@ -1,36 +1,67 @@
 package dev.agtrace
 
 /**
- * Kotlin values as span protocol items, checked here so that a bad argument
- * fails at the call that passed it (the core skips what it cannot read,
- * but only after the call returned).
+ * Attribute keys and values as span protocol items.
  *
- * Strings, booleans, integers and floating-point numbers become typed
- * items; lists of one of those, typed arrays; non-finite numbers their
- * names ("NaN", "Infinity"); anything else JSON-serializable (maps, mixed
- * or nested lists) a JSON item, stored as its JSON text.
+ * Values are converted by [Values] before a span's or a thread buffer's
+ * lock is taken ([prepare]): strings, booleans, integers and
+ * floating-point numbers become typed items; uniform lists of one of those,
+ * typed arrays; non-finite numbers their names ("NaN", "Infinity");
+ * everything else, converted, a JSON item (its JSON text), or a string item
+ * when it converts to text. Encoding a prepared value runs no code of the
+ * value's own and cannot fail but for size ([Encoder.Oversize]).
+ *
+ * A key must be a non-empty string without control characters (as the core
+ * checks); one that is not is dropped, that attribute only, and reported as
+ * misuse ([Misuse]).
  */
 internal object Attributes {
-    fun checkName(what: String, name: String) {
-        if (name.isEmpty()) invalid("$what must not be empty")
-        if (name.indexOf('\u0000') >= 0) invalid("$what ${quote(name)} contains a NUL character")
+    /** What is wrong with [name] as a span, event, tool or agent name, or null. */
+    fun nameProblem(name: String): String? =
+        when {
+            name.isEmpty() -> "is empty"
+            name.indexOf('\u0000') >= 0 -> "contains a NUL character"
+            else -> null
+        }
+
+    /** What is wrong with [key] as an attribute key, or null. */
+    fun keyProblem(key: Any?): String? {
+        if (key !is String) return "is not a string but ${Json.typeName(key)}"
+        if (key.isEmpty()) return "is empty"
+        for (c in key) if (Character.isISOControl(c)) return "contains a control character"
+        return null
     }
 
-    /** A usable attribute key: non-empty, without control characters (as the core checks). */
-    fun checkKey(key: String) {
-        if (key.isEmpty()) invalid("attribute keys must be non-empty strings")
-        for (c in key) {
-            if (c == '\u0000') invalid("attribute key ${quote(key)} contains a NUL character")
-            if (Character.isISOControl(c)) invalid("attribute key ${quote(key)} contains a control character")
-        }
+    /** True when [key] is usable; otherwise reports it to [tracer] (thrown in strict mode). */
+    fun checkKey(tracer: Tracer?, key: Any?): Boolean {
+        val problem = keyProblem(key) ?: return true
+        Misuse.report(tracer, Codes.MISUSE_BAD_NAME, "attribute ${describe(key)} dropped: its key $problem")
+        return false
     }
 
     /**
-     * Appends [value] under [key]; null is skipped (false). A bad key or
-     * value throws [AgtraceException.InvalidArgument] with nothing appended.
+     * [attributes] ready to encode: entries with a bad key dropped (and
+     * reported), values converted. The map itself when nothing needed doing
+     * (the common case: no allocation).
      */
+    fun prepare(tracer: Tracer?, attributes: Map<String, Any?>): Map<String, Any?> {
+        var ready = true
+        for ((key, value) in attributes) {
+            if (!Values.isScalar(value) || keyProblem(key) != null) {
+                ready = false
+                break
+            }
+        }
+        if (ready) return attributes
+        val out = LinkedHashMap<String, Any?>(attributes.size * 2)
+        for ((key, value) in attributes) {
+            if (checkKey(tracer, key)) out[key] = Values.prepare(value)
+        }
+        return out
+    }
+
+    /** Appends [value] (a scalar, or converted by [Values.prepare]) under [key]; null is skipped (false). */
     fun put(enc: Encoder, key: String, value: Any?): Boolean {
-        checkKey(key)
         when (value) {
             null -> return false
             is String -> enc.string(key, value)
@@ -43,17 +74,15 @@ internal object Attributes {
             // Through its shortest text, so 0.1f stays 0.1.
             is Float -> if (value.isFinite()) enc.double(key, value.toString().toDouble()) else enc.string(key, value.toString())
             is List<*> -> list(enc, key, value)
-            else -> enc.json(key, Json.encode(value, "attribute ${quote(key)}"))
+            else -> enc.json(key, Values.json(value))
         }
         return true
     }
 
-    /** Appends every entry of [attributes] (nulls skipped); returns how many. On a bad one, throws having appended some: the caller rewinds. */
+    /** Appends every entry of prepared [attributes] (nulls skipped); returns how many. */
     fun putAll(enc: Encoder, attributes: Map<String, Any?>): Int {
         var n = 0
         for ((key, value) in attributes) {
-            @Suppress("USELESS_CAST")
-            if ((key as Any?) !is String) invalid("attribute keys must be strings, got ${Json.typeName(key)}")
             if (put(enc, key, value)) n++
         }
         return n
@@ -78,7 +107,7 @@ internal object Attributes {
                 enc.array(Codes.ITEM_BOOL_ARRAY, key, values.size)
                 for (v in values) enc.byte(if (v as Boolean) 1 else 0)
             }
-            else -> enc.json(key, Json.encode(values, "attribute ${quote(key)}"))
+            else -> enc.json(key, Values.json(Values.plain(values)))
         }
     }
 
@@ -105,6 +134,9 @@ internal object Attributes {
         }
         return code
     }
+
+    /** [value] for a message: a string quoted with control characters escaped, anything else bounded. */
+    fun describe(value: Any?): String = if (value is String) quote(value) else Values.plain(value).toString().take(Values.MAX_REPR)
 
     fun quote(s: String): String =
         "\"" + s.map { if (Character.isISOControl(it)) "\\u%04x".format(it.code) else it.toString() }.joinToString("") + "\""

@@ -34,6 +34,18 @@ public class AgtraceConfig {
     /** How long the JVM shutdown hook waits for this tracer's spans. */
     public var exitTimeout: Duration = 5.seconds
 
+    /**
+     * Masks captured inputs and outputs ([Tracer.span]) and message content
+     * ([Span.setMessages]) before they are encoded, on the thread that
+     * recorded them: it gets the value converted to JSON-ready form (null,
+     * `String`, `Boolean`, `Long`, `Double`, `List`, `Map<String, Any?>`)
+     * and returns what to record instead (any value, converted again). One
+     * that throws drops the value, counted as misuse (`mask_failed` in
+     * [Stats.misuse]), never thrown (but in strict mode). Runs before the
+     * tracer's redaction rules, which apply to what it returns.
+     */
+    public var mask: ((Any?) -> Any?)? = null
+
     /** The settings as the core's names and text values. */
     internal fun byName(): Map<String, String> {
         val known = cold { dev.agtrace.ffi.settingNames() }.toSet()

@@ -13,6 +13,9 @@ import java.nio.ByteOrder
  * (replacing [buf], so never keep it across writes). Strings are written as
  * UTF-8, a lone surrogate as `?` (as `String.toByteArray` does). Nothing
  * here validates keys or names ([Attributes] does). Not thread-safe.
+ *
+ * A write that would take the buffer past [MAX] throws [Oversize]; the
+ * caller rewinds [pos] to before what it was writing.
  */
 internal class Encoder(capacity: Int, private val direct: Boolean, @JvmField val base: Int = 0) {
     /** Room for [capacity] bytes after [base], to begin with. */
@@ -33,7 +36,7 @@ internal class Encoder(capacity: Int, private val direct: Boolean, @JvmField val
 
     private fun grow(n: Long) {
         val need = pos + n
-        if (need > MAX) invalid("a span's data exceeds ${MAX shr 20} MiB")
+        if (need > MAX) throw Oversize("a span's data exceeds ${MAX shr 20} MiB; what did not fit was dropped")
         val bigger = allocate(maxOf(need, minOf(buf.capacity() * 2L, MAX)).toInt())
         bigger.put(0, buf, 0, pos)
         buf = bigger
@@ -323,9 +326,27 @@ internal class Encoder(capacity: Int, private val direct: Boolean, @JvmField val
         return at
     }
 
-    /** Sets the attribute count of the event whose head returned [at]. */
+    /** Sets the attribute count of the event or link whose head returned [at]. */
     fun count(at: Int, n: Int) {
         buf.putInt(at, n)
+    }
+
+    /**
+     * A LINK item's head, to the span with these ids (as in [ids]) and W3C
+     * [traceState]: its attribute items follow, then [count] sets their
+     * number. Returns where the number goes.
+     */
+    fun link(traceA: Long, traceB: Long, spanId: Long, flags: Int, traceState: String): Int {
+        ensure(26)
+        u8(Codes.ITEM_LINK)
+        u64(traceA)
+        u64(traceB)
+        u64(spanId)
+        u8(flags)
+        str(traceState)
+        val at = pos
+        int(0)
+        return at
     }
 
     fun firstChunk(offset: Long) {
@@ -337,6 +358,9 @@ internal class Encoder(capacity: Int, private val direct: Boolean, @JvmField val
         byte(Codes.ITEM_NAME)
         str(name)
     }
+
+    /** A write past [MAX]. */
+    class Oversize(message: String) : RuntimeException(message)
 
     internal companion object {
         /** An offset or duration meaning "when the core reads it" (`u64::MAX`). */

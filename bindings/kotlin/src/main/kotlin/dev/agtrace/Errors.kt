@@ -8,12 +8,16 @@ import dev.agtrace.ffi.AgtraceException as FfiException
  * argument or setting. Converted here, and nowhere else, from both ways into
  * the library: the uniffi error enum and the C ABI's status codes (`Codes.ERROR_*`).
  *
- * Misuse that cannot hurt the application (ending a span twice, recording
- * on an ended span, spans after shutdown) is logged on the `agtrace` logger,
- * never thrown.
+ * What throws: setup ([Agtrace.init], [Tracer], live configuration) with
+ * [InvalidConfig] naming the setting, and [Agtrace.stats]/[Agtrace.config]
+ * before `init`. At run time (spans, attributes, events, ends,
+ * propagation, flush) nothing is thrown into the application: misuse is
+ * dropped, counted ([Stats.misuse]) and logged once per kind, and thrown as
+ * [InvalidArgument] only in strict mode (`AGTRACE_STRICT=true`, for tests
+ * and CI); see [Misuse].
  */
 public sealed class AgtraceException(message: String, cause: Throwable? = null) : RuntimeException(message, cause) {
-    /** A value passed to agtrace had the wrong type or an invalid value. */
+    /** Misuse in strict mode (a bad name, a value that could not be recorded, ...), or a call made before `init`. */
     public class InvalidArgument(message: String) : AgtraceException(message)
 
     /** A setting had a bad value; the message names the setting. */

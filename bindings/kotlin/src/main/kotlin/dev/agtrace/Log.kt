@@ -4,9 +4,9 @@ import java.util.concurrent.ConcurrentHashMap
 
 /**
  * The `agtrace` logger (java.lang.System.Logger, so it goes wherever the
- * application sends JDK logging). Misuse that must not break the
- * application (ending twice, recording on an ended span, spans after
- * shutdown, flush timeouts) is reported here instead of thrown.
+ * application sends JDK logging): flush and shutdown timeouts, crossings
+ * the core refused, and misuse when there is no tracer to count it (the
+ * core logs the rest, see [Misuse]).
  */
 internal object Log {
     private val logger: System.Logger = System.getLogger("agtrace")

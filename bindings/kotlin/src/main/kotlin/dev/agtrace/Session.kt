@@ -21,12 +21,12 @@ public class Session internal constructor(
                 environment = fields["environment"] as String? ?: "",
                 release = fields["release"] as String? ?: "",
                 tags = fields["tags"] as List<String>? ?: emptyList(),
-                metadata = (fields["metadata"] as Map<String, Any?>?)?.let { Json.encode(it, "session metadata") } ?: "",
+                metadata = (fields["metadata"] as Map<String, Any?>?)?.let { Values.json(Values.plain(it)) } ?: "",
             )
             buf.array().copyOf(pos)
         }
 
-    override fun toString(): String = "Session(${Json.encode(fields, "session")})"
+    override fun toString(): String = "Session(${Values.json(Values.plain(fields))})"
 
     @PublishedApi
     internal companion object {

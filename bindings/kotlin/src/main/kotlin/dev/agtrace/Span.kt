@@ -41,9 +41,11 @@ public enum class StatusCode(internal val code: Int) {
  * in the span and handed over with its end, which makes no call: the ended
  * span waits in its thread's buffer (see [ThreadBuffers]).
  *
- * Wrong arguments throw [AgtraceException.InvalidArgument] naming what was
- * wrong, and leave the span as it was. Ending twice, or recording on an
- * ended span, is logged and ignored. A span from [Tracer.startSpan] that
+ * No call throws into the application: what cannot be recorded (a bad
+ * name or key, a value that cannot be recorded, a mask that threw) is
+ * dropped, and it, ending twice or recording on an ended span, is counted
+ * and logged as misuse ([Misuse]; thrown in strict mode, `AGTRACE_STRICT`).
+ * Attribute values of any type are converted (see [setAttribute]). A span from [Tracer.startSpan] that
  * becomes unreachable without being ended is ended then, with everything
  * recorded on it, marked `agtrace.abandoned`. Thread-safe: calls on one
  * span are serialized (a compare-and-set, no lock), and a span may end on
@@ -102,11 +104,11 @@ public class Span internal constructor(
     /**
      * Ends the span: appends its END record, with what was recorded, to this
      * thread's buffer. Makes no call into the library and never blocks. A
-     * second call is logged and ignored.
+     * second call is misuse, ignored.
      */
     public fun end() {
         if (!lock(ENDED)) {
-            Log.warn("span ended twice; the second end is ignored")
+            Misuse.report(tracer, Codes.MISUSE_ENDED_TWICE, "span ended twice; the second end is ignored")
             return
         }
         if (handle == 0L) return
@@ -133,7 +135,7 @@ public class Span internal constructor(
     public val isRecording: Boolean
         get() = handle != 0L && !isEnded
 
-    /** The span's ids, for propagation or as a parent; null for a span of no tracer. */
+    /** The span's ids, for propagation, as a parent or a link; null for a span of no tracer. */
     public val context: SpanContext?
         get() {
             if (traceA == 0L && traceB == 0L) return null
@@ -145,8 +147,13 @@ public class Span internal constructor(
             littleEndian(spanId, span, 0)
             val out = LongArray(1)
             val err = LongArray(1)
-            Abi.check(Abi.agtrace_context_new(trace, span, flags.toByte(), inherit?.handle ?: 0L, out, err), err)
+            val status = Abi.agtrace_context_new(trace, span, flags.toByte(), inherit?.handle ?: 0L, out, err)
             Reference.reachabilityFence(inherit)
+            if (status != Codes.ERROR_OK) {
+                // Valid ids and a live context cannot fail: counted, not thrown.
+                Misuse.report(tracer, Codes.MISUSE_BAD_CALL, "span context: ${Abi.takeError(err).message}")
+                return null
+            }
             return SpanContext(out[0], inherits = inherit != null).also { contextCache = it }
         }
 
@@ -166,65 +173,111 @@ public class Span internal constructor(
 
     // -- attributes -------------------------------------------------------------
 
-    public fun setAttribute(key: String, value: String): Unit = record { Attributes.put(it, key, value) }
+    public fun setAttribute(key: String, value: String): Unit = attribute(key, value)
 
-    public fun setAttribute(key: String, value: Long): Unit = record { Attributes.put(it, key, value) }
+    public fun setAttribute(key: String, value: Long): Unit = attribute(key, value)
 
-    public fun setAttribute(key: String, value: Int): Unit = record { Attributes.put(it, key, value) }
+    public fun setAttribute(key: String, value: Int): Unit = attribute(key, value)
 
-    public fun setAttribute(key: String, value: Double): Unit = record { Attributes.put(it, key, value) }
+    public fun setAttribute(key: String, value: Double): Unit = attribute(key, value)
 
-    public fun setAttribute(key: String, value: Boolean): Unit = record { Attributes.put(it, key, value) }
+    public fun setAttribute(key: String, value: Boolean): Unit = attribute(key, value)
 
     @JvmName("setStringListAttribute")
-    public fun setAttribute(key: String, value: List<String>): Unit = record { Attributes.put(it, key, value) }
+    public fun setAttribute(key: String, value: List<String>): Unit = attribute(key, value)
 
     @JvmName("setLongListAttribute")
-    public fun setAttribute(key: String, value: List<Long>): Unit = record { Attributes.put(it, key, value) }
+    public fun setAttribute(key: String, value: List<Long>): Unit = attribute(key, value)
 
     @JvmName("setDoubleListAttribute")
-    public fun setAttribute(key: String, value: List<Double>): Unit = record { Attributes.put(it, key, value) }
+    public fun setAttribute(key: String, value: List<Double>): Unit = attribute(key, value)
 
     @JvmName("setBooleanListAttribute")
-    public fun setAttribute(key: String, value: List<Boolean>): Unit = record { Attributes.put(it, key, value) }
+    public fun setAttribute(key: String, value: List<Boolean>): Unit = attribute(key, value)
 
-    /** A structured value (a JSON object or array, given as JSON text), stored as its JSON text. */
+    /**
+     * A value of any type, converted: maps, iterables, arrays, records,
+     * `Pair`/`Triple` become JSON text; enums their name; `java.time`
+     * values ISO 8601 text; `BigDecimal`, `UUID` their exact text;
+     * `ByteArray` a placeholder with its length and digest (never its
+     * bytes); cycles are marked; anything else (data classes too) its
+     * `toString()`, at most 1024 characters. Null leaves the attribute as it
+     * was. Never throws.
+     */
+    public fun setAttribute(key: String, value: Any?) {
+        if (!Attributes.checkKey(tracer, key) || handle == 0L) return
+        val v = Values.prepare(value)
+        record { Attributes.put(it, key, v) }
+    }
+
+    private fun attribute(key: String, value: Any) {
+        if (Attributes.checkKey(tracer, key)) record { Attributes.put(it, key, value) }
+    }
+
+    /** A structured value given as JSON text (an object or array), stored as that text; text that is not JSON is dropped (misuse). */
     public fun setJsonAttribute(key: String, json: String) {
-        Attributes.checkKey(key)
-        try {
-            Json.parse(json)
-        } catch (e: IllegalArgumentException) {
-            invalid("attribute ${Attributes.quote(key)}: not JSON (${e.message})")
+        if (!Attributes.checkKey(tracer, key)) return
+        val problem =
+            try {
+                Json.parse(json)
+                null
+            } catch (e: Exception) {
+                e.message
+            } catch (e: StackOverflowError) {
+                "nested too deep"
+            }
+        if (problem != null) {
+            Misuse.report(tracer, Codes.MISUSE_BAD_VALUE, "attribute ${Attributes.quote(key)} dropped: not JSON ($problem)")
+            return
         }
         record { it.json(key, json) }
     }
 
     /**
-     * Sets several attributes, all or nothing: strings, booleans, integers,
-     * floating-point numbers, lists of one of those, or maps and nested
-     * lists (stored as JSON text). Null values are skipped.
+     * Sets several attributes, values of any type converted as by
+     * [setAttribute]. Null values are skipped; an entry with a bad key is
+     * dropped (misuse), the others are set.
      */
-    public fun setAttributes(attributes: Map<String, Any?>): Unit = record { Attributes.putAll(it, attributes) }
+    public fun setAttributes(attributes: Map<String, Any?>) {
+        val ready = Attributes.prepare(tracer, attributes)
+        record { Attributes.putAll(it, ready) }
+    }
 
     // -- status, errors, names --------------------------------------------------
 
     public fun setStatus(code: StatusCode, description: String? = null) {
-        if (description != null) Attributes.checkName("description", description)
         record { it.status(code.code, if (code == StatusCode.ERROR) description ?: "" else "") }
     }
 
     /**
-     * Records [error] as an OpenTelemetry `exception` event (type, message,
-     * stack trace) and sets the status to error.
+     * Records [error] as an OpenTelemetry `exception` event and sets the
+     * status to error: `exception.type` is the class's canonical name
+     * (`java.lang.IllegalStateException`, `com.example.Outer.Failure`; its
+     * binary name for local and anonymous classes), `exception.message`
+     * its `message` (empty when null), as the status description too, and
+     * `exception.stacktrace` its stack trace.
      */
     public fun recordException(error: Throwable) {
-        val stack = error.stackTraceToString()
-        record { it.error(error.javaClass.name, error.message ?: "", stack) }
+        val type = error.javaClass.let { it.canonicalName ?: it.name }
+        // The throwable's own code: one that throws records what it can.
+        val message =
+            try {
+                error.message ?: ""
+            } catch (e: Exception) {
+                ""
+            }
+        val stack =
+            try {
+                error.stackTraceToString()
+            } catch (e: Exception) {
+                ""
+            }
+        record { it.error(type, message, stack) }
     }
 
+    /** Renames the span; a bad name (empty, or with a NUL character) is dropped (misuse). */
     public fun updateName(name: String) {
-        Attributes.checkName("name", name)
-        record { it.name(name) }
+        if (named("name", name)) record { it.name(name) }
     }
 
     // -- GenAI ------------------------------------------------------------------
@@ -244,8 +297,8 @@ public class Span internal constructor(
 
     /**
      * Token usage of a model call, rolled up onto every ancestor (with its
-     * cost, when the model is in the price table). Counts must be
-     * non-negative.
+     * cost, when the model is in the price table). A negative count drops
+     * the call's usage (misuse).
      */
     public fun setUsage(
         inputTokens: Long = 0,
@@ -255,68 +308,133 @@ public class Span internal constructor(
         reasoningOutputTokens: Long = 0,
     ) {
         for (n in longArrayOf(inputTokens, outputTokens, cacheReadInputTokens, cacheCreationInputTokens, reasoningOutputTokens)) {
-            if (n < 0) invalid("token counts must be non-negative, got $n")
+            if (n < 0) {
+                Misuse.report(tracer, Codes.MISUSE_BAD_VALUE, "usage dropped: token counts must be non-negative, got $n")
+                return
+            }
         }
         record { it.usage(inputTokens, outputTokens, cacheReadInputTokens, cacheCreationInputTokens, reasoningOutputTokens) }
     }
 
     /**
-     * Input and output messages (JSON-serializable values, usually lists of
-     * `mapOf("role" to ..., "content" to ...)`). Recorded only when content
-     * capture is on (`AGTRACE_CAPTURE_CONTENT`), then redacted by the
-     * tracer's rules.
+     * Input and output messages (usually lists of `mapOf("role" to ...,
+     * "content" to ...)`; any value, converted as by [setAttribute]), put
+     * through the tracer's mask. Recorded only when content capture is on
+     * (`AGTRACE_CAPTURE_CONTENT`), then redacted by the tracer's rules.
      */
     public fun setMessages(input: Any? = null, output: Any? = null) {
-        val inputJson = if (input == null) "" else Json.encode(input, "messages")
-        val outputJson = if (output == null) "" else Json.encode(output, "messages")
+        if (handle == 0L) return
+        val inputJson = if (input == null) "" else messages(input)
+        val outputJson = if (output == null) "" else messages(output)
         record { it.messages(inputJson, outputJson) }
     }
 
+    /** Messages as JSON text; empty when the mask dropped them. */
+    private fun messages(value: Any): String {
+        val masked = tracer!!.mask(Values.plain(value))
+        return if (masked === Tracer.DROPPED) "" else Values.json(masked)
+    }
+
     public fun setTool(name: String, callId: String? = null) {
-        Attributes.checkName("tool name", name)
-        record { it.tool(name, callId ?: "") }
+        if (named("tool name", name)) record { it.tool(name, callId ?: "") }
     }
 
     public fun setAgent(name: String, id: String? = null) {
-        Attributes.checkName("agent name", name)
-        record { it.agent(name, id ?: "") }
+        if (named("agent name", name)) record { it.agent(name, id ?: "") }
+    }
+
+    // -- links --------------------------------------------------------------------
+
+    /**
+     * Links this span to [target] (another span, or a [SpanContext], e.g.
+     * from [Agtrace.extract] or [Span.context]), with [attributes]: a
+     * relation that is not parenthood (a batch and its inputs, a retry and
+     * its first try, a conversation's turns). A target with no ids (a span
+     * that records nothing) adds no link.
+     */
+    public fun addLink(target: SpanParent, attributes: Map<String, Any?> = emptyMap()) {
+        if (handle == 0L) return
+        val link = Link(target, attributes).ready(tracer) ?: return
+        record { link.write(it) }
     }
 
     // -- timed ------------------------------------------------------------------
 
-    /** Adds an event timed now. */
+    /** Adds an event timed now; a bad name drops it (misuse). */
     public fun addEvent(name: String, attributes: Map<String, Any?> = emptyMap()) {
-        Attributes.checkName("event name", name)
+        val now = System.nanoTime()
+        if (!named("event name", name)) return
+        val ready = Attributes.prepare(tracer, attributes)
         record {
-            val at = it.event(name, System.nanoTime() - start)
-            it.count(at, Attributes.putAll(it, attributes))
+            val at = it.event(name, now - start)
+            it.count(at, Attributes.putAll(it, ready))
         }
     }
 
     /** Records that the first chunk of a streamed response arrived now (`gen_ai.response.time_to_first_chunk`). */
     public fun markFirstChunk(): Unit = record { it.firstChunk(System.nanoTime() - start) }
 
+    // -- inputs and outputs -----------------------------------------------------
+
+    /**
+     * Records [value] as the span's input or [output] (see [Tracer.span]):
+     * `input.value`/`output.value` (text for a value that converts to a
+     * string, else JSON) with its `*.mime_type`, and on a tool span
+     * `gen_ai.tool.call.arguments`/`.result` (JSON), after the tracer's
+     * mask. Nothing when the tracer's `capture_io` is off or the span
+     * records nothing.
+     */
+    @PublishedApi
+    internal fun capture(output: Boolean, value: Any?, kind: SpanKind) {
+        val t = tracer ?: return
+        if (handle == 0L || !t.captureIo) return
+        val plain = t.mask(Values.plain(value))
+        if (plain === Tracer.DROPPED) return
+        val text = plain as? String
+        val json = if (text == null || kind == SpanKind.TOOL) Values.json(plain) else null
+        record {
+            it.string(if (output) OUTPUT_VALUE else INPUT_VALUE, text ?: json!!)
+            it.string(if (output) OUTPUT_MIME else INPUT_MIME, if (text != null) TEXT_PLAIN else APPLICATION_JSON)
+            if (kind == SpanKind.TOOL) it.string(if (output) TOOL_RESULT else TOOL_ARGUMENTS, json!!)
+        }
+    }
+
+    /** True when [name] is usable as [what]; else reports it (misuse). */
+    private fun named(what: String, name: String): Boolean {
+        val problem = Attributes.nameProblem(name) ?: return true
+        Misuse.report(tracer, Codes.MISUSE_BAD_NAME, "$what ${Attributes.quote(name)} dropped: it $problem")
+        return false
+    }
+
     /**
      * Runs [write] on the span's items, all or nothing, unless the span
-     * ended. A span that records nothing keeps nothing, but its arguments
-     * are checked alike.
+     * ended (misuse) or records nothing. What would take the items past
+     * their size limit is dropped (misuse).
      */
     private inline fun record(write: (Encoder) -> Unit) {
         if (!lock(BUSY)) {
-            Log.warn("recording on an ended span is ignored")
+            Misuse.report(tracer, Codes.MISUSE_ENDED_TWICE, "recording on an ended span is ignored")
+            return
+        }
+        if (handle == 0L) {
+            STATE.setRelease(this, OPEN)
             return
         }
         val enc = items ?: Encoder(ITEMS, direct = false).also { items = it }
         val mark = enc.pos
+        var oversize: String? = null
         try {
             write(enc)
-            if (handle == 0L) enc.pos = mark
+        } catch (e: Encoder.Oversize) {
+            enc.pos = mark
+            oversize = e.message
         } catch (e: Throwable) {
             enc.pos = mark
             throw e
         } finally {
             STATE.setRelease(this, OPEN)
         }
+        if (oversize != null) Misuse.report(tracer, Codes.MISUSE_BAD_VALUE, oversize)
     }
 
     /**
@@ -347,6 +465,16 @@ public class Span internal constructor(
         /** Initial size of a span's item buffer. */
         private const val ITEMS = 128
 
+        // OpenInference's input and output attributes, and GenAI's tool call ones.
+        private const val INPUT_VALUE = "input.value"
+        private const val INPUT_MIME = "input.mime_type"
+        private const val OUTPUT_VALUE = "output.value"
+        private const val OUTPUT_MIME = "output.mime_type"
+        private const val TOOL_ARGUMENTS = "gen_ai.tool.call.arguments"
+        private const val TOOL_RESULT = "gen_ai.tool.call.result"
+        private const val TEXT_PLAIN = "text/plain"
+        private const val APPLICATION_JSON = "application/json"
+
         private val STATE: VarHandle =
             MethodHandles.lookup().findVarHandle(Span::class.java, "state", Int::class.javaPrimitiveType)
 
@@ -373,23 +501,26 @@ public class SpanContext internal constructor(
         Abi.cleaner.register(this, Abi.FreeContext(handle))
     }
 
-    private val ids: Triple<String, String, Boolean> by lazy {
+    /** The ids as the protocol's bytes (16 of trace id, 8 of span id), and whether sampled. */
+    internal class Ids(val trace: ByteArray, val span: ByteArray, val sampled: Boolean)
+
+    internal val ids: Ids by lazy {
         val trace = ByteArray(16)
         val span = ByteArray(8)
         val sampled = ByteArray(1)
         val err = LongArray(1)
         Abi.check(Abi.agtrace_context_ids(handle, trace, span, sampled, err), err)
         Reference.reachabilityFence(this)
-        Triple(hex(trace), hex(span), sampled[0] != 0.toByte())
+        Ids(trace, span, sampled[0] != 0.toByte())
     }
 
     /** 32 lowercase hex digits (all zero for baggage without a parent). */
-    public val traceId: String get() = ids.first
+    public val traceId: String get() = hex(ids.trace)
 
     /** 16 lowercase hex digits. */
-    public val spanId: String get() = ids.second
+    public val spanId: String get() = hex(ids.span)
 
-    public val isSampled: Boolean get() = ids.third
+    public val isSampled: Boolean get() = ids.sampled
 
     /** Makes this context the current parent on this thread until the scope is closed. */
     public fun makeCurrent(): Scope = Scope(Current.enter(this))

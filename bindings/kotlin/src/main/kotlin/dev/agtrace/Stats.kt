@@ -23,6 +23,12 @@ public data class Stats(
     /** Spans exported, summed over exporters. */
     val exported: Long,
     val exporters: List<ExporterStats>,
+    /**
+     * Misuse counted, by kind (`bad_name`, `bad_value`, `ended_twice`,
+     * `bad_call`, `mask_failed`): calls that recorded less than asked, and
+     * threw nothing (see [AgtraceException]).
+     */
+    val misuse: Map<String, Long>,
 ) {
     internal companion object {
         fun from(s: FfiStats): Stats =
@@ -35,6 +41,7 @@ public data class Stats(
                 dropped = counts(s.dropped),
                 exported = s.exported.toLong(),
                 exporters = s.exporters.map(ExporterStats::from),
+                misuse = counts(s.misuse),
             )
 
         fun counts(m: Map<String, ULong>): Map<String, Long> = m.mapValues { it.value.toLong() }

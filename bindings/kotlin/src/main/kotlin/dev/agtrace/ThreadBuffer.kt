@@ -35,19 +35,22 @@ internal class ThreadBuffer(
     private var addressed: Any? = null
     private var address = 0L
 
-    /** Takes [busy] for the owner thread; waits while another thread sends the buffer (one native call). */
-    fun acquire() {
-        if (!BUSY.compareAndSet(this, 0, OWNER)) contend()
-    }
+    /**
+     * Takes [busy] for the owner thread; waits while another thread sends
+     * the buffer (one native call). False when the owner holds it already:
+     * code run while encoding (none of the SDK's; a map's own iterator)
+     * started or ended a span.
+     */
+    fun acquire(): Boolean = BUSY.compareAndSet(this, 0, OWNER) || contend()
 
-    private fun contend() {
-        // Only the owner takes OWNER: it is already inside a span start
-        // (e.g. a span started from an attribute value's code).
-        if (busy == OWNER) invalid("a span was started while this thread was encoding another span's start")
+    private fun contend(): Boolean {
+        // Only the owner takes OWNER.
+        if (busy == OWNER) return false
         var spins = 0
         while (!BUSY.compareAndSet(this, 0, OWNER)) {
             if (++spins < 64) Thread.onSpinWait() else Thread.yield()
         }
+        return true
     }
 
     /** Takes [busy] for a thread other than the owner; false when it is held. */
@@ -148,19 +151,35 @@ internal object ThreadBuffers {
         LockSupport.unpark(flusher)
     }
 
-    /** Appends the END (or ABANDON) of [handle], a span of [tracer], to this thread's buffer. */
+    /**
+     * Appends the END (or ABANDON) of [handle], a span of [tracer], to this
+     * thread's buffer. Items that no longer fit are dropped (misuse), the
+     * END kept.
+     */
     fun end(code: Int, tracer: Tracer, handle: Long, duration: Long, items: Encoder?) {
         val b = current()
-        b.acquire()
+        if (!b.acquire()) {
+            Misuse.report(tracer, Codes.MISUSE_BAD_CALL, "a span was ended while this thread was encoding a span's start: it is lost")
+            return
+        }
         var status = Codes.ERROR_OK
+        var oversize: String? = null
         try {
-            b.enc.end(code, handle, duration, items)
+            val mark = b.enc.pos
+            try {
+                b.enc.end(code, handle, duration, items)
+            } catch (e: Encoder.Oversize) {
+                b.enc.pos = mark
+                oversize = e.message
+                b.enc.end(code, handle, duration, null)
+            }
             b.tracer = tracer
             if (b.enc.pos > ThreadBuffer.BOUND) status = b.send(tracer.handle)
         } finally {
             b.release()
         }
         report(status)
+        if (oversize != null) Misuse.report(tracer, Codes.MISUSE_BAD_VALUE, oversize)
     }
 
     /** Sends every thread's waiting END records under [tracer], waiting for threads in the middle of a call. */

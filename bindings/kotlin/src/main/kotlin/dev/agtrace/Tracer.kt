@@ -4,6 +4,7 @@ import com.sun.jna.Memory
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.withContext
 import java.lang.ref.Reference
+import java.util.concurrent.atomic.AtomicInteger
 import kotlin.coroutines.CoroutineContext
 import kotlin.coroutines.cancellation.CancellationException
 import kotlin.coroutines.coroutineContext
@@ -36,6 +37,17 @@ public class Tracer(configure: AgtraceConfig.() -> Unit = {}) {
     /** Bridges its spans with OpenTelemetry's context (`AGTRACE_OTEL_BRIDGE`, see [OtelBridge]). */
     @JvmField internal val otelBridge: Boolean
 
+    /** The `capture_io` setting: [span] and [withSpan] record inputs and outputs. */
+    internal val captureIo: Boolean
+
+    /** The `strict` setting: misuse throws ([Misuse]). */
+    internal val strict: Boolean
+
+    private val maskFn: ((Any?) -> Any?)?
+
+    /** The misuse kinds reported so far, as bits: the core logs a kind's detail once, so only its first is sent. */
+    private val misuseSeen = AtomicInteger()
+
     init {
         val config = AgtraceConfig().apply(configure)
         if (config.exitTimeout.isNegative()) {
@@ -49,11 +61,14 @@ public class Tracer(configure: AgtraceConfig.() -> Unit = {}) {
         handle = ffi.cHandle().toLong()
         Abi.cleaner.register(this, Abi.FreeTracer(handle))
         Lifecycle.register(this)
-        val effective = config()
+        val settings = config()
         @Suppress("UNCHECKED_CAST")
-        val batch = effective["batch"] as Map<String, Any?>
+        val batch = settings["batch"] as Map<String, Any?>
         ThreadBuffers.batchDelay((batch["flush_interval_ms"] as Number).toLong())
-        otelBridge = OtelBridge.enable(this, effective["otel_bridge"] == true)
+        captureIo = settings["capture_io"] as Boolean
+        strict = Abi.agtrace_tracer_strict(handle) != 0.toByte()
+        maskFn = config.mask
+        otelBridge = OtelBridge.enable(this, settings["otel_bridge"] == true)
     }
 
     // -- spans -------------------------------------------------------------------
@@ -65,29 +80,46 @@ public class Tracer(configure: AgtraceConfig.() -> Unit = {}) {
      * suspend: in coroutines use [withSpan].
      *
      * [parent] defaults to the current span; null starts a new trace.
+     * [links] relate the span to others (see [Link]).
+     *
+     * Inputs and outputs (unless the `capture_io` setting,
+     * `AGTRACE_CAPTURE_IO`, is off): [input], when given, and the block's
+     * result (unless [captureOutput] is false, or it is `Unit`) are
+     * recorded as `input.value`/`output.value`, with `input.mime_type`/
+     * `output.mime_type`: `text/plain` for a value that converts to a
+     * string, else `application/json` (values of any type, converted as
+     * [Span.setAttribute] does); on a tool span also as
+     * `gen_ai.tool.call.arguments`/`.result`. The tracer's mask sees them
+     * first; the redaction rules apply to them as to every attribute.
      */
     public inline fun <T> span(
         name: String,
         kind: SpanKind = SpanKind.PLAIN,
         attributes: Map<String, Any?> = emptyMap(),
         parent: SpanParent? = Current.parent(),
+        links: List<Link> = emptyList(),
+        input: Any? = null,
+        captureOutput: Boolean = true,
         crossinline block: (Span) -> T,
-    ): T = Spans.run(begin(name, kind, attributes, parent), block)
+    ): T = Spans.run(begin(name, kind, attributes, parent, links), kind, input, captureOutput, block)
 
     /**
      * Runs the suspending [block] in a new span, which is current in the
      * block's coroutine and every coroutine it starts (`launch`, `async`,
      * `withContext(Dispatchers.IO)`), wherever they run. Exceptions are
      * recorded and rethrown as by [span]; cancellation ends the span without
-     * marking it an error.
+     * marking it an error. Links, input and output as by [span].
      */
     public suspend fun <T> withSpan(
         name: String,
         kind: SpanKind = SpanKind.PLAIN,
         attributes: Map<String, Any?> = emptyMap(),
         parent: SpanParent? = Current.parent(),
+        links: List<Link> = emptyList(),
+        input: Any? = null,
+        captureOutput: Boolean = true,
         block: suspend CoroutineScope.(Span) -> T,
-    ): T = Spans.within(begin(name, kind, attributes, parent), block)
+    ): T = Spans.within(begin(name, kind, attributes, parent, links), kind, input, captureOutput, block)
 
     /**
      * Starts a span under [parent] (default: the current span; null for a
@@ -101,12 +133,20 @@ public class Tracer(configure: AgtraceConfig.() -> Unit = {}) {
         kind: SpanKind = SpanKind.PLAIN,
         attributes: Map<String, Any?> = emptyMap(),
         parent: SpanParent? = Current.parent(),
-    ): Span = Spans.start(if (shutDown) null else this, name, kind, attributes, parent, manual = true)
+        links: List<Link> = emptyList(),
+    ): Span = Spans.start(if (shutDown) null else this, name, kind, attributes, parent, links, manual = true)
 
     /** Starts a span whose end is certain ([span], [withSpan]): not watched for abandonment. */
     @PublishedApi
-    internal fun begin(name: String, kind: SpanKind, attributes: Map<String, Any?>, parent: SpanParent?): Span =
-        Spans.start(if (shutDown) null else this, name, kind, attributes, parent)
+    internal fun begin(name: String, kind: SpanKind, attributes: Map<String, Any?>, parent: SpanParent?, links: List<Link>): Span =
+        Spans.start(if (shutDown) null else this, name, kind, attributes, parent, links)
+
+    /**
+     * A conversation of this tracer: its turns are traces linked each to the
+     * previous one and carrying [id] as their conversation id (see
+     * [Conversation]).
+     */
+    public fun conversation(id: String = Conversation.newId()): Conversation = Conversation(id, this)
 
     // -- propagation -------------------------------------------------------------
 
@@ -125,12 +165,12 @@ public class Tracer(configure: AgtraceConfig.() -> Unit = {}) {
         val headers = Abi.agtrace_headers_new()
         try {
             val err = LongArray(1)
-            Abi.check(Abi.agtrace_inject(handle, context.handle, headers, err), err)
+            if (!called("inject", Abi.agtrace_inject(handle, context.handle, headers, err), err)) return emptyMap()
             val out = LinkedHashMap<String, String>()
             val name = LongArray(2)
             val value = LongArray(2)
             for (i in 0 until Abi.agtrace_headers_count(headers)) {
-                Abi.check(Abi.agtrace_headers_get(headers, i, name, value, err), err)
+                if (!called("inject", Abi.agtrace_headers_get(headers, i, name, value, err), err)) return emptyMap()
                 out[Abi.readStr(name)] = Abi.readStr(value)
             }
             return out
@@ -152,10 +192,11 @@ public class Tracer(configure: AgtraceConfig.() -> Unit = {}) {
         try {
             val err = LongArray(1)
             for ((name, value) in headers) {
-                Abi.check(Abi.agtrace_headers_set(list, Abi.str(name, memory), Abi.str(value, memory), err), err)
+                // A header the core refuses (say, a name that is not a token) is left out.
+                if (!called("extract", Abi.agtrace_headers_set(list, Abi.str(name, memory), Abi.str(value, memory), err), err)) continue
             }
             val out = LongArray(1)
-            Abi.check(Abi.agtrace_extract(handle, list, out, err), err)
+            if (!called("extract", Abi.agtrace_extract(handle, list, out, err), err)) return null
             if (out[0] == 0L) return null
             // The C ABI does not say what a context carries; the headers do.
             val carries = headers.any { (name, value) -> name.lowercase() in INHERITED && value.isNotBlank() }
@@ -229,11 +270,48 @@ public class Tracer(configure: AgtraceConfig.() -> Unit = {}) {
     /** Adds tags to every span exported from now on. */
     public fun addTags(vararg tags: String): Unit = ffi.addTags(tags.toList())
 
-    /** Sets [key] in the metadata of every span exported from now on; [value] is any JSON-serializable value. */
+    /** Sets [key] in the metadata of every span exported from now on; [value] is any value, converted as [Span.setAttribute] does. */
     public fun setGlobalMetadata(key: String, value: Any?): Unit =
-        cold { ffi.setGlobalMetadata(key, Json.encode(value, "metadata $key")) }
+        cold { ffi.setGlobalMetadata(key, Values.json(Values.plain(value))) }
 
     public fun setLinksEnabled(on: Boolean): Unit = ffi.setLinksEnabled(on)
+
+    /** True when a C ABI call returned OK; else reports its error as misuse (the call's result is dropped). */
+    private fun called(what: String, status: Int, err: LongArray): Boolean {
+        if (status == Codes.ERROR_OK) return true
+        Misuse.report(this, Codes.MISUSE_BAD_CALL, "$what: ${Abi.takeError(err).message}")
+        return false
+    }
+
+    // -- misuse and masking ------------------------------------------------------
+
+    /** Counts one misuse of [kind] in the core, which logs [detail] the first time it sees the kind. */
+    internal fun countMisuse(kind: Int, detail: String) {
+        val bit = 1 shl kind
+        val first = misuseSeen.getAndUpdate { it or bit } and bit == 0
+        val memory = ArrayList<Memory>(1)
+        try {
+            Abi.agtrace_misuse_report(handle, kind, if (first) Abi.str(detail, memory) else Abi.Str.ByValue())
+        } finally {
+            memory.forEach(Memory::close)
+            Reference.reachabilityFence(this)
+        }
+    }
+
+    /**
+     * A converted value ([Values.plain]) put through the mask
+     * ([AgtraceConfig.mask]) and converted again, or [DROPPED] when the
+     * mask threw (misuse).
+     */
+    internal fun mask(plain: Any?): Any? {
+        val m = maskFn ?: return plain
+        return try {
+            Values.plain(m(plain))
+        } catch (e: Exception) {
+            Misuse.report(this, Codes.MISUSE_MASK_FAILED, "the mask threw ${e.javaClass.name}; the value it was given was dropped")
+            DROPPED
+        }
+    }
 
     private inline fun timedOut(what: String, call: () -> Unit): Boolean =
         try {
@@ -244,13 +322,20 @@ public class Tracer(configure: AgtraceConfig.() -> Unit = {}) {
             false
         }
 
-    private companion object {
+    internal companion object {
         /** Headers whose content (trace state, baggage) descendants of an extracted parent inherit. */
-        val INHERITED = setOf("tracestate", "baggage")
+        private val INHERITED = setOf("tracestate", "baggage")
+
+        /** What [mask] returns for a value the mask dropped. */
+        val DROPPED = Any()
     }
 
+    /** [timeout] in milliseconds; a negative one is misuse, taken as zero. */
     private fun millis(timeout: Duration): UInt {
-        if (timeout.isNegative()) invalid("timeout must not be negative, got $timeout")
+        if (timeout.isNegative()) {
+            Misuse.report(this, Codes.MISUSE_BAD_CALL, "timeout must not be negative, got $timeout; taken as zero")
+            return 0u
+        }
         return minOf(timeout.inWholeMilliseconds, UInt.MAX_VALUE.toLong()).toUInt()
     }
 }
@@ -258,11 +343,16 @@ public class Tracer(configure: AgtraceConfig.() -> Unit = {}) {
 /** Starting and running spans, shared by [Tracer] and [Agtrace] (whose tracer may be absent). */
 @PublishedApi
 internal object Spans {
+    /** The name of a span started with a bad one (misuse). */
+    const val UNNAMED = "<unnamed span>"
+
     /**
      * Starts a span: one crossing, carrying this thread's pending END
      * records and the span's BEGIN. With no [tracer], a span that records
-     * nothing (its arguments are still checked). A [manual] span (ended by
-     * hand) is watched for abandonment.
+     * nothing. A [manual] span (ended by hand) is watched for abandonment.
+     * Never throws but in strict mode: a bad name is replaced by [UNNAMED],
+     * attributes with bad keys are dropped, and start attributes and links
+     * too big to send are dropped (misuse).
      */
     @PublishedApi
     internal fun start(
@@ -271,50 +361,42 @@ internal object Spans {
         kind: SpanKind,
         attributes: Map<String, Any?>,
         given: SpanParent?,
+        links: List<Link> = emptyList(),
         manual: Boolean = false,
     ): Span {
-        Attributes.checkName("span name", name)
+        var spanName = name
+        Attributes.nameProblem(name)?.let {
+            Misuse.report(tracer, Codes.MISUSE_BAD_NAME, "span name ${Attributes.quote(name)} $it: the span is named $UNNAMED")
+            spanName = UNNAMED
+        }
         val parent = if (OtelBridge.available) OtelBridge.forTracer(tracer, given) else given
         val session = Current.session()
-        var inherit: SpanContext? = null
+        if (tracer == null) return Span.nonRecording(session)
+        // Converted first: converting runs the values' own code, which may start spans.
+        val ready = if (attributes.isEmpty()) attributes else Attributes.prepare(tracer, attributes)
+        val linked = if (links.isEmpty()) emptyList() else links.mapNotNull { it.ready(tracer) }
         val b = ThreadBuffers.current()
-        b.acquire()
+        if (!b.acquire()) {
+            Misuse.report(tracer, Codes.MISUSE_BAD_CALL, "a span was started while this thread was encoding another span's start: it records nothing")
+            return Span.nonRecording(session)
+        }
         val enc = b.enc
         val mark = enc.pos
+        var oversize: String? = null
+        val inherit: SpanContext?
         try {
-            val at = enc.record(Codes.RECORD_BEGIN)
-            var trace = session != null
-            when (parent) {
-                null -> enc.root(kind.code)
-                is SpanContext -> {
-                    enc.context(kind.code, parent.handle)
-                    if (parent.inherits) inherit = parent
+            inherit =
+                try {
+                    begin(enc, session, kind, spanName, parent, ready, linked)
+                } catch (e: Encoder.Oversize) {
+                    enc.pos = mark
+                    oversize = e.message
+                    begin(enc, session, kind, spanName, parent, emptyMap(), emptyList())
                 }
-                is Span ->
-                    if (parent.traceA == 0L && parent.traceB == 0L) {
-                        enc.root(kind.code)
-                    } else {
-                        inherit = parent.inherit
-                        // A live, recording parent counts this child in its rollups.
-                        var form = if (parent.handle != 0L && !parent.isEnded) Codes.PARENT_LOCAL else Codes.PARENT_SPAN
-                        if (inherit != null) form = form or Codes.PARENT_INHERIT
-                        enc.ids(kind.code, form, parent.traceA, parent.traceB, parent.spanId, parent.flags, inherit?.handle ?: 0L)
-                        trace = trace && parent.session !== session
-                    }
-            }
-            enc.str(name)
-            if (trace) enc.bytes(session!!.trace)
-            if (attributes.isNotEmpty()) Attributes.putAll(enc, attributes)
-            enc.close(at)
         } catch (e: Throwable) {
             enc.pos = mark
             b.release()
             throw e
-        }
-        if (tracer == null) {
-            enc.pos = mark
-            b.release()
-            return Span.nonRecording(session)
         }
         val status: Int
         val span: Span
@@ -327,15 +409,62 @@ internal object Spans {
         Reference.reachabilityFence(parent)
         Reference.reachabilityFence(tracer)
         ThreadBuffers.report(status)
+        if (oversize != null) Misuse.report(tracer, Codes.MISUSE_BAD_VALUE, "span $spanName: $oversize")
         if (manual && span.handle != 0L) span.watch()
         return span
     }
 
+    /** Writes a BEGIN record; returns the context whose trace state and baggage the span inherits, or null. */
+    private fun begin(
+        enc: Encoder,
+        session: Session?,
+        kind: SpanKind,
+        name: String,
+        parent: SpanParent?,
+        attributes: Map<String, Any?>,
+        links: List<Link.Ready>,
+    ): SpanContext? {
+        var inherit: SpanContext? = null
+        val at = enc.record(Codes.RECORD_BEGIN)
+        var trace = session != null
+        when (parent) {
+            null -> enc.root(kind.code)
+            is SpanContext -> {
+                enc.context(kind.code, parent.handle)
+                if (parent.inherits) inherit = parent
+            }
+            is Span ->
+                if (parent.traceA == 0L && parent.traceB == 0L) {
+                    enc.root(kind.code)
+                } else {
+                    inherit = parent.inherit
+                    // A live, recording parent counts this child in its rollups.
+                    var form = if (parent.handle != 0L && !parent.isEnded) Codes.PARENT_LOCAL else Codes.PARENT_SPAN
+                    if (inherit != null) form = form or Codes.PARENT_INHERIT
+                    enc.ids(kind.code, form, parent.traceA, parent.traceB, parent.spanId, parent.flags, inherit?.handle ?: 0L)
+                    trace = trace && parent.session !== session
+                }
+        }
+        enc.str(name)
+        if (trace) enc.bytes(session!!.trace)
+        if (attributes.isNotEmpty()) Attributes.putAll(enc, attributes)
+        for (link in links) link.write(enc)
+        enc.close(at)
+        return inherit
+    }
+
+    /**
+     * Runs [block] in [span] (see [Tracer.span]): records [input] (when
+     * given) and the block's result (unless not [captureOutput], or `Unit`).
+     */
     @PublishedApi
-    internal inline fun <T> run(span: Span, crossinline block: (Span) -> T): T {
+    internal inline fun <T> run(span: Span, kind: SpanKind, input: Any?, captureOutput: Boolean, crossinline block: (Span) -> T): T {
         val previous = Current.enter(span)
         try {
-            return block(span)
+            if (input != null) span.capture(false, input, kind)
+            val result = block(span)
+            if (captureOutput && result !== Unit) span.capture(true, result, kind)
+            return result
         } catch (e: Throwable) {
             span.recordException(e)
             throw e
@@ -346,13 +475,22 @@ internal object Spans {
     }
 
     @PublishedApi
-    internal suspend fun <T> within(span: Span, block: suspend CoroutineScope.(Span) -> T): T {
+    internal suspend fun <T> within(
+        span: Span,
+        kind: SpanKind,
+        input: Any?,
+        captureOutput: Boolean,
+        block: suspend CoroutineScope.(Span) -> T,
+    ): T {
         var context: CoroutineContext = SpanElement(span)
         // A session opened by the blocking `session {}` lives only in the
         // thread local: carry it into the coroutines too.
         if (coroutineContext[SessionElement] == null) Current.session()?.let { context += SessionElement(it) }
         try {
-            return withContext(context) { block(span) }
+            if (input != null) span.capture(false, input, kind)
+            val result = withContext(context) { block(span) }
+            if (captureOutput && result !== Unit) span.capture(true, result, kind)
+            return result
         } catch (e: Throwable) {
             if (e !is CancellationException) span.recordException(e)
             throw e

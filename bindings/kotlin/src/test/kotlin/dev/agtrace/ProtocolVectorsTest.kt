@@ -124,6 +124,15 @@ class ProtocolVectorsTest {
                     for (a in attributes) item(enc, a)
                     enc.count(at, attributes.size)
                 }
+            "link" ->
+                (f as Map<String, Any?>).let {
+                    val trace = longs(it["trace_id"] as String)
+                    val span = longs(it["span_id"] as String)
+                    val at = enc.link(trace[0], trace[1], span[0], (it["flags"] as Long).toInt(), it["trace_state"] as String)
+                    val attributes = it["attributes"] as List<Map<String, Any?>>
+                    for (a in attributes) item(enc, a)
+                    enc.count(at, attributes.size)
+                }
             else -> error("unknown item $code")
         }
     }

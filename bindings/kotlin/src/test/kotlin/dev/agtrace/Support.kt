@@ -24,8 +24,11 @@ data class Exported(
     val status: String,
     val statusMessage: String,
     val resource: Map<String, Any?>,
+    val links: List<Link>,
 ) {
     data class Event(val name: String, val attributes: Map<String, Any?>)
+
+    data class Link(val traceId: String, val spanId: String, val attributes: Map<String, Any?>)
 
     fun event(name: String): Event =
         events.singleOrNull { it.name == name } ?: fail("want one event $name on span ${this.name}, got ${events.map { it.name }}")
@@ -60,6 +63,9 @@ fun readSpans(path: Path): List<Exported> {
                             status = STATUS[status["code"] as Long? ?: 0L] ?: status["code"].toString(),
                             statusMessage = status["message"] as String? ?: "",
                             resource = resource,
+                            links = (s["links"] as List<Map<String, Any?>>? ?: emptyList()).map {
+                                Exported.Link(it["traceId"] as String, it["spanId"] as String, attributes(it["attributes"]))
+                            },
                         )
                 }
             }
@@ -95,7 +101,7 @@ private fun anyValue(v: Map<String, Any?>): Any? =
  * A tracer exporting to its own OTLP/JSON file, the environment ignored;
  * [spans] flushes and reads back what it exported.
  */
-class Traced(dir: Path, extra: Map<String, Any> = emptyMap()) : AutoCloseable {
+class Traced(dir: Path, extra: Map<String, Any> = emptyMap(), mask: ((Any?) -> Any?)? = null) : AutoCloseable {
     val path: Path = Files.createTempFile(dir, "spans", ".jsonl").also { Files.delete(it) }
 
     val tracer: Tracer =
@@ -105,6 +111,7 @@ class Traced(dir: Path, extra: Map<String, Any> = emptyMap()) : AutoCloseable {
             exporters = listOf("file")
             settings["AGTRACE_FILE_PATH"] = path.toString()
             settings.putAll(extra)
+            this.mask = mask
         }
 
     fun spans(): List<Exported> {
