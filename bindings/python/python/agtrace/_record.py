@@ -33,7 +33,7 @@ import json
 import math
 import uuid
 from collections.abc import Mapping, Sequence, Set
-from typing import Any, Optional, Union
+from typing import Any, Optional, Union, cast
 
 from . import _codes as codes
 
@@ -85,7 +85,10 @@ def _is_json_scalar(value: object) -> bool:
     """Whether ``value`` converts to itself: an exact str, bool, None, an
     int or a finite float (subclasses, such as enums, are converted)."""
     kind = type(value)
-    return kind is str or kind is bool or value is None or kind is int or (kind is float and math.isfinite(value))
+    if kind is float:
+        # An exact float (checked by type, which mypy does not narrow on).
+        return math.isfinite(cast(float, value))
+    return kind is str or kind is bool or value is None or kind is int
 
 
 def json_text(plain: Plain) -> str:
