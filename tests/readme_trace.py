@@ -7,7 +7,8 @@ TRACES.jsonl is the file exporter's output (OTLP/JSON, one request a line).
 The agent span must be the root, the LLM call and both tool calls its
 children, the session's user on every span, the LLM usage rolled up onto
 the agent, and the inputs and outputs captured: each tool call's city and
-answer, the agent's question and joined answer. Exits non-zero, saying what was wrong, on any failure.
+answer (with the mime types and tool-call attributes the README shows), the
+agent's question and joined answer. Exits non-zero, saying what was wrong, on any failure.
 """
 
 from __future__ import annotations
@@ -57,6 +58,17 @@ def problems(found: list[dict[str, Any]]) -> list[str]:
     got = {attributes(s).get("input.value"): attributes(s).get("output.value") for s in [agent, *tools]}
     if got != want:
         out.append(f"want the captured inputs and outputs {want}, got {got}")
+    for tool in tools:
+        a = attributes(tool)
+        shown = {  # the README's example output for a tool span
+            "input.mime_type": "application/json",
+            "output.mime_type": "text/plain",
+            "gen_ai.tool.call.arguments": a.get("input.value"),
+            "gen_ai.tool.call.result": json.dumps(a.get("output.value")),
+        }
+        wrong = {k: a.get(k) for k, v in shown.items() if a.get(k) != v}
+        if wrong:
+            out.append(f"a tool span differs from the README's example output: {wrong}")
     return out
 
 
