@@ -124,15 +124,30 @@ python-installed: sdk-python
 	PIP_DISABLE_PIP_VERSION_CHECK=1 "$$(tests/python-env.sh | tail -n 1)/bin/python" -m pip install \
 	  --quiet --no-index --no-deps --force-reinstall $(DIST_PY)/agtrace-*.whl
 
+# The fault suite's OTLP receiver (tests/fault/receiver), whose faults the
+# tests control; built with the Go module cache, like otlp-sink.
+FAULT_RECEIVER := $(AGTRACE_CACHE)/fault-receiver
+
+.PHONY: fault-receiver
+fault-receiver:
+	cd tests/fault/receiver && GOFLAGS=-mod=mod go build -o $(FAULT_RECEIVER) .
+
+## soak: the fault suite's soak test for 10 minutes (make test runs it for 45 s)
+.PHONY: soak
+soak: python-installed fault-receiver
+	AGTRACE_SOAK_SECONDS=$${AGTRACE_SOAK_SECONDS:-600} AGTRACE_FAULT_RECEIVER_BIN=$(FAULT_RECEIVER) \
+	  "$$(tests/python-env.sh | tail -n 1)/bin/python" -m pytest -q -s tests/fault/test_soak.py
+
 # The Python tests run against the installed wheel; the uniffi-layer tests
 # load the generated module from the installed package too, so the process
-# has one libagtrace. Then mypy --strict checks the package.
-test-python: test-rust python-installed
+# has one libagtrace. tests/fault runs the Python SDK against
+# fault-receiver. Then mypy --strict checks the package.
+test-python: test-rust python-installed fault-receiver
 	venv=$$(tests/python-env.sh | tail -n 1) && \
 	site=$$("$$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["platlib"])') && \
 	AGTRACE_UNIFFI_PYTHON_DIR=$$site/agtrace/_uniffi \
 	AGTRACE_DEMO_BIN=$(EXAMPLES)/demo AGTRACE_PROPAGATE_BIN=$(EXAMPLES)/propagate \
-	  AGTRACE_SAMPLE_DECISIONS_BIN=$(EXAMPLES)/sample_decisions \
+	  AGTRACE_SAMPLE_DECISIONS_BIN=$(EXAMPLES)/sample_decisions AGTRACE_FAULT_RECEIVER_BIN=$(FAULT_RECEIVER) \
 	  "$$venv/bin/python" -m pytest -q tests && \
 	cd bindings/python/python && "$$venv/bin/mypy" --strict --no-incremental agtrace
 
