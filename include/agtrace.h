@@ -55,6 +55,10 @@ typedef enum {
   AGTRACE_ERR_EXPORTER = 8,
   // An internal error (a caught panic); the library stays usable.
   AGTRACE_ERR_PANIC = 9,
+  // A flush or shutdown finished, but the exporters dropped spans
+  // meanwhile (rejected, failed after retries, left at the deadline);
+  // `out_undelivered` counts them and the stats say why.
+  AGTRACE_ERR_UNDELIVERED = 10,
 } agtrace_status_t;
 
 // Settings for a tracer, by name. Opaque; create with
@@ -684,7 +688,9 @@ void agtrace_tracer_free(agtrace_tracer_t *tracer);
 // Blocks until every span ended before the call has been delivered (or given
 // up on) by the exporters, or `timeout_ms` passes: then returns
 // `AGTRACE_ERR_TIMEOUT` and, if `out_undelivered` is not NULL, how many
-// spans were not delivered yet. Thread-safe.
+// spans were not delivered yet. If the exporters dropped spans meanwhile
+// (rejected, failed after retries), returns `AGTRACE_ERR_UNDELIVERED` with
+// that count. Thread-safe.
 agtrace_status_t agtrace_tracer_flush(const agtrace_tracer_t *tracer,
                                       uint32_t timeout_ms,
                                       uint64_t *out_undelivered,
@@ -692,9 +698,12 @@ agtrace_status_t agtrace_tracer_flush(const agtrace_tracer_t *tracer,
 
 // Flushes, shuts the exporters down and stops the export threads; returns
 // within `timeout_ms` even if an exporter hangs (`AGTRACE_ERR_TIMEOUT`,
-// with the undelivered count as for flush). Idempotent. Afterwards spans
-// can still be used safely but are not exported, and span calls return
-// `AGTRACE_ERR_SHUT_DOWN`. Thread-safe.
+// with the undelivered count as for flush). The exporters retry until
+// shortly before `timeout_ms` ends and start no attempt after it; spans
+// they dropped give `AGTRACE_ERR_UNDELIVERED` as for flush. A second call
+// waits, up to its own timeout, for the first to settle and reports the
+// same way. Afterwards spans can still be used safely but are not
+// exported, and span calls return `AGTRACE_ERR_SHUT_DOWN`. Thread-safe.
 //
 // Blocks for at most `timeout_ms`.
 agtrace_status_t agtrace_tracer_shutdown(const agtrace_tracer_t *tracer,

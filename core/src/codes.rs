@@ -64,6 +64,7 @@ codes! {
         TIMEOUT = 7: "A flush or shutdown did not finish in time.",
         EXPORTER = 8: "An exporter could not be created.",
         PANIC = 9: "An internal error was caught at the boundary.",
+        UNDELIVERED = 10: "A flush or shutdown finished, but the exporters dropped spans meanwhile (rejected, failed after retries, left at the deadline).",
     }
     "record" record {
         BEGIN = 1: "Starts a span; the message's last record.",

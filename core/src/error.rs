@@ -14,11 +14,21 @@ pub enum Error {
     },
     /// An argument passed to the API is unusable.
     InvalidArgument { argument: String, reason: String },
-    /// A flush or shutdown did not finish within its timeout; `undelivered`
-    /// spans had not been handed to the exporters.
+    /// A flush or shutdown did not finish within its timeout: `undelivered`
+    /// spans were still on their way, `in_exporters` of them inside an
+    /// exporter (queued, or being sent and retried), the rest not yet
+    /// handed to the exporters.
     Timeout {
         operation: &'static str,
         undelivered: u64,
+        in_exporters: u64,
+    },
+    /// A flush or shutdown finished, but the exporters dropped `dropped`
+    /// spans meanwhile (rejected by the backend, failed after retries, left
+    /// at the shutdown's deadline, ...; `Stats` says which).
+    Undelivered {
+        operation: &'static str,
+        dropped: u64,
     },
     /// The tracer was shut down.
     ShutDown,
@@ -50,9 +60,16 @@ impl fmt::Display for Error {
             Error::Timeout {
                 operation,
                 undelivered,
+                in_exporters,
             } => write!(
                 f,
-                "{operation} timed out with {undelivered} span(s) not yet handed to the exporters"
+                "{operation} timed out with {undelivered} span(s) undelivered: {in_exporters} in the exporters \
+                 (queued or being sent), {} not yet handed to them",
+                undelivered - in_exporters
+            ),
+            Error::Undelivered { operation, dropped } => write!(
+                f,
+                "{operation}: the exporters dropped {dropped} span(s) (see stats() for the reasons)"
             ),
             Error::ShutDown => f.write_str("the tracer has been shut down"),
             Error::Exporter { exporter, reason } => {

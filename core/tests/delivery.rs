@@ -101,7 +101,7 @@ fn http_final_codes_are_not_retried_and_counted_as_rejected() {
         let server = ScriptedOtlp::http(vec![Reply::http(status)]);
         let tracer = tracer_to(&server, OtlpProtocol::HttpProtobuf, fast_retries());
         spans(&tracer, 4);
-        tracer.force_flush(Duration::from_secs(20)).unwrap();
+        assert_flush_dropped(&tracer, 4);
         assert_eq!(
             server.received().len(),
             1,
@@ -121,7 +121,7 @@ fn retries_stop_at_the_limit_and_count_failed() {
     let server = ScriptedOtlp::http(vec![Reply::http(503); 10]);
     let tracer = tracer_to(&server, OtlpProtocol::HttpProtobuf, fast_retries());
     spans(&tracer, 2);
-    tracer.force_flush(Duration::from_secs(20)).unwrap();
+    assert_flush_dropped(&tracer, 2);
     assert_eq!(server.received().len(), 4, "one attempt and three retries");
     let e = otlp_stats(&tracer);
     assert_eq!((e.dropped.failed, e.retried), (2, 3));
@@ -140,7 +140,7 @@ fn retry_after_past_the_deadline_gives_up() {
     );
     spans(&tracer, 1);
     let t = Instant::now();
-    tracer.force_flush(Duration::from_secs(20)).unwrap();
+    assert_flush_dropped(&tracer, 1);
     assert!(t.elapsed() < Duration::from_secs(5));
     assert_eq!(otlp_stats(&tracer).dropped.failed, 1);
 }
@@ -159,7 +159,7 @@ fn partial_success_counts_the_rejected_part() {
         };
         let tracer = tracer_to(&server, protocol, fast_retries());
         spans(&tracer, 5);
-        tracer.force_flush(Duration::from_secs(20)).unwrap();
+        assert_flush_dropped(&tracer, 2);
         assert_eq!(
             server.received().len(),
             1,
@@ -178,7 +178,7 @@ fn grpc_retry_rules_and_retry_info() {
     ]);
     let tracer = tracer_to(&server, OtlpProtocol::Grpc, fast_retries());
     spans(&tracer, 2);
-    tracer.force_flush(Duration::from_secs(20)).unwrap();
+    assert_flush_dropped(&tracer, 2);
     let got = server.wait_for(2, Duration::from_secs(5));
     assert!(
         got[1].at - got[0].at >= Duration::from_millis(650),
@@ -195,7 +195,7 @@ fn grpc_retry_rules_and_retry_info() {
     let server = ScriptedOtlp::grpc(vec![Reply::grpc(Code::InvalidArgument)]);
     let tracer = tracer_to(&server, OtlpProtocol::Grpc, fast_retries());
     spans(&tracer, 1);
-    tracer.force_flush(Duration::from_secs(20)).unwrap();
+    assert_flush_dropped(&tracer, 1);
     assert_eq!(otlp_stats(&tracer).dropped.rejected, 1);
     let server = ScriptedOtlp::grpc(vec![
         Reply::grpc(Code::Unavailable),
@@ -222,12 +222,12 @@ fn circuit_breaker_opens_drops_probes_and_closes() {
     );
     for _ in 0..2 {
         spans(&tracer, 1);
-        tracer.force_flush(Duration::from_secs(10)).unwrap();
+        assert_flush_dropped(&tracer, 1);
     }
     assert_eq!(otlp_stats(&tracer).breaker, BreakerState::Open);
     // While open: dropped without a request.
     spans(&tracer, 3);
-    tracer.force_flush(Duration::from_secs(10)).unwrap();
+    assert_flush_dropped(&tracer, 3);
     assert_eq!(server.received().len(), 2);
     let e = otlp_stats(&tracer);
     assert_eq!((e.dropped.rejected, e.dropped.breaker_open), (2, 3));
@@ -257,7 +257,7 @@ fn batches_are_split_under_the_byte_limit() {
         let mut big = tracer.span("too-big").root().start();
         big.set_attribute("payload", "y".repeat(20_000));
         drop(big);
-        tracer.force_flush(Duration::from_secs(20)).unwrap();
+        assert_flush_dropped(&tracer, 1);
         let got = server.received();
         assert!(
             got.len() >= 6,
@@ -325,7 +325,15 @@ fn shutdown_interrupts_a_retry_wait() {
     spans(&tracer, 2);
     server.wait_for(1, Duration::from_secs(5));
     let t = Instant::now();
-    tracer.shutdown(Duration::from_secs(10)).unwrap();
+    // The server's 20 s Retry-After would pass the shutdown's deadline:
+    // the wait ends at once and the batch is dropped at shutdown, reported.
+    assert_eq!(
+        tracer.shutdown(Duration::from_secs(10)),
+        Err(Error::Undelivered {
+            operation: "shutdown",
+            dropped: 2
+        })
+    );
     assert!(
         t.elapsed() < Duration::from_secs(3),
         "took {:?}",
@@ -437,4 +445,131 @@ fn presets_send_to_their_backends_with_their_auth() {
         names,
         vec![("langfuse".to_string(), 2), ("phoenix".to_string(), 2)]
     );
+}
+
+/// A flush that finished, but during which the exporter dropped `n` spans.
+fn assert_flush_dropped(tracer: &Tracer, n: u64) {
+    assert_eq!(
+        tracer.force_flush(Duration::from_secs(20)),
+        Err(Error::Undelivered {
+            operation: "flush",
+            dropped: n
+        })
+    );
+}
+
+#[test]
+fn shutdown_keeps_retrying_within_its_budget() {
+    // One 503 as the process exits, then the backend recovers: the retry
+    // happens inside shutdown's budget and everything is delivered.
+    let server = ScriptedOtlp::http(vec![Reply::http(503)]);
+    let tracer = tracer_to(&server, OtlpProtocol::HttpProtobuf, fast_retries());
+    spans(&tracer, 10);
+    assert_eq!(tracer.shutdown(Duration::from_secs(5)), Ok(()));
+    let e = otlp_stats(&tracer);
+    assert_eq!((e.exported, e.retried, e.dropped.total()), (10, 1, 0));
+    assert_eq!(server.received().len(), 2);
+}
+
+#[test]
+fn a_shutdown_starts_no_attempt_after_its_deadline() {
+    // Always 503, come back in 1 s: a 1.5 s shutdown makes the attempts that
+    // fit, then counts the batch as dropped at shutdown and reports it.
+    let server = ScriptedOtlp::http(vec![Reply::http_retry_after(503, "1"); 50]);
+    let tracer = tracer_to(
+        &server,
+        OtlpProtocol::HttpProtobuf,
+        DeliveryConfig {
+            max_retries: 50,
+            ..fast_retries()
+        },
+    );
+    spans(&tracer, 3);
+    assert_eq!(
+        tracer.shutdown(Duration::from_millis(1500)),
+        Err(Error::Undelivered {
+            operation: "shutdown",
+            dropped: 3
+        })
+    );
+    let attempts = server.received().len();
+    assert!((1..=2).contains(&attempts), "{attempts} attempts");
+    let before = otlp_stats(&tracer);
+    assert_eq!(before.dropped.shutdown, 3);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        server.received().len(),
+        attempts,
+        "no attempt after shutdown"
+    );
+    assert_eq!(otlp_stats(&tracer), before, "the counters hold still");
+    assert_eq!(
+        tracer.shutdown(Duration::from_secs(1)),
+        Err(Error::Undelivered {
+            operation: "shutdown",
+            dropped: 3
+        }),
+        "a second shutdown reports what the first left"
+    );
+}
+
+#[test]
+fn a_second_shutdown_waits_for_a_hung_export_and_reports_it() {
+    // The first attempt hangs past the shutdown's timeout (until the
+    // exporter's own 1 s timeout): the shutdown times out with the spans in
+    // the exporter; nothing retries after the deadline; a second shutdown
+    // waits for the attempt to end and reports the spans it left.
+    let server = ScriptedOtlp::http(vec![Reply::delay(Duration::from_secs(5), Reply::http(200))]);
+    let tracer = Tracer::builder()
+        .ignore_env()
+        .exporter(ExporterConfig::Otlp(OtlpConfig {
+            endpoint: Some(server.endpoint()),
+            timeout: Some(Duration::from_secs(1)),
+            ..Default::default()
+        }))
+        .delivery(fast_retries())
+        .build()
+        .unwrap();
+    spans(&tracer, 4);
+    server.wait_for(1, Duration::from_secs(5));
+    assert_eq!(
+        tracer.shutdown(Duration::from_millis(200)),
+        Err(Error::Timeout {
+            operation: "shutdown",
+            undelivered: 4,
+            in_exporters: 4
+        })
+    );
+    assert_eq!(
+        tracer.shutdown(Duration::from_secs(5)),
+        Err(Error::Undelivered {
+            operation: "shutdown",
+            dropped: 4
+        })
+    );
+    let e = otlp_stats(&tracer);
+    assert_eq!((e.exported, e.dropped.failed + e.dropped.shutdown), (0, 4));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(server.received().len(), 1, "no retry after the deadline");
+}
+
+#[test]
+fn prepare_fork_does_not_wait_for_an_otlp_export_on_the_network() {
+    // The backend takes 3 s to answer: prepare_fork parks the collector and
+    // goes on without the exporter inside its request, instead of waiting
+    // up to a second for it.
+    let server = ScriptedOtlp::http(vec![Reply::delay(Duration::from_secs(3), Reply::http(200))]);
+    let tracer = tracer_to(&server, OtlpProtocol::HttpProtobuf, fast_retries());
+    spans(&tracer, 1);
+    server.wait_for(1, Duration::from_secs(5));
+    let t = Instant::now();
+    tracer.prepare_fork();
+    let waited = t.elapsed();
+    tracer.after_fork_parent();
+    assert!(
+        waited < Duration::from_millis(900),
+        "prepare_fork waited {waited:?} for a request in flight"
+    );
+    assert_eq!(tracer.shutdown(Duration::from_secs(10)), Ok(()));
+    assert_eq!(otlp_stats(&tracer).exported, 1);
 }

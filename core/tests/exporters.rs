@@ -311,7 +311,14 @@ fn otlp_to_a_dead_endpoint_is_counted_not_raised() {
         .build()
         .unwrap();
     tracer.span("lost").start().end();
-    tracer.force_flush(Duration::from_secs(30)).unwrap();
+    assert_eq!(
+        tracer.force_flush(Duration::from_secs(30)),
+        Err(Error::Undelivered {
+            operation: "flush",
+            dropped: 1
+        }),
+        "the flush reports the span it lost"
+    );
     let s = tracer.stats();
     assert_eq!(
         (s.exporters[0].exported, s.exporters[0].dropped.failed),
@@ -319,4 +326,69 @@ fn otlp_to_a_dead_endpoint_is_counted_not_raised() {
     );
     assert_eq!(s.exporters[0].retried, 2, "connection refused is retryable");
     assert_eq!(s.dispatched, 1, "handed to the exporter, which failed");
+}
+
+/// A gRPC export whose connection fails (refused, or closed by the peer
+/// before any answer) is retried: only a status the server sent can be final.
+fn grpc_export_over_a_failing_connection(endpoint: String) -> agtrace_core::Stats {
+    let tracer = Tracer::builder()
+        .ignore_env()
+        .exporter(ExporterConfig::Otlp(OtlpConfig {
+            endpoint: Some(endpoint),
+            protocol: Some(OtlpProtocol::Grpc),
+            timeout: Some(Duration::from_secs(2)),
+            ..Default::default()
+        }))
+        .delivery(DeliveryConfig {
+            max_retries: 2,
+            initial_backoff: Duration::from_millis(10),
+            ..Default::default()
+        })
+        .build()
+        .unwrap();
+    tracer.span("lost").start().end();
+    assert_eq!(
+        tracer.force_flush(Duration::from_secs(30)),
+        Err(Error::Undelivered {
+            operation: "flush",
+            dropped: 1
+        }),
+        "the flush reports the span it lost"
+    );
+    tracer.stats()
+}
+
+#[test]
+fn otlp_grpc_connection_refused_is_retried_then_counted_failed() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let s = grpc_export_over_a_failing_connection(format!("http://127.0.0.1:{port}"));
+    let e = &s.exporters[0];
+    assert_eq!(
+        (e.exported, e.dropped.failed, e.dropped.rejected),
+        (0, 1, 0)
+    );
+    assert_eq!(e.retried, 2, "connection refused is retryable");
+}
+
+#[test]
+fn otlp_grpc_connection_closed_by_the_peer_is_retried_then_counted_failed() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // Accepts each connection and closes it at once, before HTTP/2 starts.
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            drop(conn);
+        }
+    });
+    let s = grpc_export_over_a_failing_connection(format!("http://127.0.0.1:{port}"));
+    let e = &s.exporters[0];
+    assert_eq!(
+        (e.exported, e.dropped.failed, e.dropped.rejected),
+        (0, 1, 0)
+    );
+    assert_eq!(e.retried, 2, "a closed connection is retryable");
 }

@@ -42,7 +42,12 @@ fn eight_threads_every_span_accounted_for() {
         })
         .collect();
     threads.into_iter().for_each(|h| h.join().unwrap());
-    tracer.shutdown(Duration::from_secs(30)).unwrap();
+    // Under this burst the exporter may drop (and count) spans, which the
+    // shutdown reports as undelivered rather than as a clean end.
+    match tracer.shutdown(Duration::from_secs(30)) {
+        Ok(()) | Err(Error::Undelivered { .. }) => {}
+        Err(e) => panic!("shutdown: {e}"),
+    }
     let stats = tracer.stats();
     assert_eq!(stats.started, 8 * per_thread as u64);
     assert_eq!(stats.ended, stats.started);
@@ -159,7 +164,8 @@ fn flush_and_shutdown_return_within_timeout_when_exporter_hangs() {
         err,
         Error::Timeout {
             operation: "flush",
-            undelivered: 5
+            undelivered: 5,
+            in_exporters: 5,
         }
     );
     let t = Instant::now();
@@ -175,8 +181,16 @@ fn flush_and_shutdown_return_within_timeout_when_exporter_hangs() {
         ),
         "{err}"
     );
-    // Idempotent, and spans after shutdown are dropped and counted.
-    tracer.shutdown(Duration::from_millis(10)).unwrap();
+    // A second shutdown still reports the spans in the hung exporter, and
+    // spans after shutdown are dropped and counted.
+    assert!(matches!(
+        tracer.shutdown(Duration::from_millis(10)),
+        Err(Error::Timeout {
+            operation: "shutdown",
+            in_exporters: 5,
+            ..
+        })
+    ));
     assert!(tracer.is_shut_down());
     tracer.span("late").start().end();
     let stats = tracer.stats();
@@ -256,7 +270,14 @@ fn failing_and_panicking_exporters_are_counted_and_do_not_stop_others() {
         .unwrap();
     for _ in 0..3 {
         tracer.span("s").start().end();
-        tracer.force_flush(Duration::from_secs(5)).unwrap();
+        assert_eq!(
+            tracer.force_flush(Duration::from_secs(5)),
+            Err(Error::Undelivered {
+                operation: "flush",
+                dropped: 2
+            }),
+            "each failing exporter dropped the span"
+        );
     }
     let stats = tracer.stats();
     assert_eq!(mem.spans().len(), 3);

@@ -32,6 +32,10 @@ pub enum agtrace_status_t {
     AGTRACE_ERR_EXPORTER = 8,
     /// An internal error (a caught panic); the library stays usable.
     AGTRACE_ERR_PANIC = 9,
+    /// A flush or shutdown finished, but the exporters dropped spans
+    /// meanwhile (rejected, failed after retries, left at the deadline);
+    /// `out_undelivered` counts them and the stats say why.
+    AGTRACE_ERR_UNDELIVERED = 10,
 }
 
 use agtrace_status_t::*;
@@ -78,6 +82,7 @@ impl From<Error> for FfiError {
             Error::InvalidConfig { .. } => AGTRACE_ERR_INVALID_CONFIG,
             Error::InvalidArgument { .. } => AGTRACE_ERR_INVALID_ARGUMENT,
             Error::Timeout { .. } => AGTRACE_ERR_TIMEOUT,
+            Error::Undelivered { .. } => AGTRACE_ERR_UNDELIVERED,
             Error::ShutDown => AGTRACE_ERR_SHUT_DOWN,
             Error::Exporter { .. } => AGTRACE_ERR_EXPORTER,
         };

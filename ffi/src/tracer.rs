@@ -191,6 +191,7 @@ fn report_undelivered(
 ) -> Result<(), FfiError> {
     let undelivered = match &result {
         Err(Error::Timeout { undelivered, .. }) => *undelivered,
+        Err(Error::Undelivered { dropped, .. }) => *dropped,
         _ => 0,
     };
     if !out_undelivered.is_null() {
@@ -203,7 +204,9 @@ fn report_undelivered(
 /// Blocks until every span ended before the call has been delivered (or given
 /// up on) by the exporters, or `timeout_ms` passes: then returns
 /// `AGTRACE_ERR_TIMEOUT` and, if `out_undelivered` is not NULL, how many
-/// spans were not delivered yet. Thread-safe.
+/// spans were not delivered yet. If the exporters dropped spans meanwhile
+/// (rejected, failed after retries), returns `AGTRACE_ERR_UNDELIVERED` with
+/// that count. Thread-safe.
 #[no_mangle]
 pub extern "C" fn agtrace_tracer_flush(
     tracer: *const agtrace_tracer_t,
@@ -222,9 +225,12 @@ pub extern "C" fn agtrace_tracer_flush(
 
 /// Flushes, shuts the exporters down and stops the export threads; returns
 /// within `timeout_ms` even if an exporter hangs (`AGTRACE_ERR_TIMEOUT`,
-/// with the undelivered count as for flush). Idempotent. Afterwards spans
-/// can still be used safely but are not exported, and span calls return
-/// `AGTRACE_ERR_SHUT_DOWN`. Thread-safe.
+/// with the undelivered count as for flush). The exporters retry until
+/// shortly before `timeout_ms` ends and start no attempt after it; spans
+/// they dropped give `AGTRACE_ERR_UNDELIVERED` as for flush. A second call
+/// waits, up to its own timeout, for the first to settle and reports the
+/// same way. Afterwards spans can still be used safely but are not
+/// exported, and span calls return `AGTRACE_ERR_SHUT_DOWN`. Thread-safe.
 ///
 /// Blocks for at most `timeout_ms`.
 #[no_mangle]

@@ -29,6 +29,15 @@ pub trait Exporter: Send {
     /// concurrently; must not block past the exporter's own timeout.
     fn export(&mut self, batch: &[Box<SpanRecord>]) -> Result<(), ExportError>;
 
+    /// True if, inside `export`, the exporter holds no lock that the
+    /// application or a forked child uses (its waits are on its own
+    /// connections), so a fork need not wait for an export in progress:
+    /// the child builds exporters of its own. Default: false (a fork waits
+    /// up to a second for the export to end).
+    fn fork_safe_while_exporting(&self) -> bool {
+        false
+    }
+
     /// Pushes out anything buffered. Called by `Tracer::force_flush` and
     /// before shutdown.
     fn flush(&mut self) -> Result<(), ExportError> {

@@ -122,7 +122,7 @@ impl Collector {
                     }
                     let _ = ack.send(());
                 }
-                Ok(Control::Shutdown(ack)) => return self.stop(Some(ack)),
+                Ok(Control::Shutdown(ack, deadline)) => return self.stop(Some(ack), deadline),
                 // Parked between two passes, holding nothing the app's
                 // threads lock.
                 Ok(Control::Pause(pause)) => {
@@ -137,7 +137,9 @@ impl Collector {
                 }
                 // Every handle on the pipeline is gone without a shutdown:
                 // deliver what is buffered, then stop.
-                Err(flume::RecvTimeoutError::Disconnected) => return self.stop(None),
+                Err(flume::RecvTimeoutError::Disconnected) => {
+                    return self.stop(None, Instant::now())
+                }
             }
             let now = Instant::now();
             if now >= tick {
@@ -249,11 +251,13 @@ impl Collector {
         self.dispatch();
     }
 
-    fn stop(&mut self, ack: Option<flume::Sender<()>>) {
+    /// Settles what is buffered and shuts every worker down; they retry
+    /// until `deadline` (see `delivery`).
+    fn stop(&mut self, ack: Option<flume::Sender<()>>, deadline: Instant) {
         self.settle();
         let ack = ack.unwrap_or_else(|| flume::bounded(self.workers.len() + 1).0);
         for w in &self.workers {
-            w.shutdown(ack.clone());
+            w.shutdown(ack.clone(), deadline);
         }
         let _ = ack.send(());
         for w in &mut self.workers {

@@ -4,8 +4,10 @@
 //! Contract, per exporter:
 //! - Retries only what can succeed later (`ExportErrorKind::Retryable`), with
 //!   exponential backoff and full jitter, or exactly the backend's
-//!   `Retry-After`; never past the export deadline; a shutdown interrupts the
-//!   wait.
+//!   `Retry-After`; never past the export deadline. A shutdown keeps retrying
+//!   within its own deadline: no attempt starts after it, and what is left
+//!   then is counted as dropped at shutdown (so a shutdown that timed out
+//!   stops exporting instead of going on in the background).
 //! - A batch the exporter finds too large is split in halves until each part
 //!   fits; a single span that cannot fit is dropped as oversize.
 //! - A circuit breaker opens after `threshold` consecutive failed batches,
@@ -83,9 +85,14 @@ pub(crate) enum Control {
     /// Acknowledge once every batch up to sequence `upto` is settled and the
     /// exporter has flushed.
     Flush { upto: u64, ack: flume::Sender<()> },
-    /// Settle every batch up to `upto` (without waiting to retry), shut the
-    /// exporter down, acknowledge and stop.
-    Shutdown { upto: u64, ack: flume::Sender<()> },
+    /// Settle every batch up to `upto`, retrying only while the next
+    /// attempt can start before `deadline`, shut the exporter down,
+    /// acknowledge and stop.
+    Shutdown {
+        upto: u64,
+        ack: flume::Sender<()>,
+        deadline: Instant,
+    },
     /// Park for a fork between two batches.
     Pause(Pause),
 }
@@ -189,6 +196,7 @@ impl Worker {
     ) -> std::io::Result<Worker> {
         let name = exporter.name().to_string();
         let encoder = exporter.piece_encoder();
+        let fork_safe = exporter.fork_safe_while_exporting();
         let (jobs, jobs_rx) = flume::bounded(capacity_batches.max(1));
         let (ctl, ctl_rx) = flume::unbounded();
         let counters = Arc::new(ExporterCounters::default());
@@ -198,7 +206,8 @@ impl Worker {
             cfg,
             counters: counters.clone(),
             breaker: Breaker::default(),
-            stopping: false,
+            stopping: None,
+            fork_safe,
             last_log: None,
             jobs: jobs_rx,
             ctl: ctl_rx,
@@ -253,10 +262,11 @@ impl Worker {
         });
     }
 
-    pub(crate) fn shutdown(&self, ack: flume::Sender<()>) {
+    pub(crate) fn shutdown(&self, ack: flume::Sender<()>, deadline: Instant) {
         let _ = self.ctl.send(Control::Shutdown {
             upto: self.queued,
             ack,
+            deadline,
         });
     }
 
@@ -301,7 +311,11 @@ struct Delivery {
     cfg: DeliveryConfig,
     counters: Arc<ExporterCounters>,
     breaker: Breaker,
-    stopping: bool,
+    /// The shutdown's deadline, once one arrived: no attempt starts after it.
+    stopping: Option<Instant>,
+    /// `Exporter::fork_safe_while_exporting`: exports are flagged in
+    /// `ExporterCounters::exporting`, so a fork goes ahead without them.
+    fork_safe: bool,
     last_log: Option<Instant>,
     jobs: flume::Receiver<(u64, Job)>,
     ctl: flume::Receiver<Control>,
@@ -338,8 +352,12 @@ impl Delivery {
                     self.pending.push((upto, ack));
                     self.answer_flushes();
                 }
-                Ev::Ctl(Ok(Control::Shutdown { upto, ack })) => {
-                    self.stopping = true;
+                Ev::Ctl(Ok(Control::Shutdown {
+                    upto,
+                    ack,
+                    deadline,
+                })) => {
+                    self.stopping = Some(deadline);
                     self.shutdown = Some((upto, ack));
                 }
                 Ev::Ctl(Ok(Control::Pause(pause))) => pause.hold(),
@@ -353,8 +371,9 @@ impl Delivery {
         }
     }
 
-    /// Settles the batches queued before the shutdown (one attempt each, no
-    /// retries), flushes and shuts the exporter down, then acknowledges.
+    /// Settles the batches queued before the shutdown (retrying within its
+    /// deadline; after it, counted as dropped at shutdown without an
+    /// attempt), flushes and shuts the exporter down, then acknowledges.
     fn finish(&mut self, upto: u64, ack: flume::Sender<()>) {
         while self.settled < upto {
             match self.jobs.recv() {
@@ -391,7 +410,9 @@ impl Delivery {
     fn deliver(&mut self, spans: Part<'_>) {
         let n = spans.len() as u64;
         let c = self.counters.clone();
-        if self.stopping && self.breaker.opened_at.is_some() {
+        if self.past_shutdown_deadline(Instant::now())
+            || (self.stopping.is_some() && self.breaker.opened_at.is_some())
+        {
             c.dropped_shutdown.fetch_add(n, Relaxed);
             return;
         }
@@ -402,7 +423,10 @@ impl Delivery {
             }
             self.breaker.probing = true;
         }
-        match self.send_with_retries(spans) {
+        c.exporting.store(self.fork_safe, Relaxed);
+        let outcome = self.send_with_retries(spans);
+        c.exporting.store(false, Relaxed);
+        match outcome {
             Outcome::Delivered => {
                 c.exported.fetch_add(n, Relaxed);
                 self.succeeded();
@@ -456,7 +480,7 @@ impl Delivery {
                 ExportErrorKind::Retryable { retry_after } => retry_after,
             };
             // A probe through a half-open breaker gets one attempt.
-            if self.stopping || self.breaker.probing || retries >= self.cfg.max_retries {
+            if self.breaker.probing || retries >= self.cfg.max_retries {
                 return Outcome::Failed(err.reason);
             }
             let delay = retry_after.unwrap_or_else(|| self.backoff(retries));
@@ -465,6 +489,9 @@ impl Delivery {
                     "{} (next retry would pass the export deadline)",
                     err.reason
                 ));
+            }
+            if self.past_shutdown_deadline(Instant::now() + delay) {
+                return Outcome::Interrupted;
             }
             retries += 1;
             self.counters.retried.fetch_add(1, Relaxed);
@@ -485,19 +512,31 @@ impl Delivery {
         ceiling.mul_f64(unit)
     }
 
-    /// Sleeps for `delay` unless a shutdown arrives; false when interrupted.
-    /// Flush requests arriving meanwhile are kept for later.
+    /// Whether a shutdown's deadline passes before `at`.
+    fn past_shutdown_deadline(&self, at: Instant) -> bool {
+        self.stopping.is_some_and(|deadline| at > deadline)
+    }
+
+    /// Sleeps for `delay`; false when a shutdown arrives whose deadline the
+    /// wait would pass (the retry could not start in time). Flush requests
+    /// arriving meanwhile are kept for later.
     fn wait(&mut self, delay: Duration) -> bool {
         let until = Instant::now() + delay;
         loop {
             match self.ctl.recv_deadline(until) {
                 Ok(Control::Flush { upto, ack }) => self.pending.push((upto, ack)),
                 Ok(Control::Pause(pause)) => pause.hold(),
-                Ok(Control::Shutdown { upto, ack }) => {
+                Ok(Control::Shutdown {
+                    upto,
+                    ack,
+                    deadline,
+                }) => {
                     // Finished by the main loop once this batch is settled.
-                    self.stopping = true;
+                    self.stopping = Some(deadline);
                     self.shutdown = Some((upto, ack));
-                    return false;
+                    if until > deadline {
+                        return false;
+                    }
                 }
                 Err(flume::RecvTimeoutError::Timeout) => return true,
                 Err(flume::RecvTimeoutError::Disconnected) => {

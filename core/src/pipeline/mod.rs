@@ -88,7 +88,8 @@ pub(crate) enum Control {
     Wake,
     /// Acknowledged once by the collector and once by every exporter.
     Flush(flume::Sender<()>),
-    Shutdown(flume::Sender<()>),
+    /// With the deadline the exporters retry until.
+    Shutdown(flume::Sender<()>, Instant),
     /// Park for a fork, with every exporter.
     Pause(Pause),
 }
@@ -209,25 +210,41 @@ impl Pipeline {
     /// Waits until every span queued before the call has been delivered (or
     /// given up on) by every exporter and the exporters have flushed, or
     /// `timeout` passes.
+    /// Fails with `Error::Undelivered` when an exporter dropped spans while
+    /// it waited (rejected, failed after retries, ...), and with
+    /// `Error::Timeout` when spans were still on their way at the deadline.
     pub(crate) fn flush(&self, timeout: Duration) -> Result<(), Error> {
         if self.closed.load(Acquire) {
-            return Ok(());
+            return self.await_settled("flush", timeout);
         }
         let target = self.sink.counts().ended;
+        let dropped = self.exporters_dropped();
         self.request(Control::Flush, timeout)
-            .or_else(|()| self.timed_out("flush", target))
+            .or_else(|()| self.timed_out("flush", target))?;
+        self.dropped_since("flush", dropped)
     }
 
-    /// Flushes, shuts the exporters down and stops the threads. Idempotent;
-    /// returns within `timeout` even if an exporter hangs (its thread is then
-    /// left to finish on its own).
+    /// Flushes, shuts the exporters down and stops the threads. Returns
+    /// within `timeout` even if an exporter hangs (its thread is then left
+    /// to finish its current attempt on its own, starting no other). The
+    /// exporters retry until shortly before `timeout` ends; what they could
+    /// not deliver is counted as dropped and reported (`Error::Undelivered`,
+    /// or `Error::Timeout` when spans were still on their way). A second
+    /// call waits, up to its own timeout, for the first to settle, and
+    /// reports the same way (the drops of the whole run).
     pub(crate) fn shutdown(&self, timeout: Duration) -> Result<(), Error> {
         if self.closed.swap(true, AcqRel) {
-            return Ok(());
+            self.await_settled("shutdown", timeout)?;
+            return self.dropped_since("shutdown", 0);
         }
         self.sink.close();
         let target = self.sink.counts().ended;
-        let done = self.request(Control::Shutdown, timeout);
+        let dropped = self.exporters_dropped();
+        // The exporters stop retrying a little before the caller's
+        // deadline, so that their acknowledgements arrive within it.
+        let margin = (timeout / 10).min(Duration::from_millis(100));
+        let deadline = Instant::now() + timeout;
+        let done = self.request(|ack| Control::Shutdown(ack, deadline - margin), timeout);
         let handle = self
             .collector
             .lock()
@@ -238,9 +255,38 @@ impl Pipeline {
                 if let Some(h) = handle {
                     let _ = h.join();
                 }
-                Ok(())
+                self.dropped_since("shutdown", dropped)
             }
             Err(()) => self.timed_out("shutdown", target),
+        }
+    }
+
+    /// After shutdown: waits up to `timeout` until no span is on its way
+    /// (`Error::Timeout` if some still are).
+    fn await_settled(&self, operation: &'static str, timeout: Duration) -> Result<(), Error> {
+        let deadline = Instant::now() + timeout;
+        let target = self.sink.counts().ended;
+        loop {
+            match self.timeout_error(operation, target) {
+                Error::Timeout { undelivered: 0, .. } => return Ok(()),
+                e if Instant::now() >= deadline => return Err(e),
+                _ => std::thread::sleep(Duration::from_millis(5)),
+            }
+        }
+    }
+
+    /// Spans every exporter dropped so far, summed.
+    fn exporters_dropped(&self) -> u64 {
+        self.exporters
+            .iter()
+            .map(|(n, c)| c.snapshot(n).dropped.total())
+            .sum()
+    }
+
+    fn dropped_since(&self, operation: &'static str, before: u64) -> Result<(), Error> {
+        match self.exporters_dropped().saturating_sub(before) {
+            0 => Ok(()),
+            dropped => Err(Error::Undelivered { operation, dropped }),
         }
     }
 
@@ -258,9 +304,38 @@ impl Pipeline {
         }
         let (resume_tx, resume) = flume::bounded(0);
         pauses.resume = Some(resume_tx);
-        // A thread that does not answer in time is busy (a slow export); the
-        // fork goes ahead without it.
-        let _ = self.request(|ack| Control::Pause(Pause { ack, resume }), timeout);
+        let deadline = Instant::now() + timeout;
+        let (ack, acks) = flume::bounded(self.exporters.len() + 1);
+        if self
+            .ctl
+            .send(Control::Pause(Pause { ack, resume }))
+            .is_err()
+        {
+            return;
+        }
+        // The collector and every idle worker park promptly. A worker inside
+        // an export of a fork-safe exporter (on the network, perhaps for its
+        // whole timeout) is not waited for: it holds none of the
+        // application's locks, and the child builds exporters of its own; it
+        // parks when the export ends. Other exports are waited for, up to
+        // `timeout`.
+        let mut parked = 0;
+        loop {
+            let busy = self
+                .exporters
+                .iter()
+                .filter(|(_, c)| c.exporting.load(Acquire))
+                .count();
+            if parked + busy > self.exporters.len() {
+                return;
+            }
+            let slice = (Instant::now() + Duration::from_millis(2)).min(deadline);
+            match acks.recv_deadline(slice) {
+                Ok(()) => parked += 1,
+                Err(flume::RecvTimeoutError::Timeout) if Instant::now() < deadline => {}
+                Err(_) => return,
+            }
+        }
     }
 
     /// Ends one `pause`; the last one lets the threads go on.
@@ -324,6 +399,7 @@ impl Pipeline {
         Error::Timeout {
             operation,
             undelivered: not_dispatched + in_exporters,
+            in_exporters,
         }
     }
 

@@ -62,6 +62,9 @@ pub(crate) struct ExporterCounters {
     pub(crate) failed: AtomicU64,
     pub(crate) dropped_shutdown: AtomicU64,
     breaker_open: std::sync::atomic::AtomicBool,
+    /// Set by the worker around an export (retries included) of an exporter
+    /// a fork need not wait for (`Exporter::fork_safe_while_exporting`).
+    pub(crate) exporting: std::sync::atomic::AtomicBool,
 }
 
 impl ExporterCounters {

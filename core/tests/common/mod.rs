@@ -19,9 +19,13 @@ pub fn memory_tracer() -> (Tracer, InMemoryExporter) {
     (tracer, mem)
 }
 
-/// Flushes and returns everything exported so far.
+/// Flushes and returns everything exported so far. Spans the exporters
+/// dropped meanwhile (a full queue under load) are not a failure here.
 pub fn flushed(tracer: &Tracer, mem: &InMemoryExporter) -> Vec<SpanRecord> {
-    tracer.force_flush(Duration::from_secs(10)).expect("flush");
+    match tracer.force_flush(Duration::from_secs(10)) {
+        Ok(()) | Err(agtrace_core::Error::Undelivered { .. }) => {}
+        Err(e) => panic!("flush: {e}"),
+    }
     mem.spans()
 }
 

@@ -18,6 +18,8 @@ pub enum AgtraceError {
     ShutDown { detail: String },
     /// A flush or shutdown ran out of time with spans undelivered.
     Timeout { detail: String },
+    /// A flush or shutdown finished, but the exporters dropped spans.
+    Undelivered { detail: String },
     /// An exporter could not be created.
     Exporter { detail: String },
     /// An internal error (a caught panic); the library stays usable.
@@ -31,6 +33,7 @@ impl std::fmt::Display for AgtraceError {
         | AgtraceError::AlreadyEnded { detail }
         | AgtraceError::ShutDown { detail }
         | AgtraceError::Timeout { detail }
+        | AgtraceError::Undelivered { detail }
         | AgtraceError::Exporter { detail }
         | AgtraceError::Internal { detail }) = self;
         f.write_str(detail)
@@ -52,6 +55,7 @@ impl From<FfiError> for AgtraceError {
             AGTRACE_ERR_ALREADY_ENDED => AgtraceError::AlreadyEnded { detail },
             AGTRACE_ERR_SHUT_DOWN => AgtraceError::ShutDown { detail },
             AGTRACE_ERR_TIMEOUT => AgtraceError::Timeout { detail },
+            AGTRACE_ERR_UNDELIVERED => AgtraceError::Undelivered { detail },
             AGTRACE_ERR_EXPORTER => AgtraceError::Exporter { detail },
             AGTRACE_ERR_PANIC => AgtraceError::Internal { detail },
         }

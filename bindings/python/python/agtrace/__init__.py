@@ -34,6 +34,7 @@ from ._errors import (
     InvalidConfig,
     ShutDown,
     Timeout,
+    Undelivered,
 )
 from ._native import fastpath
 from ._session import session
@@ -61,6 +62,7 @@ __all__ = [
     "SpanKind",
     "Stats",
     "Timeout",
+    "Undelivered",
     "Tracer",
     "add_tags",
     "agent",

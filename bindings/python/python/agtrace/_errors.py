@@ -35,6 +35,11 @@ class Timeout(AgtraceError, TimeoutError):
     """A flush or shutdown ran out of time with spans undelivered."""
 
 
+class Undelivered(AgtraceError):
+    """A flush or shutdown finished, but the exporters dropped spans
+    meanwhile (rejected, failed after retries, left at the deadline)."""
+
+
 class ExporterError(AgtraceError):
     """An exporter could not be created."""
 
@@ -52,6 +57,7 @@ _BY_STATUS: dict[int, type[AgtraceError]] = {
     codes.ERROR_ALREADY_ENDED: AlreadyEnded,
     codes.ERROR_SHUT_DOWN: ShutDown,
     codes.ERROR_TIMEOUT: Timeout,
+    codes.ERROR_UNDELIVERED: Undelivered,
     codes.ERROR_EXPORTER: ExporterError,
     codes.ERROR_PANIC: InternalError,
 }
@@ -62,6 +68,7 @@ _BY_VARIANT: dict[str, type[AgtraceError]] = {
     "AlreadyEnded": AlreadyEnded,
     "ShutDown": ShutDown,
     "Timeout": Timeout,
+    "Undelivered": Undelivered,
     "Exporter": ExporterError,
     "Internal": InternalError,
 }

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Optional, Union
 
 from . import _flusher, _otel
-from ._errors import InvalidArgument, InvalidConfig, Timeout, cold
+from ._errors import InvalidArgument, InvalidConfig, Timeout, Undelivered, cold
 from ._native import fastpath, ffi
 from ._capture import Mask
 from ._span import Parent, Span, SpanContext, current, log, span_kind
@@ -199,26 +199,30 @@ class Tracer(fastpath.Tracer):
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Waits until spans ended before the call (on any thread) are
-        delivered, up to ``timeout`` seconds. False if some were still
-        undelivered (they stay queued); never raises for that."""
+        delivered, up to ``timeout`` seconds. False (and a warning) if some
+        were still on their way (they stay queued) or an exporter dropped
+        spans meanwhile (``stats()`` says why); never raises for that."""
         ms = _millis("timeout", timeout)
         fastpath.flush_pending()
         try:
             cold(lambda: self._ffi.flush(ms))
-        except Timeout as e:
+        except (Timeout, Undelivered) as e:
             log.warning("agtrace: flush: %s", e)
             return False
         return True
 
     def shutdown(self, timeout: float = 5.0) -> bool:
-        """Flushes and stops the export threads within ``timeout`` seconds.
-        Idempotent; spans started afterwards record nothing."""
+        """Flushes and stops the export threads within ``timeout`` seconds;
+        the exporters retry until shortly before it ends. False (and a
+        warning) if spans were left undelivered or dropped, by this call or,
+        for a second call, by the first. Spans started afterwards record
+        nothing."""
         ms = _millis("timeout", timeout)
         fastpath.flush_pending()
         self._mark_shut_down()
         try:
             cold(lambda: self._ffi.shutdown(ms))
-        except Timeout as e:
+        except (Timeout, Undelivered) as e:
             log.warning("agtrace: shutdown: %s", e)
             return False
         return True

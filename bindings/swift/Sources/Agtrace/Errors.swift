@@ -22,6 +22,9 @@ public enum AgtraceError: Error, CustomStringConvertible, Equatable, Sendable {
     case shutDown(String)
     /// A flush or shutdown ran out of time with spans undelivered.
     case timeout(String)
+    /// A flush or shutdown finished, but the exporters dropped spans
+    /// meanwhile (rejected, failed after retries, left at the deadline).
+    case undelivered(String)
     /// An exporter could not be created.
     case exporter(String)
     /// An internal error inside the library (a caught panic); it stays usable.
@@ -31,7 +34,7 @@ public enum AgtraceError: Error, CustomStringConvertible, Equatable, Sendable {
     public var detail: String {
         switch self {
         case let .invalidArgument(d), let .invalidConfig(d), let .shutDown(d),
-             let .timeout(d), let .exporter(d), let .internal(d):
+             let .timeout(d), let .undelivered(d), let .exporter(d), let .internal(d):
             return d
         }
     }
@@ -42,6 +45,7 @@ public enum AgtraceError: Error, CustomStringConvertible, Equatable, Sendable {
         case let .invalidConfig(d): return "agtrace: invalid configuration: \(d)"
         case let .shutDown(d): return "agtrace: shut down: \(d)"
         case let .timeout(d): return "agtrace: timed out: \(d)"
+        case let .undelivered(d): return "agtrace: undelivered: \(d)"
         case let .exporter(d): return "agtrace: exporter: \(d)"
         case let .internal(d): return "agtrace: internal error: \(d)"
         }
@@ -57,6 +61,7 @@ public enum AgtraceError: Error, CustomStringConvertible, Equatable, Sendable {
         case Codes.ERROR_INVALID_CONFIG: return .invalidConfig(message)
         case Codes.ERROR_SHUT_DOWN: return .shutDown(message)
         case Codes.ERROR_TIMEOUT: return .timeout(message)
+        case Codes.ERROR_UNDELIVERED: return .undelivered(message)
         case Codes.ERROR_EXPORTER: return .exporter(message)
         default: return .internal(message)
         }
@@ -69,6 +74,7 @@ public enum AgtraceError: Error, CustomStringConvertible, Equatable, Sendable {
         case let .InvalidConfig(detail): return .invalidConfig(detail)
         case let .ShutDown(detail): return .shutDown(detail)
         case let .Timeout(detail): return .timeout(detail)
+        case let .Undelivered(detail): return .undelivered(detail)
         case let .Exporter(detail): return .exporter(detail)
         case let .Internal(detail): return .internal(detail)
         }

@@ -50,8 +50,14 @@ pub(super) async fn send(
                 status.code(),
                 status.message()
             );
-            // The OTLP/gRPC specification's retryable codes; RESOURCE_EXHAUSTED
+            // A failure of the connection itself (refused, reset, closed
+            // mid-call: tonic gives these a source error, where a status the
+            // server sent has none) may succeed on a new connection; then the
+            // OTLP/gRPC specification's retryable codes; RESOURCE_EXHAUSTED
             // only when the server says when to come back.
+            if std::error::Error::source(&status).is_some() {
+                return Err(ExportError::retryable(reason, None));
+            }
             match status.code() {
                 Code::Cancelled
                 | Code::DeadlineExceeded
@@ -94,7 +100,7 @@ async fn export(
     client
         .ready()
         .await
-        .map_err(|e| Status::unknown(format!("Service was not ready: {e}")))?;
+        .map_err(|e| Status::from_error(e.into()))?;
     client
         .unary(req, PathAndQuery::from_static(EXPORT_PATH), Passthrough)
         .await

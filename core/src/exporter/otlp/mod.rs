@@ -169,6 +169,11 @@ impl OtlpExporter {
 }
 
 impl Exporter for OtlpExporter {
+    /// Its waits are on its own runtime and connections.
+    fn fork_safe_while_exporting(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &str {
         &self.settings.name
     }

@@ -32,6 +32,9 @@ public sealed class AgtraceException(message: String, cause: Throwable? = null) 
     /** A flush or shutdown ran out of time with spans undelivered. */
     public class Timeout(message: String) : AgtraceException(message)
 
+    /** A flush or shutdown finished, but the exporters dropped spans meanwhile (rejected, failed, left at the deadline). */
+    public class Undelivered(message: String) : AgtraceException(message)
+
     /** An exporter could not be created. */
     public class Exporter(message: String) : AgtraceException(message)
 
@@ -47,6 +50,7 @@ public sealed class AgtraceException(message: String, cause: Throwable? = null) 
                 Codes.ERROR_ALREADY_ENDED -> AlreadyEnded(message)
                 Codes.ERROR_SHUT_DOWN -> ShutDown(message)
                 Codes.ERROR_TIMEOUT -> Timeout(message)
+                Codes.ERROR_UNDELIVERED -> Undelivered(message)
                 Codes.ERROR_EXPORTER -> Exporter(message)
                 else -> Internal(message)
             }
@@ -58,6 +62,7 @@ public sealed class AgtraceException(message: String, cause: Throwable? = null) 
                 is FfiException.AlreadyEnded -> AlreadyEnded(e.detail)
                 is FfiException.ShutDown -> ShutDown(e.detail)
                 is FfiException.Timeout -> Timeout(e.detail)
+                is FfiException.Undelivered -> Undelivered(e.detail)
                 is FfiException.Exporter -> Exporter(e.detail)
                 is FfiException.Internal -> Internal(e.detail)
             }

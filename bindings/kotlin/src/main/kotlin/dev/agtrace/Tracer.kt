@@ -213,25 +213,27 @@ public class Tracer(configure: AgtraceConfig.() -> Unit = {}) {
     /**
      * Waits until spans ended before the call, on any thread, are
      * delivered, up to [timeout]. False (and a log line) if some were still
-     * undelivered; they stay queued.
+     * on their way (they stay queued) or an exporter dropped spans meanwhile
+     * (`stats()` says why).
      */
     public fun flush(timeout: Duration = 5.seconds): Boolean {
         val ms = millis(timeout)
         ThreadBuffers.sendAll(this)
-        return timedOut("flush") { ffi.flush(ms) }
+        return delivered("flush") { ffi.flush(ms) }
     }
 
     /**
-     * Flushes and stops the export threads within [timeout]. Idempotent;
-     * spans started afterwards record nothing. False (and a log line) if
-     * spans were left undelivered.
+     * Flushes and stops the export threads within [timeout]; the exporters
+     * retry until shortly before it ends. Spans started afterwards record
+     * nothing. False (and a log line) if spans were left undelivered or
+     * dropped, by this call or, for a second call, by the first.
      */
     public fun shutdown(timeout: Duration = 5.seconds): Boolean {
         val ms = millis(timeout)
         shutDown = true
         Lifecycle.unregister(this)
         ThreadBuffers.sendAll(this)
-        return timedOut("shutdown") { ffi.shutdown(ms) }
+        return delivered("shutdown") { ffi.shutdown(ms) }
     }
 
     public val isShutDown: Boolean
@@ -313,11 +315,14 @@ public class Tracer(configure: AgtraceConfig.() -> Unit = {}) {
         }
     }
 
-    private inline fun timedOut(what: String, call: () -> Unit): Boolean =
+    private inline fun delivered(what: String, call: () -> Unit): Boolean =
         try {
             cold(call)
             true
         } catch (e: AgtraceException.Timeout) {
+            Log.warn("$what: ${e.message}")
+            false
+        } catch (e: AgtraceException.Undelivered) {
             Log.warn("$what: ${e.message}")
             false
         }
