@@ -22,6 +22,13 @@ demo:
 test: lint check-abi test-rust test-c test-python test-kotlin test-kotlin-consumer test-swift test-swift-consumer \
   bench-smoke
 
+# OTLP exporters keep what they cannot deliver in a disk spool under
+# $XDG_STATE_HOME by default; the tests' spools stay in the build tree, away
+# from the user's (tests that check the spool choose their own directory).
+TEST_STATE := $(CURDIR)/build/test-state
+test-c test-python test-kotlin test-kotlin-consumer test-swift test-swift-consumer bench-smoke soak: \
+  export XDG_STATE_HOME := $(TEST_STATE)
+
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --release --workspace --all-targets --quiet -- -D warnings

@@ -757,7 +757,9 @@ agtrace_status_t agtrace_tracer_stats(const agtrace_tracer_t *tracer,
                                       agtrace_error_t **out_error);
 
 // Every counter, per exporter included, as a JSON object (NUL-terminated,
-// free with `agtrace_string_free`). Thread-safe; does not block.
+// free with `agtrace_string_free`): among them each exporter's disk spool
+// counters (`spooled`, `replayed`, `lost_from_spool`, `spool_corrupt`),
+// which `agtrace_stats_t` does not carry. Thread-safe; does not block.
 agtrace_status_t agtrace_tracer_stats_json(const agtrace_tracer_t *tracer,
                                            char **out_json,
                                            agtrace_error_t **out_error);

@@ -25,10 +25,12 @@ pub enum Error {
     },
     /// A flush or shutdown finished, but the exporters dropped `dropped`
     /// spans meanwhile (rejected by the backend, failed after retries, left
-    /// at the shutdown's deadline, ...; `Stats` says which).
+    /// at the shutdown's deadline, ...; `Stats` says which) and wrote
+    /// `spooled` to the disk spool, to be replayed later.
     Undelivered {
         operation: &'static str,
         dropped: u64,
+        spooled: u64,
     },
     /// The tracer was shut down.
     ShutDown,
@@ -67,9 +69,22 @@ impl fmt::Display for Error {
                  (queued or being sent), {} not yet handed to them",
                 undelivered - in_exporters
             ),
-            Error::Undelivered { operation, dropped } => write!(
+            Error::Undelivered {
+                operation,
+                dropped,
+                spooled: 0,
+            } => write!(
                 f,
                 "{operation}: the exporters dropped {dropped} span(s) (see stats() for the reasons)"
+            ),
+            Error::Undelivered {
+                operation,
+                dropped,
+                spooled,
+            } => write!(
+                f,
+                "{operation}: {} span(s) not delivered: {spooled} kept in the disk spool for replay, {dropped} dropped (see stats())",
+                dropped + spooled
             ),
             Error::ShutDown => f.write_str("the tracer has been shut down"),
             Error::Exporter { exporter, reason } => {

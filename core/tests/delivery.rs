@@ -17,6 +17,7 @@ fn fast_retries() -> DeliveryConfig {
         export_deadline: Duration::from_secs(20),
         breaker_threshold: 100,
         breaker_reset: Duration::from_secs(60),
+        ..Default::default()
     }
 }
 
@@ -331,7 +332,8 @@ fn shutdown_interrupts_a_retry_wait() {
         tracer.shutdown(Duration::from_secs(10)),
         Err(Error::Undelivered {
             operation: "shutdown",
-            dropped: 2
+            dropped: 2,
+            spooled: 0,
         })
     );
     assert!(
@@ -453,7 +455,8 @@ fn assert_flush_dropped(tracer: &Tracer, n: u64) {
         tracer.force_flush(Duration::from_secs(20)),
         Err(Error::Undelivered {
             operation: "flush",
-            dropped: n
+            dropped: n,
+            spooled: 0,
         })
     );
 }
@@ -489,7 +492,8 @@ fn a_shutdown_starts_no_attempt_after_its_deadline() {
         tracer.shutdown(Duration::from_millis(1500)),
         Err(Error::Undelivered {
             operation: "shutdown",
-            dropped: 3
+            dropped: 3,
+            spooled: 0,
         })
     );
     let attempts = server.received().len();
@@ -507,7 +511,8 @@ fn a_shutdown_starts_no_attempt_after_its_deadline() {
         tracer.shutdown(Duration::from_secs(1)),
         Err(Error::Undelivered {
             operation: "shutdown",
-            dropped: 3
+            dropped: 3,
+            spooled: 0,
         }),
         "a second shutdown reports what the first left"
     );
@@ -544,7 +549,8 @@ fn a_second_shutdown_waits_for_a_hung_export_and_reports_it() {
         tracer.shutdown(Duration::from_secs(5)),
         Err(Error::Undelivered {
             operation: "shutdown",
-            dropped: 4
+            dropped: 4,
+            spooled: 0,
         })
     );
     let e = otlp_stats(&tracer);

@@ -315,7 +315,8 @@ fn otlp_to_a_dead_endpoint_is_counted_not_raised() {
         tracer.force_flush(Duration::from_secs(30)),
         Err(Error::Undelivered {
             operation: "flush",
-            dropped: 1
+            dropped: 1,
+            spooled: 0
         }),
         "the flush reports the span it lost"
     );
@@ -351,7 +352,8 @@ fn grpc_export_over_a_failing_connection(endpoint: String) -> agtrace_core::Stat
         tracer.force_flush(Duration::from_secs(30)),
         Err(Error::Undelivered {
             operation: "flush",
-            dropped: 1
+            dropped: 1,
+            spooled: 0
         }),
         "the flush reports the span it lost"
     );

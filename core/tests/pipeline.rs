@@ -274,7 +274,8 @@ fn failing_and_panicking_exporters_are_counted_and_do_not_stop_others() {
             tracer.force_flush(Duration::from_secs(5)),
             Err(Error::Undelivered {
                 operation: "flush",
-                dropped: 2
+                dropped: 2,
+                spooled: 0
             }),
             "each failing exporter dropped the span"
         );

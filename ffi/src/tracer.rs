@@ -191,7 +191,9 @@ fn report_undelivered(
 ) -> Result<(), FfiError> {
     let undelivered = match &result {
         Err(Error::Timeout { undelivered, .. }) => *undelivered,
-        Err(Error::Undelivered { dropped, .. }) => *dropped,
+        Err(Error::Undelivered {
+            dropped, spooled, ..
+        }) => dropped + spooled,
         _ => 0,
     };
     if !out_undelivered.is_null() {
@@ -350,7 +352,9 @@ pub extern "C" fn agtrace_tracer_stats(
 }
 
 /// Every counter, per exporter included, as a JSON object (NUL-terminated,
-/// free with `agtrace_string_free`). Thread-safe; does not block.
+/// free with `agtrace_string_free`): among them each exporter's disk spool
+/// counters (`spooled`, `replayed`, `lost_from_spool`, `spool_corrupt`),
+/// which `agtrace_stats_t` does not carry. Thread-safe; does not block.
 #[no_mangle]
 pub extern "C" fn agtrace_tracer_stats_json(
     tracer: *const agtrace_tracer_t,
@@ -379,6 +383,8 @@ pub(crate) fn stats_json(s: &agtrace_core::Stats) -> serde_json::Value {
             serde_json::json!({
                 "name": e.name, "received": e.received, "exported": e.exported,
                 "retried": e.retried, "pending": e.pending,
+                "spooled": e.spooled, "replayed": e.replayed,
+                "lost_from_spool": e.lost_from_spool, "spool_corrupt": e.spool_corrupt,
                 "breaker_open": e.breaker == agtrace_core::BreakerState::Open,
                 "dropped": {
                     "queue_full": e.dropped.queue_full, "breaker_open": e.dropped.breaker_open,

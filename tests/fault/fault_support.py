@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -132,7 +133,7 @@ class Outcome:
         assert s["ended"] == s["dispatched"] + sum(s["dropped"].values()) + s["pending"], s
         assert s["pending"] == 0 and e["pending"] == 0, f"left pending after shutdown: {s}"
         assert e["received"] == s["dispatched"], s
-        assert e["received"] == e["exported"] + sum(e["dropped"].values()) + e["pending"], e
+        assert e["received"] == e["exported"] + sum(e["dropped"].values()) + e["spooled"] + e["pending"], e
 
 
 def environment(env: dict[str, str], home: Path) -> dict[str, str]:
@@ -146,11 +147,22 @@ def environment(env: dict[str, str], home: Path) -> dict[str, str]:
 
 
 def start_workload(env: dict[str, str], directory: Path, traces: int, pause_ms: float = 0, shutdown: float = 10,
-                   attribute_bytes: int = 0) -> subprocess.Popen[str]:
+                   attribute_bytes: int = 0, file_size_limit: Optional[int] = None) -> subprocess.Popen[str]:
+    """Starts workload.py; ``file_size_limit`` (bytes) caps every file it
+    writes (RLIMIT_FSIZE, with SIGXFSZ ignored so a write past it fails with
+    EFBIG, as on a full disk)."""
+    directory.mkdir(parents=True, exist_ok=True)
+
+    def limit_files() -> None:
+        if file_size_limit is not None:
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
+
     return subprocess.Popen(
         [sys.executable, str(WORKLOAD), "--traces", str(traces), "--pause-ms", str(pause_ms),
          "--ids", str(directory / "span-ids"), "--shutdown", str(shutdown), "--attribute-bytes", str(attribute_bytes)],
         env=environment(env, directory), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        preexec_fn=limit_files,
     )
 
 

@@ -3,11 +3,15 @@ against a real OTLP receiver process that each test breaks in one way
 (receiver/main.go), over OTLP/HTTP and OTLP/gRPC.
 
 Each case asserts exact accounting from the workload's own stats() after
-its shutdown (every ended span exported or dropped by a named reason,
-nothing pending) and what the receiver accepted, deduplicated by span id:
-the exporter's `exported` count is checked against the receiver, not
-against itself. Loops are bounded (a few traces); the delivery settings in
-fault_support.settings keep every case to seconds.
+its shutdown (every ended span exported, spooled or dropped by a named
+reason, nothing pending) and what the receiver accepted, deduplicated by
+span id: the exporter's `exported` count is checked against the receiver,
+not against itself. Loops are bounded (a few traces); the delivery settings
+in fault_support.settings keep every case to seconds.
+
+The disk spool is on by default (under the workload's HOME, which is the
+test's directory); the spool cases share one directory between two
+workload processes to check the replay.
 """
 
 from __future__ import annotations
@@ -39,26 +43,104 @@ def receiver(binary, tmp_path: Path):
 
 
 def delivered_all(outcome, receiver: Receiver) -> None:
-    """Every span exported, and the receiver holds each of them (a
-    duplicate only where a request was accepted but its answer lost)."""
+    """Every span delivered (directly, or spooled and replayed within the
+    run), and the receiver holds each of them (a duplicate only where a
+    request was accepted but its answer lost)."""
     outcome.check_accounting()
     e = outcome.exporter
-    assert e["exported"] == outcome.stats["ended"] == len(outcome.span_ids), e
+    assert e["exported"] + e["spooled"] == outcome.stats["ended"] == len(outcome.span_ids), e
+    assert e["replayed"] == e["spooled"] and e["lost_from_spool"] == 0, e
     assert set(receiver.accepted()) == set(outcome.span_ids)
     assert outcome.shutdown is True
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_receiver_down_the_whole_run_drops_every_span_counted(receiver, tmp_path, protocol):
+def test_receiver_down_the_whole_run_without_a_spool_drops_every_span_counted(receiver, tmp_path, protocol):
     receiver.kill()  # its ports are known and now closed
-    outcome = run_workload(settings(receiver, protocol), tmp_path, traces=3, shutdown=15)
+    env = settings(receiver, protocol, AGTRACE_SPOOL_DIR="off")
+    outcome = run_workload(env, tmp_path, traces=3, shutdown=15)
     outcome.check_accounting()
     e = outcome.exporter
-    assert e["exported"] == 0
+    assert e["exported"] == 0 and e["spooled"] == 0
     assert e["dropped"]["failed"] == outcome.stats["ended"] == 3 * SPANS_PER_TRACE, e
     assert e["retried"] > 0, "a refused connection is retried"
     assert outcome.shutdown is False, "shutdown reports the spans it could not deliver"
     assert not receiver.accepted()
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_receiver_down_the_whole_run_spools_and_the_next_process_replays_every_span_once(receiver, tmp_path,
+                                                                                         protocol):
+    receiver.kill()
+    env = settings(receiver, protocol, AGTRACE_SPOOL_DIR=str(tmp_path / "spool"))
+    first = run_workload(env, tmp_path / "first", traces=3, shutdown=15)
+    first.check_accounting()
+    e = first.exporter
+    assert e["exported"] == 0 and sum(e["dropped"].values()) == 0, e
+    assert e["spooled"] == first.stats["ended"] == 3 * SPANS_PER_TRACE, e
+    assert first.shutdown is False, "spooled is not delivered: shutdown says so"
+
+    receiver.restart()
+    second = run_workload(env, tmp_path / "second", traces=1)
+    second.check_accounting()
+    assert second.exporter["replayed"] == e["spooled"], second.exporter
+    accepted = receiver.accepted()
+    assert set(accepted) == set(first.span_ids) | set(second.span_ids)
+    assert max(accepted.values()) == 1, "each span once"
+    assert not list((tmp_path / "spool").rglob("*.seg")), "replayed segments are deleted"
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_a_process_killed_mid_outage_leaves_a_spool_the_next_one_replays(receiver, tmp_path, protocol):
+    receiver.kill()
+    env = settings(receiver, protocol, AGTRACE_SPOOL_DIR=str(tmp_path / "spool"), AGTRACE_MAX_RETRIES="0")
+    first = start_workload(env, tmp_path / "first", traces=200, pause_ms=20)
+    try:
+        wait_for_line(first, "trace 60")
+    finally:
+        stop(first)  # SIGKILL: no shutdown, no exit hook
+    first_ids = set((tmp_path / "first" / "span-ids").read_text().split())
+    assert list((tmp_path / "spool").rglob("*.seg")), "batches that failed before the kill are on disk"
+
+    receiver.restart()
+    second = run_workload(env, tmp_path / "second", traces=1)
+    second.check_accounting()
+    e = second.exporter
+    assert e["replayed"] > 0, e
+    accepted = receiver.accepted()
+    from_first = set(accepted) - set(second.span_ids)
+    assert from_first <= first_ids, "only spans the first process ended"
+    # A record torn by the kill is skipped and counted, never sent.
+    assert len(from_first) == e["replayed"], (len(from_first), e)
+    assert max(accepted.values()) == 1, "each span once"
+    assert not list((tmp_path / "spool").rglob("*.seg"))
+
+
+def test_a_full_disk_while_spooling_counts_what_it_could_not_keep(receiver, tmp_path):
+    receiver.kill()
+    env = settings(receiver, "http", AGTRACE_SPOOL_DIR=str(tmp_path / "spool"), OTEL_BSP_MAX_EXPORT_BATCH_SIZE="8")
+    # Every file the process writes is capped at 48 KiB (RLIMIT_FSIZE):
+    # the spool's writes past it fail as on a full disk (a segment holds
+    # a few 12 KB batches; the one that does not fit is lost, and the
+    # spool goes on in a new segment).
+    process = start_workload(env, tmp_path / "first", traces=30, attribute_bytes=3000, shutdown=15,
+                             file_size_limit=48 << 10)
+    first = finish(process, tmp_path / "first")
+    assert first.returncode == 0 and first.stats, first.output[-3000:]
+    first.check_accounting()
+    e = first.exporter
+    assert e["lost_from_spool"] > 0 and e["spooled"] > 0, e
+    assert e["exported"] == 0
+    # A batch the spool could not keep is dropped under its own reason.
+    assert e["spooled"] + sum(e["dropped"].values()) == first.stats["ended"], e
+    assert e["lost_from_spool"] == sum(e["dropped"].values()), e
+
+    receiver.restart()
+    second = run_workload(env, tmp_path / "second", traces=1)
+    assert second.exporter["replayed"] == e["spooled"], (second.exporter, e)
+    accepted = receiver.accepted()
+    assert len(set(accepted) - set(second.span_ids)) == e["spooled"]
+    assert max(accepted.values()) == 1
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
@@ -78,12 +160,12 @@ def test_receiver_killed_mid_run_and_restarted_on_the_same_port_gets_every_span(
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_blackholed_receiver_times_out_every_attempt_and_drops_counted(receiver, tmp_path, protocol):
+def test_blackholed_receiver_times_out_every_attempt_and_spools_counted(receiver, tmp_path, protocol):
     receiver.mode("blackhole")
     outcome = run_workload(settings(receiver, protocol, AGTRACE_MAX_RETRIES="2"), tmp_path, traces=2, shutdown=20)
     outcome.check_accounting()
     e = outcome.exporter
-    assert e["exported"] == 0 and e["dropped"]["failed"] == outcome.stats["ended"], e
+    assert e["exported"] == 0 and e["spooled"] == outcome.stats["ended"], e
     assert e["retried"] >= 2
     assert outcome.shutdown is False
     assert not receiver.accepted()
@@ -126,7 +208,7 @@ def test_rejected_batches_are_not_retried_and_are_counted(receiver, tmp_path, pr
     outcome.check_accounting()
     e = outcome.exporter
     assert e["retried"] == 0, e
-    assert e["exported"] == 0
+    assert e["exported"] == 0 and e["spooled"] == 0, "a refused batch would be refused again"
     assert sum(e["dropped"].values()) == outcome.stats["ended"], e
     assert outcome.shutdown is False
     assert not receiver.accepted()

@@ -43,7 +43,7 @@ def accounted(stats: dict, what: str) -> None:
     assert stats["pending"] == 0, (what, stats)
     (e,) = stats["exporters"]
     assert e["received"] == stats["dispatched"], (what, stats)
-    assert e["received"] == e["exported"] + sum(e["dropped"].values()) + e["pending"], (what, e)
+    assert e["received"] == e["exported"] + sum(e["dropped"].values()) + e["spooled"] + e["pending"], (what, e)
     assert e["pending"] == 0, (what, e)
 
 

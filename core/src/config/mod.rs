@@ -23,6 +23,7 @@
 //! | `OTEL_BSP_EXPORT_TIMEOUT` | export deadline per batch, retries included (ms) |
 //! | `AGTRACE_MAX_RETRIES`, `AGTRACE_RETRY_INITIAL_BACKOFF_MS`, `AGTRACE_RETRY_MAX_BACKOFF_MS` | retries |
 //! | `AGTRACE_BREAKER_THRESHOLD`, `AGTRACE_BREAKER_RESET_MS` | circuit breaker |
+//! | `AGTRACE_SPOOL_DIR`, `AGTRACE_SPOOL_MAX_BYTES` | the disk spool of OTLP exporters (default `$XDG_STATE_HOME/agtrace/spool` if writable; `off`), 128 MiB per exporter |
 //! | `OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG`, `AGTRACE_SAMPLING_RULES` | sampling |
 //! | `AGTRACE_REDACT_*`, `AGTRACE_SENSITIVE_KEYS`, `AGTRACE_SCRUB_*`, `AGTRACE_MAX_*`, `AGTRACE_MEDIA` | redaction |
 //! | `AGTRACE_CAPTURE_CONTENT` | `true`: record message content |
@@ -64,7 +65,7 @@ use crate::util::parse::{
 pub use env::SETTING_NAMES;
 use env::{pick, EnvBase, EnvSource};
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// One exporter to create.
@@ -672,7 +673,52 @@ fn resolve_delivery(
             "must be at least 1",
         ));
     }
+    if let Some(v) = pick(None, env, "AGTRACE_SPOOL_MAX_BYTES", parse_count)? {
+        d.spool_max_bytes = v as u64;
+    }
+    d.spool_dir = resolve_spool_dir(d.spool_dir.take(), env)?;
     Ok(d)
+}
+
+/// The spool's directory: `AGTRACE_SPOOL_DIR`, else the config file's
+/// `spool_dir`, else `$XDG_STATE_HOME/agtrace/spool` (or
+/// `~/.local/state/agtrace/spool`) if it can be written to. `off` turns the
+/// spool off; a directory named explicitly that cannot be written to is an
+/// error naming the setting.
+fn resolve_spool_dir(file: Option<PathBuf>, env: &EnvSource) -> Result<Option<PathBuf>, Error> {
+    let (setting, dir) = match (env.get("AGTRACE_SPOOL_DIR"), file) {
+        (Some(v), _) => ("AGTRACE_SPOOL_DIR", PathBuf::from(v)),
+        (None, Some(p)) => ("spool_dir", p),
+        (None, None) => {
+            let state = env
+                .get("XDG_STATE_HOME")
+                .map(PathBuf::from)
+                .or_else(|| env.get("HOME").map(|h| Path::new(&h).join(".local/state")));
+            let dir = state.map(|s| s.join("agtrace/spool"));
+            return Ok(dir.filter(|d| writable(d).is_ok()));
+        }
+    };
+    if dir.as_os_str() == "off" {
+        return Ok(None);
+    }
+    writable(&dir).map_err(|e| {
+        Error::config(
+            setting,
+            &dir.to_string_lossy(),
+            format!(
+                "the spool directory cannot be written to: {e} (use off to turn the spool off)"
+            ),
+        )
+    })?;
+    Ok(Some(dir))
+}
+
+/// Creates `dir` and checks that a file can be made in it.
+fn writable(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let probe = dir.join(format!(".agtrace-probe-{}", std::process::id()));
+    std::fs::File::create(&probe)?;
+    std::fs::remove_file(&probe)
 }
 
 const EXPORTER_NAMES: &str = "console, file, otlp, langfuse, phoenix or none";

@@ -38,6 +38,49 @@ pub trait Exporter: Send {
         false
     }
 
+    /// Where this exporter's requests go (protocol and endpoint), when it
+    /// can keep undelivered batches in the disk spool: then it implements
+    /// `request_body`, `request_body_encoded` and `send_body`. Default:
+    /// none (never spooled).
+    fn spool_destination(&self) -> Option<String> {
+        None
+    }
+
+    /// The request body `export` would send for `batch`, for the spool.
+    /// Fails as too large past the exporter's request size limit (the
+    /// caller splits the batch). Called only with a `spool_destination`.
+    fn request_body(&mut self, batch: &[Box<SpanRecord>]) -> Result<Vec<u8>, ExportError> {
+        let _ = batch;
+        Err(ExportError::new(format!(
+            "{} exporter cannot spool",
+            self.name()
+        )))
+    }
+
+    /// `request_body` for spans `range` of a batch made with
+    /// `piece_encoder`.
+    fn request_body_encoded(
+        &mut self,
+        batch: &Encoded,
+        range: std::ops::Range<usize>,
+    ) -> Result<Vec<u8>, ExportError> {
+        let _ = (batch, range);
+        Err(ExportError::new(format!(
+            "{} exporter cannot spool",
+            self.name()
+        )))
+    }
+
+    /// Sends a body made by `request_body` (perhaps by an earlier process
+    /// with the same `spool_destination`); the same contract as `export`.
+    fn send_body(&mut self, body: &[u8]) -> Result<(), ExportError> {
+        let _ = body;
+        Err(ExportError::new(format!(
+            "{} exporter cannot spool",
+            self.name()
+        )))
+    }
+
     /// Pushes out anything buffered. Called by `Tracer::force_flush` and
     /// before shutdown.
     fn flush(&mut self) -> Result<(), ExportError> {

@@ -14,16 +14,25 @@
 //!   drops (and counts) batches while open, lets one batch through after
 //!   `reset`, and closes when that succeeds. One log line when it opens, one
 //!   when it recovers.
+//! - With a spool (`DeliveryConfig::spool_dir`, for exporters that have a
+//!   `spool_destination`), a batch that failed after its retries, met an
+//!   open breaker or was left at the shutdown's deadline is written to disk
+//!   instead of dropped, and replayed when the exporter is delivering
+//!   again: after a success, while the worker is idle, when the worker
+//!   starts (spools of earlier processes) and at shutdown while the backend
+//!   answers. See `spool`.
 //! - Every span handed to the exporter ends in exactly one counter:
-//!   exported, or dropped by reason (see `ExporterStats`).
+//!   exported, spooled, or dropped by reason (see `ExporterStats`).
 
 use crate::error::{ExportError, ExportErrorKind};
 use crate::exporter::{Encoded, Exporter, PieceEncoder};
 use crate::model::record::SpanRecord;
 use crate::pipeline::fork::Pause;
+use crate::pipeline::spool::{self, Replay, Spool};
 use crate::pipeline::stats::{BreakerState, ExporterCounters};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::Ordering::Relaxed;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -47,7 +56,16 @@ pub struct DeliveryConfig {
     /// How long the breaker stays open before one batch may probe.
     #[serde(with = "crate::util::parse::millis", rename = "breaker_reset_ms")]
     pub breaker_reset: Duration,
+    /// The disk spool's directory (see `spool`): batches an OTLP exporter
+    /// could not deliver are kept there and replayed. `None`: no spool.
+    pub spool_dir: Option<std::path::PathBuf>,
+    /// The most bytes the spool keeps per exporter; the oldest segments go
+    /// first.
+    pub spool_max_bytes: u64,
 }
+
+/// `DeliveryConfig::spool_max_bytes` by default.
+pub const DEFAULT_SPOOL_MAX_BYTES: u64 = 128 << 20;
 
 impl Default for DeliveryConfig {
     fn default() -> Self {
@@ -58,6 +76,8 @@ impl Default for DeliveryConfig {
             export_deadline: Duration::from_secs(60),
             breaker_threshold: 5,
             breaker_reset: Duration::from_secs(60),
+            spool_dir: None,
+            spool_max_bytes: DEFAULT_SPOOL_MAX_BYTES,
         }
     }
 }
@@ -173,7 +193,22 @@ impl<'a> Part<'a> {
             Part::Encoded(e, start, end) => exporter.export_encoded(e, start..end),
         }
     }
+
+    fn body(self, exporter: &mut dyn Exporter) -> Result<Vec<u8>, ExportError> {
+        match self {
+            Part::Records(r) => exporter.request_body(r),
+            Part::Encoded(e, start, end) => exporter.request_body_encoded(e, start..end),
+        }
+    }
 }
+
+/// Spool records one replay pass sends before the worker looks at its
+/// queue again.
+const REPLAY_BATCH: usize = 8;
+
+/// Longest wait before a failed replay is tried again (shorter when the
+/// breaker's reset is).
+const REPLAY_RETRY: Duration = Duration::from_secs(5);
 
 /// The collector's handle on one exporter's worker.
 pub(crate) struct Worker {
@@ -195,6 +230,11 @@ impl Worker {
         cfg: DeliveryConfig,
     ) -> std::io::Result<Worker> {
         let name = exporter.name().to_string();
+        let spool_dir = cfg
+            .spool_dir
+            .as_ref()
+            .zip(exporter.spool_destination())
+            .map(|(root, to)| spool::directory(root, &name, &to));
         let encoder = exporter.piece_encoder();
         let fork_safe = exporter.fork_safe_while_exporting();
         let (jobs, jobs_rx) = flume::bounded(capacity_batches.max(1));
@@ -208,6 +248,9 @@ impl Worker {
             breaker: Breaker::default(),
             stopping: None,
             fork_safe,
+            spool_dir,
+            spool: None,
+            replay_at: None,
             last_log: None,
             jobs: jobs_rx,
             ctl: ctl_rx,
@@ -316,6 +359,11 @@ struct Delivery {
     /// `Exporter::fork_safe_while_exporting`: exports are flagged in
     /// `ExporterCounters::exporting`, so a fork goes ahead without them.
     fork_safe: bool,
+    /// The spool's directory, until the worker's thread opens it.
+    spool_dir: Option<PathBuf>,
+    spool: Option<Spool>,
+    /// When to replay the spool next.
+    replay_at: Option<Instant>,
     last_log: Option<Instant>,
     jobs: flume::Receiver<(u64, Job)>,
     ctl: flume::Receiver<Control>,
@@ -329,6 +377,7 @@ struct Delivery {
 
 impl Delivery {
     fn run(&mut self) {
+        self.open_spool();
         loop {
             if let Some((upto, ack)) = self.shutdown.take() {
                 return self.finish(upto, ack);
@@ -337,10 +386,19 @@ impl Delivery {
                 Job(Result<(u64, Job), flume::RecvError>),
                 Ctl(Result<Control, flume::RecvError>),
             }
-            let ev = flume::Selector::new()
+            let select = flume::Selector::new()
                 .recv(&self.ctl, Ev::Ctl)
-                .recv(&self.jobs, Ev::Job)
-                .wait();
+                .recv(&self.jobs, Ev::Job);
+            let ev = match self.replay_at {
+                None => select.wait(),
+                Some(at) => match select.wait_deadline(at) {
+                    Ok(ev) => ev,
+                    Err(_) => {
+                        self.replay();
+                        continue;
+                    }
+                },
+            };
             match ev {
                 Ev::Job(Ok((seq, batch))) => {
                     self.deliver(Part::of(&batch));
@@ -385,6 +443,18 @@ impl Delivery {
             }
         }
         self.settled = self.settled.max(upto);
+        // Replays while the backend answers, within the deadline.
+        while self.replay_at.is_some()
+            && self.breaker.consecutive_failures == 0
+            && !self.past_shutdown_deadline(Instant::now())
+        {
+            if self.replay() != Replay::More {
+                break;
+            }
+        }
+        if let Some(spool) = self.spool.as_mut() {
+            spool.close();
+        }
         self.answer_flushes();
         self.call("flush", |e| e.flush());
         self.call("shutdown", |e| e.shutdown());
@@ -413,13 +483,11 @@ impl Delivery {
         if self.past_shutdown_deadline(Instant::now())
             || (self.stopping.is_some() && self.breaker.opened_at.is_some())
         {
-            c.dropped_shutdown.fetch_add(n, Relaxed);
-            return;
+            return self.spool_or_drop(spans, |c| &c.dropped_shutdown);
         }
         if let Some(at) = self.breaker.opened_at {
             if at.elapsed() < self.cfg.breaker_reset {
-                c.dropped_breaker_open.fetch_add(n, Relaxed);
-                return;
+                return self.spool_or_drop(spans, |c| &c.dropped_breaker_open);
             }
             self.breaker.probing = true;
         }
@@ -452,13 +520,101 @@ impl Delivery {
                 self.failed(&reason);
             }
             Outcome::Failed(reason) => {
-                c.failed.fetch_add(n, Relaxed);
+                self.spool_or_drop(spans, |c| &c.failed);
                 self.failed(&reason);
             }
-            Outcome::Interrupted => {
-                c.dropped_shutdown.fetch_add(n, Relaxed);
-            }
+            Outcome::Interrupted => self.spool_or_drop(spans, |c| &c.dropped_shutdown),
         }
+    }
+
+    fn open_spool(&mut self) {
+        let Some(dir) = self.spool_dir.take() else {
+            return;
+        };
+        match Spool::open(dir.clone(), self.cfg.spool_max_bytes, self.counters.clone()) {
+            Ok(spool) => {
+                if spool.has_backlog() {
+                    self.replay_at = Some(Instant::now());
+                }
+                self.spool = Some(spool);
+            }
+            Err(e) => eprintln!(
+                "agtrace: {} exporter cannot open its spool {}: {e}; spans it cannot deliver are dropped",
+                self.name,
+                dir.display()
+            ),
+        }
+    }
+
+    /// Writes undelivered spans to the spool; what it cannot keep (or all of
+    /// them, without a spool) is counted in the `dropped` counter.
+    fn spool_or_drop(&mut self, spans: Part<'_>, dropped: fn(&ExporterCounters) -> &AtomicU64) {
+        let lost = match self.spool.is_some() {
+            true => self.spool_part(spans),
+            false => spans.len() as u64,
+        };
+        dropped(&self.counters).fetch_add(lost, Relaxed);
+    }
+
+    /// Spools `spans` as request bodies (split until each fits the
+    /// exporter's request limit); returns how many it could not keep.
+    fn spool_part(&mut self, spans: Part<'_>) -> u64 {
+        let n = spans.len() as u64;
+        let body = catch_unwind(AssertUnwindSafe(|| spans.body(&mut *self.exporter)))
+            .unwrap_or_else(|_| Err(ExportError::new("the exporter panicked")));
+        let kept = match body {
+            Ok(body) => self.spool.as_mut().is_some_and(|s| s.write(n, &body)),
+            Err(e) if matches!(e.kind, ExportErrorKind::TooLarge) && n > 1 => {
+                let (a, b) = spans.halves();
+                return self.spool_part(a) + self.spool_part(b);
+            }
+            Err(e) => {
+                self.counters.lost_from_spool.fetch_add(n, Relaxed);
+                self.log("could not spool a batch", &e.reason);
+                false
+            }
+        };
+        if kept && self.stopping.is_none() {
+            // Replayed after the next success, or after a pause if none
+            // comes.
+            let retry = Instant::now() + REPLAY_RETRY.min(self.cfg.breaker_reset);
+            self.replay_at = Some(self.replay_at.map_or(retry, |at| at.min(retry)));
+        }
+        if kept {
+            0
+        } else {
+            n
+        }
+    }
+
+    /// One replay pass (see `Spool::replay`); schedules the next.
+    fn replay(&mut self) -> Replay {
+        let Some(spool) = self.spool.as_mut() else {
+            self.replay_at = None;
+            return Replay::Done;
+        };
+        let exporter = &mut self.exporter;
+        let stopping = self.stopping;
+        self.counters.exporting.store(self.fork_safe, Relaxed);
+        let result = spool.replay(
+            REPLAY_BATCH,
+            || stopping.is_none_or(|deadline| Instant::now() < deadline),
+            |body| {
+                catch_unwind(AssertUnwindSafe(|| exporter.send_body(body)))
+                    .unwrap_or_else(|_| Err(ExportError::new("the exporter panicked")))
+            },
+        );
+        self.counters.exporting.store(false, Relaxed);
+        self.replay_at = match &result {
+            Replay::Done | Replay::Stopped => None,
+            Replay::More => Some(Instant::now()),
+            Replay::Failed(reason) => {
+                let reason = reason.clone();
+                self.log("replay from the spool failed", &reason);
+                Some(Instant::now() + REPLAY_RETRY.min(self.cfg.breaker_reset))
+            }
+        };
+        result
     }
 
     fn send_with_retries(&mut self, spans: Part<'_>) -> Outcome {
@@ -548,6 +704,9 @@ impl Delivery {
     }
 
     fn succeeded(&mut self) {
+        if self.spool.as_ref().is_some_and(Spool::has_backlog) {
+            self.replay_at = Some(Instant::now());
+        }
         if self.breaker.opened_at.take().is_some() {
             self.counters.set_breaker(BreakerState::Closed);
             eprintln!(

@@ -23,6 +23,7 @@ mod entry;
 pub(crate) mod fork;
 pub(crate) mod local;
 mod pool;
+mod spool;
 pub(crate) mod stats;
 mod traces;
 
@@ -235,7 +236,7 @@ impl Pipeline {
     pub(crate) fn shutdown(&self, timeout: Duration) -> Result<(), Error> {
         if self.closed.swap(true, AcqRel) {
             self.await_settled("shutdown", timeout)?;
-            return self.dropped_since("shutdown", 0);
+            return self.dropped_since("shutdown", (0, 0));
         }
         self.sink.close();
         let target = self.sink.counts().ended;
@@ -275,18 +276,26 @@ impl Pipeline {
         }
     }
 
-    /// Spans every exporter dropped so far, summed.
-    fn exporters_dropped(&self) -> u64 {
+    /// Spans every exporter dropped and spooled so far, summed.
+    fn exporters_dropped(&self) -> (u64, u64) {
         self.exporters
             .iter()
-            .map(|(n, c)| c.snapshot(n).dropped.total())
-            .sum()
+            .map(|(n, c)| c.snapshot(n))
+            .fold((0, 0), |(d, s), e| (d + e.dropped.total(), s + e.spooled))
     }
 
-    fn dropped_since(&self, operation: &'static str, before: u64) -> Result<(), Error> {
-        match self.exporters_dropped().saturating_sub(before) {
-            0 => Ok(()),
-            dropped => Err(Error::Undelivered { operation, dropped }),
+    fn dropped_since(&self, operation: &'static str, before: (u64, u64)) -> Result<(), Error> {
+        let (dropped, spooled) = self.exporters_dropped();
+        match (
+            dropped.saturating_sub(before.0),
+            spooled.saturating_sub(before.1),
+        ) {
+            (0, 0) => Ok(()),
+            (dropped, spooled) => Err(Error::Undelivered {
+                operation,
+                dropped,
+                spooled,
+            }),
         }
     }
 

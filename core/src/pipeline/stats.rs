@@ -2,7 +2,7 @@
 //!
 //! Invariants, readable at any time from [`Stats`]:
 //! `ended == dispatched + dropped.total() + pending` for the pipeline, and for
-//! each exporter `received == exported + dropped.total() + pending`.
+//! each exporter `received == exported + dropped.total() + spooled + pending`.
 
 use crate::pipeline::local::ThreadCounts;
 use std::sync::atomic::{
@@ -61,6 +61,11 @@ pub(crate) struct ExporterCounters {
     pub(crate) rejected: AtomicU64,
     pub(crate) failed: AtomicU64,
     pub(crate) dropped_shutdown: AtomicU64,
+    /// The spool's counters (see `spool`).
+    pub(crate) spooled: AtomicU64,
+    pub(crate) replayed: AtomicU64,
+    pub(crate) lost_from_spool: AtomicU64,
+    pub(crate) spool_corrupt: AtomicU64,
     breaker_open: std::sync::atomic::AtomicBool,
     /// Set by the worker around an export (retries included) of an exporter
     /// a fork need not wait for (`Exporter::fork_safe_while_exporting`).
@@ -84,13 +89,18 @@ impl ExporterCounters {
         };
         let received = self.received.load(Relaxed);
         let exported = self.exported.load(Relaxed);
+        let spooled = self.spooled.load(Relaxed);
         ExporterStats {
             name: name.to_string(),
             received,
             exported,
             retried: self.retried.load(Relaxed),
-            pending: received.saturating_sub(exported + dropped.total()),
+            pending: received.saturating_sub(exported + dropped.total() + spooled),
             dropped,
+            spooled,
+            replayed: self.replayed.load(Relaxed),
+            lost_from_spool: self.lost_from_spool.load(Relaxed),
+            spool_corrupt: self.spool_corrupt.load(Relaxed),
             breaker: if self.breaker_open.load(Relaxed) {
                 BreakerState::Open
             } else {
@@ -109,7 +119,9 @@ pub enum BreakerState {
     Open,
 }
 
-/// Spans an exporter did not deliver, by reason.
+/// Spans an exporter did not deliver, by reason. With a spool, a batch that
+/// failed, met an open breaker or was left at shutdown is spooled instead
+/// and counted here only if the spool could not keep it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ExporterDropped {
     /// Its queue was full (the exporter is slower than the app).
@@ -150,6 +162,18 @@ pub struct ExporterStats {
     pub dropped: ExporterDropped,
     /// Spans queued or in flight.
     pub pending: u64,
+    /// Spans written to the disk spool instead of being dropped (see
+    /// `DeliveryConfig::spool_dir`).
+    pub spooled: u64,
+    /// Spans from the spool the backend accepted, whichever process wrote
+    /// them.
+    pub replayed: u64,
+    /// Spans the spool could not keep or deliver: failed writes (disk
+    /// full), segments evicted at the size cap, corrupt records, and
+    /// records the backend rejected on replay.
+    pub lost_from_spool: u64,
+    /// Corrupt or torn spool records skipped on replay.
+    pub spool_corrupt: u64,
     pub breaker: BreakerState,
 }
 

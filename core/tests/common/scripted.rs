@@ -289,6 +289,13 @@ impl ScriptedOtlp {
         self.shared.state().script.push_back(reply);
     }
 
+    /// Drops the replies not yet used: every further request gets
+    /// `Reply::Ok`.
+    #[allow(dead_code)] // not every test binary uses it
+    pub fn clear(&self) {
+        self.shared.state().script.clear();
+    }
+
     /// Scripted replies not yet used.
     pub fn remaining(&self) -> usize {
         self.shared.state().script.len()

@@ -36,7 +36,8 @@ pub struct Stats {
     pub misuse: HashMap<String, u64>,
 }
 
-/// One exporter's counters: `received == exported + sum(dropped) + pending`.
+/// One exporter's counters: `received == exported + sum(dropped) + spooled
+/// + pending`.
 #[derive(uniffi::Record)]
 pub struct ExporterStats {
     pub name: String,
@@ -44,6 +45,15 @@ pub struct ExporterStats {
     pub exported: u64,
     pub retried: u64,
     pub pending: u64,
+    /// Written to the disk spool instead of dropped.
+    pub spooled: u64,
+    /// From the spool (any process's), accepted by the backend.
+    pub replayed: u64,
+    /// What the spool could not keep or deliver (disk full, evicted at its
+    /// cap, corrupt, rejected on replay).
+    pub lost_from_spool: u64,
+    /// Corrupt spool records skipped.
+    pub spool_corrupt: u64,
     pub breaker_open: bool,
     /// Not delivered, by reason (`queue_full`, `breaker_open`, `oversize`,
     /// `rejected`, `failed`, `shutdown`).
@@ -64,6 +74,10 @@ impl From<agtrace_core::Stats> for Stats {
                 exported: e.exported,
                 retried: e.retried,
                 pending: e.pending,
+                spooled: e.spooled,
+                replayed: e.replayed,
+                lost_from_spool: e.lost_from_spool,
+                spool_corrupt: e.spool_corrupt,
                 breaker_open: e.breaker == agtrace_core::BreakerState::Open,
                 dropped: map(&[
                     ("queue_full", e.dropped.queue_full),

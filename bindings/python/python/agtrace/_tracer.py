@@ -45,8 +45,12 @@ _STATEFUL_HEADERS = ("tracestate", "baggage")
 @dataclass(frozen=True)
 class ExporterStats:
     """One exporter's counters (the core's ``ExporterStats`` record):
-    ``received == exported + sum(dropped.values()) + pending``; ``dropped``
-    counts by reason."""
+    ``received == exported + sum(dropped.values()) + spooled + pending``;
+    ``dropped`` counts by reason. ``spooled`` spans were written to the disk
+    spool instead of dropped; ``replayed`` spans from the spool (this
+    process's or an earlier one's) reached the backend; ``lost_from_spool``
+    spans the spool could not keep or deliver (disk full, evicted at its cap,
+    corrupt, rejected on replay); ``spool_corrupt`` counts corrupt records."""
 
     name: str
     received: int
@@ -55,6 +59,10 @@ class ExporterStats:
     pending: int
     breaker_open: bool
     dropped: dict[str, int]
+    spooled: int
+    replayed: int
+    lost_from_spool: int
+    spool_corrupt: int
 
 
 @dataclass(frozen=True)
@@ -97,6 +105,10 @@ class Stats:
                     pending=e.pending,
                     breaker_open=e.breaker_open,
                     dropped=dict(e.dropped),
+                    spooled=e.spooled,
+                    replayed=e.replayed,
+                    lost_from_spool=e.lost_from_spool,
+                    spool_corrupt=e.spool_corrupt,
                 )
                 for e in s.exporters
             ],

@@ -11,7 +11,9 @@ import Foundation
 public typealias Stats = AgtraceFFI.Stats
 
 /// One exporter's counters in ``Stats``: `name`, `received`, `exported`,
-/// `retried`, `pending`, `breakerOpen`, `dropped` (by reason).
+/// `retried`, `pending`, `breakerOpen`, `dropped` (by reason), and the disk
+/// spool's `spooled`, `replayed`, `lostFromSpool`, `spoolCorrupt`;
+/// `received == exported + dropped + spooled + pending`.
 public typealias ExporterStats = AgtraceFFI.ExporterStats
 
 /// Starts spans and delivers them to the configured exporters.

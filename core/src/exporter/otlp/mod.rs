@@ -147,6 +147,11 @@ impl OtlpExporter {
 impl OtlpExporter {
     /// Sends one request holding `spans` (pieces back to back).
     fn send(&self, spans: &[u8]) -> Result<(), ExportError> {
+        self.post(self.body(spans)?)
+    }
+
+    /// The request holding `spans`; too large past `max_request_bytes`.
+    fn body(&self, spans: &[u8]) -> Result<Vec<u8>, ExportError> {
         let format = &self.format;
         let s = &self.settings;
         // Checked before compression, as the limit is on the message.
@@ -161,6 +166,11 @@ impl OtlpExporter {
         // value, and the cached pieces must outlive it for a retry.
         let mut body = Vec::with_capacity(size);
         format.write_request(spans, &mut body);
+        Ok(body)
+    }
+
+    fn post(&self, body: Vec<u8>) -> Result<(), ExportError> {
+        let s = &self.settings;
         match &self.transport {
             Transport::Http(client) => self.runtime.block_on(http::send(client, s, body)),
             Transport::Grpc(channel) => self.runtime.block_on(grpc::send(channel, s, body)),
@@ -195,5 +205,30 @@ impl Exporter for OtlpExporter {
 
     fn export_encoded(&mut self, batch: &Encoded, range: Range<usize>) -> Result<(), ExportError> {
         self.send(batch.pieces(range))
+    }
+
+    fn spool_destination(&self) -> Option<String> {
+        let s = &self.settings;
+        Some(format!("{:?} {}", s.protocol, s.endpoint))
+    }
+
+    fn request_body(&mut self, batch: &[Box<SpanRecord>]) -> Result<Vec<u8>, ExportError> {
+        let format = &self.format;
+        let mut encoded = std::mem::take(&mut self.encoded);
+        let body = self.body(encoded.pieces(batch, |r, out| format.span(r, out)));
+        self.encoded = encoded;
+        body
+    }
+
+    fn request_body_encoded(
+        &mut self,
+        batch: &Encoded,
+        range: Range<usize>,
+    ) -> Result<Vec<u8>, ExportError> {
+        self.body(batch.pieces(range))
+    }
+
+    fn send_body(&mut self, body: &[u8]) -> Result<(), ExportError> {
+        self.post(body.to_vec())
     }
 }

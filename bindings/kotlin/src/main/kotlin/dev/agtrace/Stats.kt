@@ -48,7 +48,12 @@ public data class Stats(
     }
 }
 
-/** One exporter's counters: `received == exported + dropped.values.sum() + pending`. */
+/**
+ * One exporter's counters: `received == exported + dropped.values.sum() + spooled + pending`.
+ * [spooled] spans were written to the disk spool instead of dropped; [replayed] spans from the spool
+ * (this process's or an earlier one's) reached the backend; [lostFromSpool] spans the spool could not
+ * keep or deliver (disk full, evicted at its cap, corrupt, rejected on replay).
+ */
 public data class ExporterStats(
     val name: String,
     val received: Long,
@@ -58,6 +63,11 @@ public data class ExporterStats(
     val breakerOpen: Boolean,
     /** Not delivered, by reason (`queue_full`, `breaker_open`, `oversize`, `rejected`, `failed`, `shutdown`). */
     val dropped: Map<String, Long>,
+    val spooled: Long,
+    val replayed: Long,
+    val lostFromSpool: Long,
+    /** Corrupt spool records skipped on replay. */
+    val spoolCorrupt: Long,
 ) {
     internal companion object {
         fun from(e: FfiExporterStats): ExporterStats =
@@ -69,6 +79,10 @@ public data class ExporterStats(
                 pending = e.pending.toLong(),
                 breakerOpen = e.breakerOpen,
                 dropped = Stats.counts(e.dropped),
+                spooled = e.spooled.toLong(),
+                replayed = e.replayed.toLong(),
+                lostFromSpool = e.lostFromSpool.toLong(),
+                spoolCorrupt = e.spoolCorrupt.toLong(),
             )
     }
 }
