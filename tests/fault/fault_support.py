@@ -147,7 +147,8 @@ def environment(env: dict[str, str], home: Path) -> dict[str, str]:
 
 
 def start_workload(env: dict[str, str], directory: Path, traces: int, pause_ms: float = 0, shutdown: float = 10,
-                   attribute_bytes: int = 0, file_size_limit: Optional[int] = None) -> subprocess.Popen[str]:
+                   attribute_bytes: int = 0, file_size_limit: Optional[int] = None,
+                   exit_hook: Optional[float] = None) -> subprocess.Popen[str]:
     """Starts workload.py; ``file_size_limit`` (bytes) caps every file it
     writes (RLIMIT_FSIZE, with SIGXFSZ ignored so a write past it fails with
     EFBIG, as on a full disk)."""
@@ -160,7 +161,8 @@ def start_workload(env: dict[str, str], directory: Path, traces: int, pause_ms: 
 
     return subprocess.Popen(
         [sys.executable, str(WORKLOAD), "--traces", str(traces), "--pause-ms", str(pause_ms),
-         "--ids", str(directory / "span-ids"), "--shutdown", str(shutdown), "--attribute-bytes", str(attribute_bytes)],
+         "--ids", str(directory / "span-ids"), "--shutdown", str(shutdown), "--attribute-bytes", str(attribute_bytes)]
+        + (["--exit-hook", str(exit_hook)] if exit_hook is not None else []),
         env=environment(env, directory), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         preexec_fn=limit_files,
     )

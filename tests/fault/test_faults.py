@@ -238,3 +238,18 @@ def test_batches_over_the_receivers_4_mib_grpc_limit_are_split_and_delivered(rec
     outcome = run_workload(env, tmp_path, traces=100, attribute_bytes=30_000, shutdown=30)
     delivered_all(outcome, receiver)
     assert outcome.exporter["dropped"]["oversize"] == 0
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_the_exit_hook_retries_within_its_budget(receiver, tmp_path, protocol):
+    # One 503 for the batch in flight at exit: the hook's 5 s budget leaves
+    # room for the retry (it used to give up at once and drop the batch).
+    receiver.mode("status", code=503, retry_after="1", times=1)
+    env = settings(receiver, protocol, AGTRACE_SPOOL_DIR="off", OTEL_BSP_SCHEDULE_DELAY="60000",
+                   OTEL_BSP_MAX_EXPORT_BATCH_SIZE="2048")
+    process = start_workload(env, tmp_path, traces=250, exit_hook=5.0)
+    out, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, out[-3000:]
+    ids = (tmp_path / "span-ids").read_text().split()
+    assert len(ids) == 1000
+    assert set(receiver.accepted()) == set(ids)

@@ -3,13 +3,16 @@ configured by the environment (the OTLP endpoint, delivery settings), run
 as its own process so a test can kill it.
 
     python workload.py --traces N [--pause-ms MS] [--ids FILE] [--shutdown S] [--attribute-bytes B]
+                       [--exit-hook S]
 
 Each trace is an agent span with an LLM child and two tool children (four
 spans). The hex id of every span is appended to ``--ids`` when its trace
 ends (flushed, so a killed process leaves the ids of every trace it
 finished). After each trace it prints ``trace K`` (flushed); at the end it
 shuts the tracer down within ``--shutdown`` seconds and prints one JSON line:
-``{"shutdown": bool, "stats": {...}}`` (the ``Stats`` dataclass).
+``{"shutdown": bool, "stats": {...}}`` (the ``Stats`` dataclass). With
+``--exit-hook S`` it never calls shutdown: the SDK's exit hook delivers
+within S seconds as the interpreter exits (no JSON line then).
 """
 
 from __future__ import annotations
@@ -30,9 +33,10 @@ def main() -> int:
     p.add_argument("--ids", default=None)
     p.add_argument("--shutdown", type=float, default=10.0)
     p.add_argument("--attribute-bytes", type=int, default=0)
+    p.add_argument("--exit-hook", type=float, default=None)
     a = p.parse_args()
 
-    tracer = agtrace.Tracer("fault-workload", exit_timeout=0.0)
+    tracer = agtrace.Tracer("fault-workload", exit_timeout=a.exit_hook or 0.0)
     ids = open(a.ids, "a") if a.ids else None
     blob = "x" * a.attribute_bytes
     for k in range(a.traces):
@@ -53,6 +57,8 @@ def main() -> int:
         print(f"trace {k}", flush=True)
         if a.pause_ms:
             time.sleep(a.pause_ms / 1000)
+    if a.exit_hook is not None:
+        return 0
     ok = tracer.shutdown(timeout=a.shutdown)
     print(json.dumps({"shutdown": ok, "stats": dataclasses.asdict(tracer.stats())}), flush=True)
     return 0
