@@ -366,3 +366,28 @@ def test_multiprocessing_fork_workers(run_python, tmp_path, flush):
     inner = named(spans, "worker inner")
     assert sorted(s["attributes"]["i"] for s in inner) == [0, 1, 2]
     assert {s["parentSpanId"] for s in inner} == {s["spanId"] for s in workers}
+
+
+def test_a_dead_collector_s_batches_go_to_the_spool_named_in_the_settings(tmp_path):
+    spool = tmp_path / "spool"
+    t = agtrace.Tracer(
+        "spool-test",
+        ignore_env=True,
+        exporters="otlp",
+        endpoint=f"http://127.0.0.1:{_closed_port()}",
+        max_retries=0,
+        spool_dir=str(spool),
+    )
+    try:
+        for i in range(5):
+            with t.span(f"kept {i}"):
+                pass
+        assert t.flush(5.0) is False, "spooled is not delivered"
+        (e,) = t.stats().exporters
+        assert (e.spooled, e.exported, sum(e.dropped.values())) == (5, 0, 0), e
+        assert e.received == e.exported + sum(e.dropped.values()) + e.spooled + e.pending
+        assert list(spool.rglob("*.seg")), "the batch is on disk"
+    finally:
+        t.shutdown(1.0)
+    with pytest.raises(agtrace.InvalidConfig, match="AGTRACE_SPOOL_DIR"):
+        agtrace.Tracer("spool-test", ignore_env=True, exporters="otlp", spool_dir="/proc/version/spool")
