@@ -436,7 +436,8 @@ impl Settings {
         let resource = Resource { attributes: attrs };
 
         let batch = resolve_batch(&b.batch, &file.batch, env)?;
-        let delivery = resolve_delivery(b.delivery.clone(), file.delivery.clone(), env)?;
+        let code_delivery = b.delivery.is_some();
+        let mut delivery = resolve_delivery(b.delivery.clone(), file.delivery.clone(), env)?;
 
         let sampling = match &b.sampling {
             Some(s) => s.clone(),
@@ -529,6 +530,16 @@ impl Settings {
         } else {
             resolve_exporters(b, &file, env)?
         };
+        // Only exporters that send over the network spool; the directory is
+        // not touched otherwise. A `DeliveryConfig` from code is used as is.
+        if !code_delivery {
+            let spools = exporters.iter().any(|e| matches!(e, ExporterSpec::Otlp(_)));
+            let dir = delivery.spool_dir.take();
+            delivery.spool_dir = match spools {
+                true => resolve_spool_dir(dir, env)?,
+                false => None,
+            };
+        }
         Ok(Settings {
             service_name,
             resource,
@@ -676,7 +687,6 @@ fn resolve_delivery(
     if let Some(v) = pick(None, env, "AGTRACE_SPOOL_MAX_BYTES", parse_count)? {
         d.spool_max_bytes = v as u64;
     }
-    d.spool_dir = resolve_spool_dir(d.spool_dir.take(), env)?;
     Ok(d)
 }
 
