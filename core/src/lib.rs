@@ -46,8 +46,8 @@ mod util;
 pub use model::{id, semconv};
 
 pub use config::{
-    ExporterConfig, LangfuseConfig, PhoenixConfig, Settings, TracerBuilder, DEFAULT_FILE_PATH,
-    SETTING_NAMES,
+    ExporterConfig, LangfuseConfig, LangwatchConfig, OpikConfig, PhoenixConfig, Settings,
+    TracerBuilder, DEFAULT_FILE_PATH, SETTING_NAMES,
 };
 pub use error::{Error, ExportError, ExportErrorKind};
 pub use exporter::{Exporter, InMemoryExporter, OtlpCompression, OtlpConfig, OtlpProtocol};

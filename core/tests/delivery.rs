@@ -405,6 +405,71 @@ fn dead_backend_with_100k_spans_never_blocks_and_stays_bounded() {
 }
 
 #[test]
+fn langwatch_and_opik_presets_send_to_their_paths_with_their_auth() {
+    let langwatch = ScriptedOtlp::http(vec![]);
+    let opik = ScriptedOtlp::http(vec![]);
+    let base = |s: &ScriptedOtlp| format!("http://{}", s.addr());
+    let tracer = Tracer::builder()
+        .env_map(
+            [
+                ("LANGWATCH_ENDPOINT", base(&langwatch)),
+                ("LANGWATCH_API_KEY", "sk-lw-123".to_string()),
+                ("OPIK_URL_OVERRIDE", format!("{}/api/", base(&opik))),
+                ("OPIK_API_KEY", "opik-key".to_string()),
+                ("OPIK_WORKSPACE", "acme".to_string()),
+                ("OPIK_PROJECT_NAME", "support-agent".to_string()),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+        )
+        .build()
+        .unwrap();
+    // Enabled by their environment, beside the console.
+    assert_eq!(
+        tracer.settings().exporter_names(),
+        vec!["console", "langwatch", "opik"]
+    );
+    spans(&tracer, 2);
+    tracer.force_flush(Duration::from_secs(10)).unwrap();
+    let l = langwatch.wait_for(1, Duration::from_secs(5));
+    assert_eq!(l[0].path, "/api/otel/v1/traces");
+    assert_eq!(l[0].header("authorization"), Some("Bearer sk-lw-123"));
+    assert_eq!(l[0].span_names.len(), 2);
+    let o = opik.wait_for(1, Duration::from_secs(5));
+    assert_eq!(o[0].path, "/api/v1/private/otel/v1/traces");
+    assert_eq!(o[0].header("authorization"), Some("opik-key"));
+    assert_eq!(o[0].header("comet-workspace"), Some("acme"));
+    assert_eq!(o[0].header("projectname"), Some("support-agent"));
+    assert_eq!(o[0].span_names.len(), 2);
+
+    // LangWatch without its key is a setup error naming it; a self-hosted
+    // Opik needs no key and sends none.
+    let env = |pairs: &[(&str, String)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    };
+    let err = Tracer::builder()
+        .env_map(env(&[("AGTRACE_EXPORTERS", "langwatch".into())]))
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("LANGWATCH_API_KEY"), "{err}");
+    let local = Tracer::builder()
+        .env_map(env(&[
+            ("AGTRACE_EXPORTERS", "opik".into()),
+            ("OPIK_URL_OVERRIDE", format!("{}/api", base(&opik))),
+        ]))
+        .build()
+        .unwrap();
+    spans(&local, 1);
+    local.force_flush(Duration::from_secs(10)).unwrap();
+    let o = opik.wait_for(2, Duration::from_secs(5));
+    assert_eq!(o[1].header("authorization"), None);
+}
+
+#[test]
 fn presets_send_to_their_backends_with_their_auth() {
     let langfuse = ScriptedOtlp::http(vec![]);
     let phoenix = ScriptedOtlp::http(vec![]);

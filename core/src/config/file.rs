@@ -34,7 +34,7 @@
 //! output = 12.0
 //! ```
 
-use super::presets::{LangfuseConfig, PhoenixConfig};
+use super::presets::{LangfuseConfig, LangwatchConfig, OpikConfig, PhoenixConfig};
 use crate::error::Error;
 use crate::exporter::OtlpConfig;
 use crate::pipeline::delivery::DeliveryConfig;
@@ -54,6 +54,8 @@ pub(crate) struct FileConfig {
     pub(crate) otlp: OtlpConfig,
     pub(crate) langfuse: LangfuseConfig,
     pub(crate) phoenix: PhoenixConfig,
+    pub(crate) langwatch: LangwatchConfig,
+    pub(crate) opik: OpikConfig,
     pub(crate) capture_content: Option<bool>,
     pub(crate) capture_io: Option<bool>,
     pub(crate) otel_bridge: Option<bool>,

@@ -13,11 +13,13 @@
 //! | `AGTRACE_CONFIG` | a TOML or YAML file with any of the settings below |
 //! | `OTEL_SDK_DISABLED` | `true`: spans are not recorded or exported |
 //! | `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES` | the resource |
-//! | `AGTRACE_EXPORTERS` / `OTEL_TRACES_EXPORTER` | `console`, `file`, `otlp`, `langfuse`, `phoenix`, `none` |
+//! | `AGTRACE_EXPORTERS` / `OTEL_TRACES_EXPORTER` | `console`, `file`, `otlp`, `langfuse`, `phoenix`, `langwatch`, `opik`, `none` |
 //! | `AGTRACE_FILE_PATH` | the file exporter's path (default `agtrace.jsonl`) |
 //! | `OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT`, `_PROTOCOL`, `_HEADERS`, `_TIMEOUT`, `_COMPRESSION` | OTLP |
 //! | `LANGFUSE_HOST`, `LANGFUSE_PUBLIC_KEY`, `LANGFUSE_SECRET_KEY` | the Langfuse preset |
 //! | `PHOENIX_COLLECTOR_ENDPOINT`, `PHOENIX_API_KEY` | the Phoenix preset |
+//! | `LANGWATCH_ENDPOINT`, `LANGWATCH_API_KEY` | the LangWatch preset |
+//! | `OPIK_URL_OVERRIDE`, `OPIK_API_KEY`, `OPIK_WORKSPACE`, `OPIK_PROJECT_NAME` | the Opik preset |
 //! | `OTEL_BSP_MAX_QUEUE_SIZE`, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BSP_SCHEDULE_DELAY` | batching |
 //! | `AGTRACE_QUEUE_MAX_BYTES`, `AGTRACE_BATCH_MAX_BYTES` | byte caps |
 //! | `OTEL_BSP_EXPORT_TIMEOUT` | export deadline per batch, retries included (ms) |
@@ -43,7 +45,7 @@ pub(crate) mod env;
 mod file;
 mod presets;
 
-pub use presets::{LangfuseConfig, PhoenixConfig};
+pub use presets::{LangfuseConfig, LangwatchConfig, OpikConfig, PhoenixConfig};
 
 use crate::error::Error;
 use crate::exporter::{
@@ -80,6 +82,8 @@ pub enum ExporterConfig {
     Otlp(OtlpConfig),
     Langfuse(LangfuseConfig),
     Phoenix(PhoenixConfig),
+    Langwatch(LangwatchConfig),
+    Opik(OpikConfig),
     /// Kept in memory, for tests; read through the handle.
     Memory(InMemoryExporter),
     /// Discards spans (the pipeline still runs).
@@ -731,7 +735,7 @@ fn writable(dir: &Path) -> std::io::Result<()> {
     std::fs::remove_file(&probe)
 }
 
-const EXPORTER_NAMES: &str = "console, file, otlp, langfuse, phoenix or none";
+const EXPORTER_NAMES: &str = "console, file, otlp, langfuse, phoenix, langwatch, opik or none";
 
 fn resolve_exporters(
     b: &TracerBuilder,
@@ -759,6 +763,10 @@ fn resolve_exporters(
                 ExporterConfig::Phoenix(c) => {
                     ExporterSpec::Otlp(presets::phoenix(c, &file.phoenix, env)?)
                 }
+                ExporterConfig::Langwatch(c) => {
+                    ExporterSpec::Otlp(presets::langwatch(c, &file.langwatch, env)?)
+                }
+                ExporterConfig::Opik(c) => ExporterSpec::Otlp(presets::opik(c, &file.opik, env)?),
                 ExporterConfig::Memory(m) => ExporterSpec::Memory(m.clone()),
                 ExporterConfig::None => ExporterSpec::None,
             });
@@ -778,7 +786,15 @@ fn resolve_exporters(
             if let Some(bad) = names.iter().find(|n| {
                 !matches!(
                     n.as_str(),
-                    "console" | "logging" | "file" | "otlp" | "langfuse" | "phoenix" | "none"
+                    "console"
+                        | "logging"
+                        | "file"
+                        | "otlp"
+                        | "langfuse"
+                        | "phoenix"
+                        | "langwatch"
+                        | "opik"
+                        | "none"
                 )
             }) {
                 return Err(Error::config(
@@ -795,6 +811,8 @@ fn resolve_exporters(
                 (presets::otlp_in_env(env), "otlp"),
                 (presets::langfuse_in_env(env), "langfuse"),
                 (presets::phoenix_in_env(env), "phoenix"),
+                (presets::langwatch_in_env(env), "langwatch"),
+                (presets::opik_in_env(env), "opik"),
             ] {
                 if present {
                     names.push(name.into());
@@ -819,6 +837,12 @@ fn resolve_exporters(
                 &file.phoenix,
                 env,
             )?),
+            "langwatch" => ExporterSpec::Otlp(presets::langwatch(
+                &LangwatchConfig::default(),
+                &file.langwatch,
+                env,
+            )?),
+            "opik" => ExporterSpec::Otlp(presets::opik(&OpikConfig::default(), &file.opik, env)?),
             _ => ExporterSpec::None,
         });
     }

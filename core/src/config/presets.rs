@@ -7,6 +7,13 @@
 //!   `LANGFUSE_PUBLIC_KEY` and `LANGFUSE_SECRET_KEY`.
 //! - `phoenix`: `{PHOENIX_COLLECTOR_ENDPOINT}/v1/traces`, with
 //!   `PHOENIX_API_KEY` as a bearer token when set.
+//! - `langwatch`: `{LANGWATCH_ENDPOINT}/api/otel/v1/traces` (default
+//!   `https://app.langwatch.ai`) with `LANGWATCH_API_KEY` as a bearer token.
+//! - `opik`: `{OPIK_URL_OVERRIDE}/v1/private/otel/v1/traces` (default
+//!   `https://www.comet.com/opik/api`) with `OPIK_API_KEY` as the
+//!   `Authorization` header, `OPIK_WORKSPACE` as `Comet-Workspace` and
+//!   `OPIK_PROJECT_NAME` as `projectName` when set (a self-hosted Opik
+//!   needs none of them).
 
 use super::env::EnvSource;
 use crate::error::Error;
@@ -17,6 +24,8 @@ use std::time::Duration;
 
 const DEFAULT_OTLP_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_LANGFUSE_HOST: &str = "https://cloud.langfuse.com";
+const DEFAULT_LANGWATCH_ENDPOINT: &str = "https://app.langwatch.ai";
+const DEFAULT_OPIK_URL: &str = "https://www.comet.com/opik/api";
 
 /// Langfuse; unset fields come from `LANGFUSE_*` variables.
 #[derive(Clone, Debug, Default, PartialEq, serde::Deserialize)]
@@ -34,6 +43,36 @@ pub struct PhoenixConfig {
     /// The server, e.g. `http://localhost:6006` (`/v1/traces` is appended).
     pub endpoint: Option<String>,
     pub api_key: Option<String>,
+}
+
+/// LangWatch; unset fields come from `LANGWATCH_*` variables.
+#[derive(Clone, Debug, Default, PartialEq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LangwatchConfig {
+    /// The server, e.g. `https://app.langwatch.ai` (`/api/otel/v1/traces` is
+    /// appended).
+    pub endpoint: Option<String>,
+    pub api_key: Option<String>,
+}
+
+/// Opik; unset fields come from `OPIK_*` variables.
+#[derive(Clone, Debug, Default, PartialEq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OpikConfig {
+    /// The API's base URL, e.g. `http://localhost:5173/api` for a local Opik
+    /// (`/v1/private/otel/v1/traces` is appended).
+    pub url: Option<String>,
+    pub api_key: Option<String>,
+    pub workspace: Option<String>,
+    pub project_name: Option<String>,
+}
+
+pub(crate) fn langwatch_in_env(env: &EnvSource) -> bool {
+    env.get("LANGWATCH_API_KEY").is_some()
+}
+
+pub(crate) fn opik_in_env(env: &EnvSource) -> bool {
+    env.get("OPIK_API_KEY").is_some() || env.get("OPIK_URL_OVERRIDE").is_some()
 }
 
 /// True when the environment configures Langfuse.
@@ -130,6 +169,130 @@ pub(crate) fn phoenix(
         compression: OtlpCompression::None,
         max_request_bytes: crate::exporter::DEFAULT_MAX_REQUEST_BYTES,
     })
+}
+
+/// A value from code, else the environment variable `var`, else the file,
+/// with the name of the setting it came from.
+fn from(
+    code: &Option<String>,
+    env: &EnvSource,
+    var: &str,
+    file: &Option<String>,
+    key: &str,
+) -> Option<(String, String)> {
+    code.clone()
+        .map(|v| (key.to_string(), v))
+        .or_else(|| env.get(var).map(|v| (var.to_string(), v)))
+        .or_else(|| file.clone().map(|v| (key.to_string(), v)))
+}
+
+/// An OTLP/HTTP preset with these settings.
+fn preset(
+    name: &str,
+    endpoint: String,
+    headers: Vec<(String, String)>,
+) -> Result<OtlpSettings, Error> {
+    for (k, v) in &headers {
+        validate_header(k, v)?;
+    }
+    Ok(OtlpSettings {
+        name: name.into(),
+        endpoint,
+        protocol: OtlpProtocol::HttpProtobuf,
+        headers,
+        timeout: DEFAULT_OTLP_TIMEOUT,
+        compression: OtlpCompression::None,
+        max_request_bytes: crate::exporter::DEFAULT_MAX_REQUEST_BYTES,
+    })
+}
+
+pub(crate) fn langwatch(
+    code: &LangwatchConfig,
+    file: &LangwatchConfig,
+    env: &EnvSource,
+) -> Result<OtlpSettings, Error> {
+    let (setting, base) = from(
+        &code.endpoint,
+        env,
+        "LANGWATCH_ENDPOINT",
+        &file.endpoint,
+        "langwatch.endpoint",
+    )
+    .unwrap_or_else(|| {
+        (
+            "langwatch.endpoint".into(),
+            DEFAULT_LANGWATCH_ENDPOINT.into(),
+        )
+    });
+    let endpoint = format!("{}/api/otel/v1/traces", base.trim_end_matches('/'));
+    validate_url(&setting, &endpoint)?;
+    let Some((_, key)) = from(
+        &code.api_key,
+        env,
+        "LANGWATCH_API_KEY",
+        &file.api_key,
+        "langwatch.api_key",
+    ) else {
+        return Err(Error::config(
+            "LANGWATCH_API_KEY",
+            "",
+            "the langwatch exporter needs an API key",
+        ));
+    };
+    preset(
+        "langwatch",
+        endpoint,
+        vec![("authorization".into(), format!("Bearer {key}"))],
+    )
+}
+
+pub(crate) fn opik(
+    code: &OpikConfig,
+    file: &OpikConfig,
+    env: &EnvSource,
+) -> Result<OtlpSettings, Error> {
+    let (setting, base) = from(&code.url, env, "OPIK_URL_OVERRIDE", &file.url, "opik.url")
+        .unwrap_or_else(|| ("opik.url".into(), DEFAULT_OPIK_URL.into()));
+    let endpoint = format!("{}/v1/private/otel/v1/traces", base.trim_end_matches('/'));
+    validate_url(&setting, &endpoint)?;
+    let mut headers = Vec::new();
+    for (header, value) in [
+        (
+            "authorization",
+            from(
+                &code.api_key,
+                env,
+                "OPIK_API_KEY",
+                &file.api_key,
+                "opik.api_key",
+            ),
+        ),
+        (
+            "comet-workspace",
+            from(
+                &code.workspace,
+                env,
+                "OPIK_WORKSPACE",
+                &file.workspace,
+                "opik.workspace",
+            ),
+        ),
+        (
+            "projectname",
+            from(
+                &code.project_name,
+                env,
+                "OPIK_PROJECT_NAME",
+                &file.project_name,
+                "opik.project_name",
+            ),
+        ),
+    ] {
+        if let Some((_, v)) = value {
+            headers.push((header.to_string(), v));
+        }
+    }
+    preset("opik", endpoint, headers)
 }
 
 /// The generic OTLP exporter: each field from code, else the environment,

@@ -23,8 +23,8 @@ impl Tracer {
     /// - `service_name` (string), `disabled` (bool), `capture_content` (bool),
     ///   `capture_io` (bool), `conversation_attribute` (string);
     /// - `exporters`: exporter names in order (`console`, `file`, `otlp`,
-    ///   `langfuse`, `phoenix`, `memory`, `none`; a repeated OTLP destination
-    ///   gets `-2`, `-3`, ...);
+    ///   `langfuse`, `phoenix`, `langwatch`, `opik`, `memory`, `none`; a
+    ///   repeated OTLP destination gets `-2`, `-3`, ...);
     /// - `propagators`: `tracecontext`, `baggage`, `b3`, `b3multi`, in order;
     /// - `sampling`: `rate`, `parent_based`, `rules` (each `name`, `kind`,
     ///   `rate`; an unset matcher is null);

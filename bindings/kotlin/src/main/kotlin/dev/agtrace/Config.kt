@@ -22,7 +22,7 @@ public class AgtraceConfig {
     /** `OTEL_SERVICE_NAME`. */
     public var serviceName: String? = null
 
-    /** `AGTRACE_EXPORTERS`: `console`, `file`, `otlp`, `langfuse`, `phoenix`, `none`. */
+    /** `AGTRACE_EXPORTERS`: `console`, `file`, `otlp`, `langfuse`, `phoenix`, `langwatch`, `opik`, `none`. */
     public var exporters: List<String>? = null
 
     /** Any other setting, by its environment variable's name. */
