@@ -470,6 +470,68 @@ fn langwatch_and_opik_presets_send_to_their_paths_with_their_auth() {
 }
 
 #[test]
+fn a_config_file_names_several_otlp_destinations_each_its_own_exporter() {
+    let a = ScriptedOtlp::http(vec![Reply::http(503); 100]);
+    let b = ScriptedOtlp::grpc(vec![]);
+    let dir = std::env::temp_dir().join(format!("agtrace-sections-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("agtrace.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "exporters:\n  - type: otlp\n    endpoint: {}\n    headers: {{x-tenant: a}}\n  - type: otlp\n    endpoint: {}\n    protocol: grpc\ndelivery:\n  max_retries: 0\n",
+            a.endpoint(),
+            b.endpoint()
+        ),
+    )
+    .unwrap();
+    let tracer = Tracer::builder()
+        .env_map(
+            [("AGTRACE_CONFIG", config.display().to_string())]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+        )
+        .build()
+        .unwrap();
+    assert_eq!(tracer.settings().exporter_names(), vec!["otlp", "otlp-2"]);
+    spans(&tracer, 3);
+    // The first destination refuses: its spans are counted there alone.
+    let _ = tracer.force_flush(Duration::from_secs(10));
+    let got = b.wait_for(1, Duration::from_secs(5));
+    assert_eq!(got[0].span_names.len(), 3);
+    assert_eq!(a.received()[0].header("x-tenant"), Some("a"));
+    let stats = tracer.stats();
+    let by_name: Vec<_> = stats
+        .exporters
+        .iter()
+        .map(|e| (e.name.as_str(), e.exported, e.dropped.failed))
+        .collect();
+    assert_eq!(by_name, vec![("otlp", 0, 3), ("otlp-2", 3, 0)]);
+
+    // A bad section is a setup error naming what is wrong.
+    for (text, needle) in [
+        ("exporters:\n  - type: otlp\n    endpont: http://x\n", "endpont"),
+        ("exporters:\n  - type: zipkin\n", "zipkin"),
+        ("exporters:\n  - consol\n", "consol"),
+    ] {
+        std::fs::write(&config, text).unwrap();
+        let err = Tracer::builder()
+            .env_map(
+                [("AGTRACE_CONFIG", config.display().to_string())]
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect(),
+            )
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(needle), "{err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn presets_send_to_their_backends_with_their_auth() {
     let langfuse = ScriptedOtlp::http(vec![]);
     let phoenix = ScriptedOtlp::http(vec![]);

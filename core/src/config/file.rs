@@ -33,6 +33,25 @@
 //! input = 3.0
 //! output = 12.0
 //! ```
+//!
+//! `exporters` also takes typed sections, so one file can name several
+//! destinations of one kind, each its own exporter (queue, retries, breaker,
+//! spool and counters; the second of a kind is named `otlp-2`, ...). A
+//! section's keys are those of the kind's own section (`[otlp]`,
+//! `[langfuse]`, ...) and win over the environment; keys it leaves out come
+//! from the environment, then that kind's section, then the defaults:
+//!
+//! ```yaml
+//! exporters:
+//!   - console
+//!   - type: otlp
+//!     endpoint: http://collector-a:4318/v1/traces
+//!   - type: otlp
+//!     endpoint: http://collector-b:4317
+//!     protocol: grpc
+//!   - type: file
+//!     path: traces.jsonl
+//! ```
 
 use super::presets::{LangfuseConfig, LangwatchConfig, OpikConfig, PhoenixConfig};
 use crate::error::Error;
@@ -40,6 +59,7 @@ use crate::exporter::OtlpConfig;
 use crate::pipeline::delivery::DeliveryConfig;
 use crate::policy::redact::RedactionConfig;
 use crate::policy::sample::SamplingConfig;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -49,7 +69,7 @@ pub(crate) struct FileConfig {
     pub(crate) service_name: Option<String>,
     pub(crate) resource: BTreeMap<String, String>,
     pub(crate) disabled: Option<bool>,
-    pub(crate) exporters: Option<Vec<String>>,
+    pub(crate) exporters: Option<Vec<ExporterEntry>>,
     pub(crate) file_path: Option<String>,
     pub(crate) otlp: OtlpConfig,
     pub(crate) langfuse: LangfuseConfig,
@@ -93,6 +113,47 @@ pub(crate) struct PriceEntry {
     pub(crate) output: f64,
     pub(crate) cached_input: Option<f64>,
     pub(crate) cache_write: Option<f64>,
+}
+
+/// One entry of `exporters`: a name, or a typed section.
+#[derive(Debug, Clone)]
+pub(crate) enum ExporterEntry {
+    Name(String),
+    Section(ExporterSection),
+}
+
+/// A destination spelled out in the file (see the module docs).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub(crate) enum ExporterSection {
+    Console,
+    File { path: String },
+    Otlp(OtlpConfig),
+    Langfuse(LangfuseConfig),
+    Phoenix(PhoenixConfig),
+    Langwatch(LangwatchConfig),
+    Opik(OpikConfig),
+    None,
+}
+
+impl<'de> serde::Deserialize<'de> for ExporterEntry {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Entry;
+        impl<'de> Visitor<'de> for Entry {
+            type Value = ExporterEntry;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an exporter name or a section with a `type`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ExporterEntry, E> {
+                Ok(ExporterEntry::Name(v.to_string()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ExporterEntry, A::Error> {
+                serde::Deserialize::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(ExporterEntry::Section)
+            }
+        }
+        d.deserialize_any(Entry)
+    }
 }
 
 /// Reads and parses the file. Errors name the file and, from the parser,

@@ -773,40 +773,51 @@ fn resolve_exporters(
         }
         return Ok(unique_names(specs));
     }
-    let chosen = env
-        .first(&["AGTRACE_EXPORTERS", "OTEL_TRACES_EXPORTER"])
-        .or_else(|| {
-            file.exporters
-                .as_ref()
-                .map(|l| ("exporters".to_string(), l.join(",")))
-        });
-    let names: Vec<String> = match &chosen {
-        Some((var, v)) => {
-            let names = parse_list(var, &v.to_ascii_lowercase())?;
-            if let Some(bad) = names.iter().find(|n| {
-                !matches!(
-                    n.as_str(),
-                    "console"
-                        | "logging"
-                        | "file"
-                        | "otlp"
-                        | "langfuse"
-                        | "phoenix"
-                        | "langwatch"
-                        | "opik"
-                        | "none"
-                )
-            }) {
+    let known = |n: &str| {
+        matches!(
+            n,
+            "console"
+                | "logging"
+                | "file"
+                | "otlp"
+                | "langfuse"
+                | "phoenix"
+                | "langwatch"
+                | "opik"
+                | "none"
+        )
+    };
+    let entries: Vec<file::ExporterEntry> = match (
+        env.first(&["AGTRACE_EXPORTERS", "OTEL_TRACES_EXPORTER"]),
+        &file.exporters,
+    ) {
+        (Some((var, v)), _) => {
+            let names = parse_list(&var, &v.to_ascii_lowercase())?;
+            if let Some(bad) = names.iter().find(|n| !known(n)) {
                 return Err(Error::config(
-                    var,
-                    v,
+                    &var,
+                    &v,
                     format!("unknown exporter '{bad}' (expected {EXPORTER_NAMES})"),
                 ));
             }
-            names
+            names.into_iter().map(file::ExporterEntry::Name).collect()
         }
-        None => {
-            let mut names = vec!["console".to_string()];
+        (None, Some(list)) => {
+            for e in list {
+                if let file::ExporterEntry::Name(n) = e {
+                    if !known(&n.to_ascii_lowercase()) {
+                        return Err(Error::config(
+                            "exporters",
+                            n,
+                            format!("unknown exporter '{n}' (expected {EXPORTER_NAMES})"),
+                        ));
+                    }
+                }
+            }
+            list.clone()
+        }
+        (None, None) => {
+            let mut names = vec!["console"];
             for (present, name) in [
                 (presets::otlp_in_env(env), "otlp"),
                 (presets::langfuse_in_env(env), "langfuse"),
@@ -815,35 +826,41 @@ fn resolve_exporters(
                 (presets::opik_in_env(env), "opik"),
             ] {
                 if present {
-                    names.push(name.into());
+                    names.push(name);
                 }
             }
             names
+                .into_iter()
+                .map(|n| file::ExporterEntry::Name(n.to_string()))
+                .collect()
         }
     };
-    let none = Default::default();
-    for n in names {
-        specs.push(match n.as_str() {
-            "console" | "logging" => ExporterSpec::Console,
-            "file" => ExporterSpec::File(file_path()),
-            "otlp" => ExporterSpec::Otlp(presets::otlp(&none, &file.otlp, env)?),
-            "langfuse" => ExporterSpec::Otlp(presets::langfuse(
-                &LangfuseConfig::default(),
-                &file.langfuse,
-                env,
-            )?),
-            "phoenix" => ExporterSpec::Otlp(presets::phoenix(
-                &PhoenixConfig::default(),
-                &file.phoenix,
-                env,
-            )?),
-            "langwatch" => ExporterSpec::Otlp(presets::langwatch(
-                &LangwatchConfig::default(),
-                &file.langwatch,
-                env,
-            )?),
-            "opik" => ExporterSpec::Otlp(presets::opik(&OpikConfig::default(), &file.opik, env)?),
-            _ => ExporterSpec::None,
+    for entry in entries {
+        use file::ExporterSection as S;
+        let section = match entry {
+            file::ExporterEntry::Section(s) => s,
+            file::ExporterEntry::Name(n) => match n.to_ascii_lowercase().as_str() {
+                "console" | "logging" => S::Console,
+                "file" => S::File {
+                    path: file_path().to_string_lossy().into_owned(),
+                },
+                "otlp" => S::Otlp(OtlpConfig::default()),
+                "langfuse" => S::Langfuse(LangfuseConfig::default()),
+                "phoenix" => S::Phoenix(PhoenixConfig::default()),
+                "langwatch" => S::Langwatch(LangwatchConfig::default()),
+                "opik" => S::Opik(OpikConfig::default()),
+                _ => S::None,
+            },
+        };
+        specs.push(match section {
+            S::Console => ExporterSpec::Console,
+            S::File { path } => ExporterSpec::File(PathBuf::from(path)),
+            S::Otlp(c) => ExporterSpec::Otlp(presets::otlp(&c, &file.otlp, env)?),
+            S::Langfuse(c) => ExporterSpec::Otlp(presets::langfuse(&c, &file.langfuse, env)?),
+            S::Phoenix(c) => ExporterSpec::Otlp(presets::phoenix(&c, &file.phoenix, env)?),
+            S::Langwatch(c) => ExporterSpec::Otlp(presets::langwatch(&c, &file.langwatch, env)?),
+            S::Opik(c) => ExporterSpec::Otlp(presets::opik(&c, &file.opik, env)?),
+            S::None => ExporterSpec::None,
         });
     }
     Ok(unique_names(specs))
