@@ -135,6 +135,7 @@ impl Pipeline {
             cfg.queue_capacity,
             clock,
             capture_content,
+            policies.clone(),
             ctl.clone(),
         ));
         let counters = Arc::new(Counters::default());

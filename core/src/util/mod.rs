@@ -6,3 +6,4 @@ pub(crate) mod fasthash;
 pub(crate) mod intern;
 pub(crate) mod padded;
 pub(crate) mod parse;
+pub(crate) mod url;
