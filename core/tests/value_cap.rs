@@ -62,3 +62,28 @@ fn huge_json_keeps_its_structure_and_its_keys_masked() {
     assert_eq!(v["note"], "short");
     assert!(v["doc"].as_str().unwrap().contains("…[truncated "));
 }
+
+#[test]
+fn a_huge_image_becomes_a_placeholder_for_the_whole_payload() {
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine;
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.resize(8 << 20, 7);
+    let (tracer, mem) = memory_tracer();
+    let mut s = tracer.span("image").start();
+    s.set_attribute(
+        "input.value",
+        format!("data:image/png;base64,{}", STANDARD.encode(&png)),
+    );
+    s.end();
+    let spans = flushed(&tracer, &mem);
+    let v = spans[0]
+        .attribute("input.value")
+        .and_then(Value::as_str)
+        .unwrap();
+    assert!(
+        v.starts_with(&format!("<media image/png {} bytes sha256:", png.len())) && v.ends_with('>'),
+        "{v}"
+    );
+    assert_eq!(tracer.redaction_stats().get("media"), 1);
+}

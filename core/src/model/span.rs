@@ -17,7 +17,7 @@ use crate::model::semconv;
 use crate::model::trace::TraceMeta;
 use crate::model::value::{Attribute, Attributes, Str, Value};
 use crate::pipeline::local::Local;
-use crate::policy::cap;
+use crate::policy::{cap, Policies};
 use crate::propagation::Baggage;
 use std::sync::Arc;
 
@@ -245,9 +245,9 @@ impl Span {
             std::ptr::addr_of_mut!((*p).draft.head).write(head);
             let attrs = std::ptr::addr_of_mut!((*p).draft.attributes);
             attrs.write(Attributes::new());
-            let cap = local.sink.policies.value_cap();
+            let policies = &local.sink.policies;
             for mut a in attributes {
-                cap::cap_value(&mut a.value, cap);
+                cap::cap_value(&mut a.value, policies);
                 (*p).draft.push_attribute(a);
             }
             std::ptr::addr_of_mut!((*p).local).write(local);
@@ -294,12 +294,12 @@ impl Span {
         self.live.as_mut().map(|l| &mut l.draft)
     }
 
-    /// The record-time cap on strings (see `policy::cap`), with the draft.
-    fn capped(&mut self) -> Option<(&mut Draft, usize)> {
-        self.live.as_mut().map(|l| {
-            let cap = l.local.sink.policies.value_cap();
-            (&mut l.draft, cap)
-        })
+    /// The draft, with the policies the record-time cap needs (see
+    /// `policy::cap`).
+    fn capped(&mut self) -> Option<(&mut Draft, &Policies)> {
+        self.live
+            .as_mut()
+            .map(|l| (&mut l.draft, &*l.local.sink.policies))
     }
 
     pub(crate) fn capture_content(&self) -> bool {
@@ -311,26 +311,26 @@ impl Span {
     /// Sets an attribute; a later value for the same key wins.
     #[inline]
     pub fn set_attribute(&mut self, key: impl Into<Str>, value: impl Into<Value>) {
-        if let Some((r, cap)) = self.capped() {
+        if let Some((r, policies)) = self.capped() {
             let mut value = value.into();
-            cap::cap_value(&mut value, cap);
+            cap::cap_value(&mut value, policies);
             r.push_attribute(Attribute::new(key, value));
         }
     }
 
     pub fn set_attributes(&mut self, attrs: impl IntoIterator<Item = Attribute>) {
-        if let Some((r, cap)) = self.capped() {
+        if let Some((r, policies)) = self.capped() {
             for mut a in attrs {
-                cap::cap_value(&mut a.value, cap);
+                cap::cap_value(&mut a.value, policies);
                 r.push_attribute(a);
             }
         }
     }
 
     pub fn update_name(&mut self, name: impl Into<Str>) {
-        if let Some((r, cap)) = self.capped() {
+        if let Some((r, policies)) = self.capped() {
             let mut name = name.into();
-            cap::cap_owned(&mut name, cap);
+            cap::cap_owned(&mut name, policies);
             r.head.name = name;
         }
     }
@@ -350,11 +350,11 @@ impl Span {
         let Some(live) = self.live.as_mut() else {
             return;
         };
-        let cap = live.local.sink.policies.value_cap();
+        let policies = &*live.local.sink.policies;
         let mut name = name.into();
-        cap::cap_owned(&mut name, cap);
+        cap::cap_owned(&mut name, policies);
         for a in &mut attributes {
-            cap::cap_value(&mut a.value, cap);
+            cap::cap_value(&mut a.value, policies);
         }
         // Clock ticks until the collector converts the span's times, all
         // with one scale (see `SpanHead::events`).
@@ -394,10 +394,10 @@ impl Span {
 
     /// Sets the status. `Ok` is final: later calls cannot change it.
     pub fn set_status(&mut self, mut status: Status) {
-        if let Some((r, cap)) = self.capped() {
+        if let Some((r, policies)) = self.capped() {
             if r.head.status != Status::Ok {
                 if let Status::Error(msg) = &mut status {
-                    cap::cap_owned(msg, cap);
+                    cap::cap_owned(msg, policies);
                 }
                 r.head.status = status;
             }
@@ -405,9 +405,9 @@ impl Span {
     }
 
     pub fn add_link(&mut self, context: SpanContext, mut attributes: Vec<Attribute>) {
-        if let Some((r, cap)) = self.capped() {
+        if let Some((r, policies)) = self.capped() {
             for a in &mut attributes {
-                cap::cap_value(&mut a.value, cap);
+                cap::cap_value(&mut a.value, policies);
             }
             let r = &mut r.head;
             r.approx_bytes += 32 + attributes.iter().map(Attribute::approx_size).sum::<usize>();

@@ -149,6 +149,7 @@
 //! plain computation.
 
 use super::media::{MediaPolicy, MediaScanner};
+use crate::util::bounds;
 use crate::util::fasthash::FxHashMap;
 use crate::{Attribute, Error, SpanRecord, Status, Str, Value};
 use aho_corasick::{AhoCorasick, MatchKind};
@@ -708,22 +709,12 @@ impl fmt::Debug for Redactor {
 
 impl Redactor {
     /// Compiles `cfg`. Fails, naming the setting, on a bad regex in
-    /// `scrub_patterns`, an empty sensitive key, or a limit below
-    /// [`MIN_LIMIT`].
+    /// `scrub_patterns`, an empty sensitive key, or a limit out of its range
+    /// ([`MIN_LIMIT`] to 16 MiB).
     pub fn new(cfg: &RedactionConfig) -> Result<Redactor, Error> {
-        if cfg.max_attribute_bytes < MIN_LIMIT {
-            return Err(Error::config(
-                "max_attribute_bytes",
-                &cfg.max_attribute_bytes.to_string(),
-                format!("must be at least {MIN_LIMIT}"),
-            ));
-        }
-        if let Some(n) = cfg.max_message_chars.filter(|n| *n < MIN_LIMIT) {
-            return Err(Error::config(
-                "max_message_chars",
-                &n.to_string(),
-                format!("must be at least {MIN_LIMIT}"),
-            ));
+        bounds::ATTRIBUTE_BYTES.check("max_attribute_bytes", cfg.max_attribute_bytes as u64)?;
+        if let Some(n) = cfg.max_message_chars {
+            bounds::MESSAGE_CHARS.check("max_message_chars", n as u64)?;
         }
         let defaults = DEFAULT_SENSITIVE_KEYS.iter().copied();
         let defaults = defaults.filter(|_| !cfg.replace_sensitive_keys);
@@ -879,6 +870,15 @@ impl Redactor {
                 c.fetch_add(n, Ordering::Relaxed);
             }
         }
+    }
+
+    /// `s` with its inline media replaced now, counted as at export; `None`
+    /// when there is none (or the policy keeps media). For the record-time
+    /// cap (see [`super::cap`]).
+    pub(crate) fn replace_media_now(&self, s: &str) -> Option<String> {
+        let (text, n) = self.media.as_ref()?.replace(s)?;
+        self.counters[MEDIA].fetch_add(n, Ordering::Relaxed);
+        Some(text)
     }
 
     /// Counts by rule since creation.
@@ -1720,8 +1720,13 @@ pub(crate) fn apply_env(
 }
 
 fn parse_limit(var: &str, v: &str) -> Result<usize, Error> {
+    let range = if var == "AGTRACE_MAX_MESSAGE_CHARS" {
+        bounds::MESSAGE_CHARS
+    } else {
+        bounds::ATTRIBUTE_BYTES
+    };
     match v.parse::<usize>() {
-        Ok(n) if n >= MIN_LIMIT => Ok(n),
+        Ok(n) => range.check(var, n as u64).map(|()| n),
         _ => Err(Error::config(
             var,
             v,
