@@ -97,7 +97,9 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {}
 
 /// Why an export failed, and whether trying again can help. Counted and
-/// logged by the pipeline, never raised to the application.
+/// logged by the pipeline, never raised to the application. The
+/// constructors hide the credentials of any URL in the reason (an endpoint
+/// such as `http://user:password@host`), since reasons go to the log.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExportError {
     pub kind: ExportErrorKind,
@@ -125,29 +127,36 @@ impl ExportError {
     pub fn new(reason: impl Into<String>) -> Self {
         ExportError {
             kind: ExportErrorKind::Rejected,
-            reason: reason.into(),
+            reason: logged(reason.into()),
         }
     }
 
     pub fn retryable(reason: impl Into<String>, retry_after: Option<std::time::Duration>) -> Self {
         ExportError {
             kind: ExportErrorKind::Retryable { retry_after },
-            reason: reason.into(),
+            reason: logged(reason.into()),
         }
     }
 
     pub fn too_large(reason: impl Into<String>) -> Self {
         ExportError {
             kind: ExportErrorKind::TooLarge,
-            reason: reason.into(),
+            reason: logged(reason.into()),
         }
     }
 
     pub fn partial(rejected: u64, reason: impl Into<String>) -> Self {
         ExportError {
             kind: ExportErrorKind::PartialSuccess { rejected },
-            reason: reason.into(),
+            reason: logged(reason.into()),
         }
+    }
+}
+
+fn logged(reason: String) -> String {
+    match crate::util::url::hide_userinfo(&reason) {
+        std::borrow::Cow::Borrowed(_) => reason,
+        std::borrow::Cow::Owned(hidden) => hidden,
     }
 }
 

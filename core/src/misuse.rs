@@ -17,8 +17,9 @@ pub enum Misuse {
     /// A span, attribute or event name that is empty or not text.
     BadName,
     /// A value that could not be recorded at all (its conversion failed), so
-    /// it was dropped. A value recorded as a placeholder or a bounded text
-    /// form is not misuse.
+    /// it was dropped, or a structure nested deeper than the SDK's limit,
+    /// recorded with a marker in place of the too-deep part. A value
+    /// recorded as a placeholder or a bounded text form is not misuse.
     BadValue,
     /// A span ended, or changed, after it ended.
     EndedTwice,

@@ -143,11 +143,15 @@ impl Tracer {
     }
 
     pub(crate) fn from_builder(b: TracerBuilder) -> Result<Tracer, Error> {
-        let settings = Settings::resolve(&b)?;
+        let mut settings = Settings::resolve(&b)?;
+        let redactor = Redactor::new(&settings.redaction)?;
+        // The resource is encoded once, with the exporters: later rule
+        // changes (`set_redaction`) apply to spans only.
+        redactor.apply_to_attributes(&mut settings.resource.attributes);
         let clock = Clock::new();
         let policies = Arc::new(Policies::new(
             Sampler::new(&settings.sampling)?,
-            Redactor::new(&settings.redaction)?,
+            redactor,
             settings.prices.clone(),
             settings.global.clone(),
             settings.links,

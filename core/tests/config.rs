@@ -407,7 +407,10 @@ fn delivery_settings_from_environment() {
     assert_eq!(d.breaker_reset, std::time::Duration::from_millis(1500));
     assert_eq!(d.export_deadline, std::time::Duration::from_secs(4));
     let err = build(&[("AGTRACE_BREAKER_THRESHOLD", "0")]).unwrap_err();
-    assert!(err.to_string().contains("breaker_threshold"), "{err}");
+    assert_eq!(
+        setting_of(err),
+        ("AGTRACE_BREAKER_THRESHOLD".to_string(), "0".to_string())
+    );
 }
 
 #[test]
@@ -442,4 +445,185 @@ fn settings_by_name_win_over_env_and_lose_to_typed_code() {
         .unwrap_err();
     assert!(err.to_string().contains("AGTRACE_LINKS"), "{err}");
     assert!(SETTING_NAMES.contains(&"OTEL_SERVICE_NAME"));
+}
+
+#[test]
+fn an_endpoint_that_cannot_be_parsed_fails_naming_the_setting() {
+    for (var, url) in [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://[::1"),
+        ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://[::1"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://host:99999"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://ho st"),
+        ("PHOENIX_COLLECTOR_ENDPOINT", "http://[::1"),
+    ] {
+        let err = build(&[(var, url)]).unwrap_err();
+        assert!(err.to_string().contains(var), "{var}={url}: {err}");
+    }
+    let err = Tracer::builder()
+        .ignore_env()
+        .exporter(ExporterConfig::Otlp(OtlpConfig {
+            endpoint: Some("http://admin:S3cr3t@[::1".into()),
+            ..Default::default()
+        }))
+        .build()
+        .unwrap_err();
+    let (setting, value) = setting_of(err);
+    assert_eq!(setting, "endpoint");
+    assert_eq!(value, "http://admin:***@[::1", "the password is not shown");
+    // IPv6 hosts and ports that do parse are accepted.
+    for url in ["http://[::1]:4318", "https://collector.example:443/base"] {
+        build(&[("OTEL_EXPORTER_OTLP_ENDPOINT", url)]).expect(url);
+    }
+}
+
+#[test]
+fn numeric_settings_have_upper_bounds_named_in_the_error() {
+    let too_big: &[(&str, &str)] = &[
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "100000000000"),
+        ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "100000000000"),
+        ("AGTRACE_QUEUE_MAX_BYTES", "100000000000"),
+        ("AGTRACE_BATCH_MAX_BYTES", "100000000000"),
+        ("OTEL_BSP_SCHEDULE_DELAY", "100000000000"),
+        ("OTEL_BSP_EXPORT_TIMEOUT", "100000000000"),
+        ("AGTRACE_MAX_RETRIES", "1000"),
+        ("AGTRACE_RETRY_INITIAL_BACKOFF_MS", "100000000000"),
+        ("AGTRACE_RETRY_MAX_BACKOFF_MS", "100000000000"),
+        ("AGTRACE_BREAKER_THRESHOLD", "100000"),
+        ("AGTRACE_BREAKER_RESET_MS", "100000000000"),
+        ("AGTRACE_MAX_ATTRIBUTE_BYTES", "100000000000"),
+        ("AGTRACE_MAX_MESSAGE_CHARS", "100000000000"),
+        ("OTEL_EXPORTER_OTLP_TIMEOUT", "100000000000"),
+    ];
+    for (var, value) in too_big {
+        let mut pairs = vec![(*var, *value)];
+        if var.starts_with("OTEL_EXPORTER_OTLP") {
+            pairs.push(("AGTRACE_EXPORTERS", "otlp"));
+        }
+        let err = build(&pairs).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("must be between"), "{var}: {text}");
+        assert_eq!(setting_of(err).0, *var, "{text}");
+    }
+    // The bounds themselves are accepted.
+    build(&[
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "1048576"),
+        ("AGTRACE_MAX_RETRIES", "100"),
+        ("OTEL_BSP_SCHEDULE_DELAY", "3600000"),
+    ])
+    .unwrap();
+}
+
+#[test]
+fn setup_errors_name_the_setting_the_user_wrote() {
+    let (setting, _) = setting_of(build(&[("OTEL_BSP_SCHEDULE_DELAY", "0")]).unwrap_err());
+    assert_eq!(setting, "OTEL_BSP_SCHEDULE_DELAY");
+    let (setting, _) = setting_of(
+        build(&[
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "10"),
+            ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "20"),
+        ])
+        .unwrap_err(),
+    );
+    assert_eq!(setting, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE");
+    let (setting, _) = setting_of(
+        Tracer::builder()
+            .ignore_env()
+            .flush_interval(std::time::Duration::ZERO)
+            .build()
+            .unwrap_err(),
+    );
+    assert_eq!(setting, "flush_interval");
+    let path = temp_file(
+        "bounds.toml",
+        "[batch]\nflush_interval_ms = 0\n[delivery]\nmax_retries = 1000\n",
+    );
+    let (setting, _) = setting_of(
+        Tracer::builder()
+            .ignore_env()
+            .config_file(&path)
+            .build()
+            .unwrap_err(),
+    );
+    assert_eq!(setting, "batch.flush_interval_ms");
+    let path = temp_file("bounds2.toml", "[delivery]\nmax_retries = 1000\n");
+    let (setting, _) = setting_of(
+        Tracer::builder()
+            .ignore_env()
+            .config_file(&path)
+            .build()
+            .unwrap_err(),
+    );
+    assert_eq!(setting, "delivery.max_retries");
+    let (setting, _) = setting_of(
+        build(&[
+            ("AGTRACE_EXPORTERS", "otlp"),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "0"),
+        ])
+        .unwrap_err(),
+    );
+    assert_eq!(setting, "OTEL_EXPORTER_OTLP_TIMEOUT");
+}
+
+/// Reads a boolean setting back.
+type Read = fn(&Settings) -> bool;
+
+/// Every boolean setting, and how to read it back.
+const BOOLEANS: &[(&str, Read)] = &[
+    ("OTEL_SDK_DISABLED", |s| s.disabled),
+    ("AGTRACE_CAPTURE_CONTENT", |s| s.capture_content),
+    ("AGTRACE_CAPTURE_IO", |s| s.capture_io),
+    ("AGTRACE_STRICT", |s| s.strict),
+    ("AGTRACE_LINKS", |s| s.links),
+    ("AGTRACE_OTEL_BRIDGE", |s| s.otel_bridge),
+    ("AGTRACE_REDACT_MESSAGES", |s| s.redaction.redact_messages),
+    ("AGTRACE_REDACT_TOOL_ARGUMENTS", |s| {
+        s.redaction.redact_tool_arguments
+    }),
+    ("AGTRACE_REDACT_TOOL_RESULTS", |s| {
+        s.redaction.redact_tool_results
+    }),
+    ("AGTRACE_INCLUDE_TOOL_DEFINITIONS", |s| {
+        s.redaction.include_tool_definitions
+    }),
+    ("AGTRACE_SENSITIVE_KEYS_REPLACE", |s| {
+        s.redaction.replace_sensitive_keys
+    }),
+    ("AGTRACE_SCRUB_DEFAULT_PATTERNS", |s| {
+        s.redaction.scrub_default_patterns
+    }),
+];
+
+#[test]
+fn every_boolean_setting_follows_one_rule() {
+    let names: Vec<_> = SETTING_NAMES
+        .iter()
+        .filter(|n| BOOLEANS.iter().any(|(b, _)| b == *n))
+        .collect();
+    assert_eq!(names.len(), BOOLEANS.len(), "each is a setting");
+    for (var, read) in BOOLEANS {
+        for (text, want) in [
+            ("true", true),
+            ("TRUE", true),
+            ("1", true),
+            ("yes", true),
+            ("On", true),
+            ("false", false),
+            ("False", false),
+            ("0", false),
+            ("NO", false),
+            ("off", false),
+        ] {
+            let t = build(&[(var, text), ("AGTRACE_EXPORTERS", "none")]).expect(var);
+            assert_eq!(read(t.settings()), want, "{var}={text}");
+        }
+        for text in ["maybe", "2", "y", "enabled"] {
+            let err = build(&[(var, text)]).unwrap_err();
+            let shown = err.to_string();
+            assert!(
+                shown.contains("true/false, 1/0, yes/no or on/off"),
+                "{var}={text}: {shown}"
+            );
+            assert_eq!(setting_of(err), (var.to_string(), text.to_string()));
+        }
+    }
 }

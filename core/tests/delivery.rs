@@ -511,7 +511,10 @@ fn a_config_file_names_several_otlp_destinations_each_its_own_exporter() {
 
     // A bad section is a setup error naming what is wrong.
     for (text, needle) in [
-        ("exporters:\n  - type: otlp\n    endpont: http://x\n", "endpont"),
+        (
+            "exporters:\n  - type: otlp\n    endpont: http://x\n",
+            "endpont",
+        ),
         ("exporters:\n  - type: zipkin\n", "zipkin"),
         ("exporters:\n  - consol\n", "consol"),
     ] {

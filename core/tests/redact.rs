@@ -410,3 +410,126 @@ fn many_distinct_attribute_names_are_all_redacted() {
     assert_eq!(stats.get("sensitive_key"), 2 * n as u64);
     assert_eq!(stats.get("pattern:openai_key"), n as u64);
 }
+
+#[test]
+fn secrets_in_attribute_names_and_event_names_are_scrubbed() {
+    let (tracer, mem) = tracer_with(RedactionConfig::default());
+    let mut s = tracer.span("probe").start();
+    s.set_attribute(OPENAI_KEY, 1i64);
+    s.set_attribute(format!("app.{OPENAI_KEY}.token"), "t0k3n-value");
+    s.add_event(
+        format!("retry with {OPENAI_KEY}"),
+        vec![Attribute::new(format!("k {OPENAI_KEY}"), "v")],
+    );
+    s.end();
+
+    let spans = flushed(&tracer, &mem);
+    let r = by_name(&spans, "probe");
+    let keys: Vec<_> = r.attributes.iter().map(|a| a.key.to_string()).collect();
+    assert!(keys.contains(&REDACTED.to_string()), "{keys:?}");
+    assert_eq!(r.attribute(REDACTED), Some(&Value::I64(1)));
+    // The scrubbed name still ends in `token`: its value is masked.
+    assert_eq!(str_attr(r, "app.[REDACTED].token"), REDACTED);
+    assert_eq!(r.events[0].name, "retry with [REDACTED]");
+    assert_eq!(r.events[0].attributes[0].key, "k [REDACTED]");
+    assert!(!format!("{r:?}").contains("sk-proj"), "{r:?}");
+    assert_eq!(tracer.redaction_stats().get("pattern:openai_key"), 4);
+}
+
+#[test]
+fn resource_attributes_are_redacted() {
+    let path = std::env::temp_dir().join(format!("agtrace-resource-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let env = HashMap::from([(
+        "OTEL_RESOURCE_ATTRIBUTES".to_string(),
+        format!("deploy.token={OPENAI_KEY},deploy.note=uses {OPENAI_KEY},deploy.region=eu"),
+    )]);
+    let tracer = Tracer::builder()
+        .env_map(env)
+        .service_name("test")
+        .exporter(ExporterConfig::File(path.clone()))
+        .build()
+        .expect("tracer");
+    tracer.span("one").start().end();
+    tracer.shutdown(std::time::Duration::from_secs(5)).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert!(!text.contains("sk-proj"), "{text}");
+    let line: Json = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    let attrs = line["resourceSpans"][0]["resource"]["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["key"].as_str().unwrap().to_string(),
+                a["value"]["stringValue"].clone(),
+            )
+        })
+        .collect::<HashMap<_, _>>();
+    assert_eq!(attrs["deploy.token"], REDACTED);
+    assert_eq!(attrs["deploy.note"], "uses [REDACTED]");
+    assert_eq!(attrs["deploy.region"], "eu");
+}
+
+/// The exported value of `big` on a span recording `value`.
+fn exported_big(value: String) -> String {
+    let (tracer, mem) = tracer_with(RedactionConfig::default());
+    let mut s = tracer.span("big").start();
+    s.set_attribute("big", value);
+    s.end();
+    let spans = flushed(&tracer, &mem);
+    str_attr(&spans[0], "big").to_string()
+}
+
+#[test]
+fn a_cut_leaves_no_part_of_a_secret() {
+    let cap = 32 * 1024;
+    let long_key = format!("sk-proj-{}", "Ab12".repeat(40));
+    let cases = [
+        // A key glued to the text (no word boundary: no pattern match),
+        // split by the cut.
+        format!("{}{long_key}", "x".repeat(32708)),
+        // A key that starts before the cut and ends after it, at a word
+        // boundary: scrubbed before the cut.
+        format!("{} {long_key} tail", "x".repeat(32708)),
+        // The same far beyond the cap: the record-time cut keeps the key
+        // whole for redaction.
+        format!("{} {long_key} {}", "x".repeat(32740), "y".repeat(10 << 20)),
+        format!(
+            "{} Bearer {} {}",
+            "x".repeat(32730),
+            "Zm9v".repeat(40),
+            "z".repeat(200)
+        ),
+    ];
+    for (i, value) in cases.into_iter().enumerate() {
+        let out = exported_big(value.clone());
+        assert!(out.len() <= cap, "case {i}: {}", out.len());
+        assert!(
+            !out.contains("sk-"),
+            "case {i}: ...{}",
+            &out[out.len() - 80..]
+        );
+        assert!(
+            !out.contains("Zm9v"),
+            "case {i}: ...{}",
+            &out[out.len() - 80..]
+        );
+        let Some(at) = out.rfind("…[truncated ") else {
+            assert_eq!(i, 1, "only the scrubbed key brings case 1 within the cap");
+            continue;
+        };
+        let n: usize = out[at + "…[truncated ".len()..out.len() - " bytes]".len()]
+            .parse()
+            .unwrap();
+        // The marker counts every byte cut, at record time and at export:
+        // kept + cut is the value, less what a scrubbed secret shrank by.
+        let kept_and_cut = at + n;
+        assert!(
+            kept_and_cut <= value.len() && kept_and_cut + long_key.len() >= value.len(),
+            "case {i}: {at} kept, {n} cut, of {}",
+            value.len()
+        );
+    }
+}

@@ -151,6 +151,10 @@ def test_unknown_keyword_raises_naming_it():
         ({"exporters": "bogus"}, "AGTRACE_EXPORTERS"),
         ({"capture_content": object()}, "AGTRACE_CAPTURE_CONTENT"),
         ({"service_name": 123}, "service_name"),
+        ({"exporters": "otlp", "endpoint": "http://[::1"}, "OTEL_EXPORTER_OTLP_ENDPOINT"),
+        ({"max_queue_size": 100_000_000_000}, "OTEL_BSP_MAX_QUEUE_SIZE.*between 1 and 1048576"),
+        ({"schedule_delay": 0}, "OTEL_BSP_SCHEDULE_DELAY"),
+        ({"capture_content": "maybe"}, "AGTRACE_CAPTURE_CONTENT.*true/false, 1/0, yes/no or on/off"),
     ],
     ids=lambda v: next(iter(v)) if isinstance(v, dict) else None,
 )
@@ -158,6 +162,13 @@ def test_bad_value_raises_naming_the_setting(settings, fragment):
     settings = {"exporters": "none", **settings}
     with pytest.raises(agtrace.InvalidConfig, match=fragment):
         agtrace.Tracer(ignore_env=True, **settings)
+
+
+def test_init_raises_naming_the_setting():
+    with pytest.raises(agtrace.InvalidConfig, match="OTEL_EXPORTER_OTLP_ENDPOINT"):
+        agtrace.init(exporters="otlp", endpoint="http://[::1", ignore_env=True)
+    with pytest.raises(agtrace.InvalidConfig, match="OTEL_BSP_MAX_QUEUE_SIZE"):
+        agtrace.init(exporters="none", max_queue_size=100_000_000_000, ignore_env=True)
 
 
 @pytest.mark.parametrize("exit_timeout", [-1, "5"])

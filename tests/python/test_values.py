@@ -197,13 +197,46 @@ def test_huge_repr_is_bounded(traced):
     assert len(json.loads(attrs["in a list"])[0]) < 1100
 
 
-def test_deep_nesting_is_cut_without_a_recursion_error(traced):
-    deep: list = []
-    for _ in range(10_000):
-        deep = [deep]
+def test_deep_nesting_is_cut_counted_and_raises_no_recursion_error(traced):
+    values = {}
+    for depth in (200, 10_000):
+        deep_list: list = []
+        deep_dict: dict = {}
+        for _ in range(depth):
+            deep_list = [deep_list]
+            deep_dict = {"k": deep_dict}
+        values[f"list {depth}"] = deep_list
+        values[f"dict {depth}"] = deep_dict
     with traced.tracer.span("deep") as s:
-        s.set_attribute("deep", deep)
-    assert "<too deep>" in traced.one("deep")["attributes"]["deep"]
+        for key, value in values.items():
+            s.set_attribute(key, value)
+    attrs = traced.one("deep")["attributes"]
+    for key in values:
+        # Kept down to the SDK's depth limit, with the marker below it.
+        text = attrs[key]
+        assert text.count("<too deep>") == 1, key
+        assert text.count("[" if key.startswith("list") else "{") == agtrace._record.MAX_DEPTH, key
+    assert traced.tracer.stats().misuse["bad_value"] == len(values)
+
+
+def test_huge_values_are_capped_when_recorded(traced):
+    # 50 spans of 10 MiB each would be 500 MiB queued: capped when set,
+    # they stay far under the queue's byte budget (64 MiB).
+    big = "x" * (10 << 20)
+    for _ in range(50):
+        with traced.tracer.span("big") as s:
+            s.set_attribute("big", big)
+            s.add_event("ev", {"big": big})
+    spans = traced.spans()
+    assert len(spans) == 50
+    stats = traced.tracer.stats()
+    assert stats.dropped["queue_bytes"] == 0, stats.dropped
+    for span in spans:
+        for value in (span["attributes"]["big"], span["events"][0]["attributes"]["big"]):
+            assert len(value.encode()) <= 32 * 1024
+            # One marker, counting every byte cut (at record time and at export).
+            kept, _, removed = value.partition("…[truncated ")
+            assert len(kept) + int(removed.removesuffix(" bytes]")) == len(big)
 
 
 def test_common_values_are_unchanged(traced):

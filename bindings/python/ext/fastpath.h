@@ -92,7 +92,9 @@ static inline void put_raw(buf_t *b, const void *p, size_t n) {
 int record_open(buf_t *b, uint8_t code, size_t *at);
 int record_close(buf_t *b, size_t at);
 
-/* `str` (a Python str) as a protocol str; lone surrogates become "?". */
+/* `str` as UTF-8 bytes (a new reference), each lone surrogate as U+FFFD. */
+PyObject *utf8_replacing_surrogates(PyObject *str);
+/* `str` (a Python str) as a protocol str; lone surrogates become U+FFFD. */
 int put_str(buf_t *b, PyObject *str);
 int put_cstr(buf_t *b, const char *s, size_t n);
 

@@ -154,7 +154,7 @@ int check_name(const char *what, PyObject *name, PyObject *reporter) {
     const char *s = PyUnicode_Check(name) ? PyUnicode_AsUTF8AndSize(name, &n) : NULL;
     if (!s && PyErr_Occurred()) {
         PyErr_Clear();
-        return 0; /* lone surrogates: sent as "?" */
+        return 0; /* lone surrogates: sent as U+FFFD */
     }
     if (s && n > 0 && !memchr(s, 0, (size_t)n))
         return 0;

@@ -70,14 +70,34 @@ int put_cstr(buf_t *b, const char *s, size_t n) {
     return 0;
 }
 
+PyObject *utf8_replacing_surrogates(PyObject *str) {
+    PyObject *bytes = PyUnicode_AsEncodedString(str, "utf-8", "surrogatepass");
+    char *raw;
+    Py_ssize_t n;
+    if (!bytes || PyBytes_AsStringAndSize(bytes, &raw, &n) < 0) {
+        Py_XDECREF(bytes);
+        return NULL;
+    }
+    /* A surrogate encodes as ED A0..BF xx; U+FFFD as EF BF BD, as long. The
+     * bytes object is new and ours alone, so it may be written. */
+    for (Py_ssize_t i = 0; i + 2 < n; i++) {
+        if ((unsigned char)raw[i] == 0xed && (unsigned char)raw[i + 1] >= 0xa0) {
+            memcpy(raw + i, "\xef\xbf\xbd", 3);
+            i += 2;
+        }
+    }
+    return bytes;
+}
+
 int put_str(buf_t *b, PyObject *str) {
     Py_ssize_t n;
     const char *s = PyUnicode_AsUTF8AndSize(str, &n);
     if (s)
         return put_cstr(b, s, (size_t)n);
-    /* Lone surrogates have no UTF-8 form: they are sent as "?". */
+    /* Lone surrogates (os.fsdecode of undecodable bytes) have no UTF-8
+     * form: each is sent as U+FFFD, never dropping the call. */
     PyErr_Clear();
-    PyObject *bytes = PyUnicode_AsEncodedString(str, "utf-8", "replace");
+    PyObject *bytes = utf8_replacing_surrogates(str);
     if (!bytes)
         return -1;
     char *raw;
@@ -136,7 +156,7 @@ static int drop(uint32_t kind, const char *problem, PyObject *key, PyObject *rep
 /* An attribute key: a non-empty str without control characters (C0, DEL,
  * C1). NULL when it is one, with *utf8 and *n set to its UTF-8 form, or
  * *utf8 to NULL when it has none (lone surrogates, which are no control
- * characters: put_str sends them as "?"); else what is wrong with it. */
+ * characters: put_str sends each as U+FFFD); else what is wrong with it. */
 static const char *check_key(PyObject *key, const char **utf8, Py_ssize_t *n) {
     *utf8 = NULL;
     if (!PyUnicode_Check(key))
@@ -205,21 +225,35 @@ static int put_array(buf_t *b, PyObject *seq, Py_ssize_t n, int is_list, int kin
 }
 
 /* A value the typing in put_attribute does not cover, converted by
- * cfg.convert (agtrace._record.attribute_item: (code, payload), or None to
+ * cfg.convert (agtrace._record.attribute_item: (code, payload), or
+ * (code, payload, problem) when it was recorded with a marker in place of a
+ * part (nested too deep): misuse, counted after it is written; or None to
  * skip it). The conversion raises no Exception; should it anyway (or give
  * no attribute item), the attribute is dropped. A BaseException raised by
  * the value's own code (KeyboardInterrupt in a __repr__) propagates. 1 when
  * written, 0 when skipped or dropped, -1 with an error. */
 static int put_converted(buf_t *b, PyObject *key, PyObject *value, PyObject *reporter) {
     PyObject *item = PyObject_CallFunctionObjArgs(cfg.convert, value, NULL);
+    PyObject *problem = NULL;
     int r = -1;
+    Py_ssize_t size = item && PyTuple_Check(item) ? PyTuple_Size(item) : 0;
     if (item == Py_None) {
         r = 0;
-    } else if (item && PyTuple_Check(item) && PyTuple_Size(item) == 2) {
+    } else if (size == 2 || size == 3) {
         long code = PyLong_AsLong(PyTuple_GetItem(item, 0));
         PyObject *fields[2] = {key, PyTuple_GetItem(item, 1)};
         if (code >= AGTRACE_PROTO_ITEM_STRING && code <= AGTRACE_PROTO_ITEM_JSON && put_item(b, code, fields, 2) == 0)
             r = 1;
+        problem = size == 3 ? PyTuple_GetItem(item, 2) : NULL;
+    }
+    if (r == 1 && problem && PyUnicode_Check(problem)) {
+        PyObject *shown = PyObject_CallFunctionObjArgs(cfg.describe, key, NULL);
+        PyObject *detail = shown ? PyUnicode_FromFormat("attribute %U: %U", shown, problem) : NULL;
+        Py_XDECREF(shown);
+        r = detail && report_misuse(reporter, AGTRACE_MISUSE_BAD_VALUE, detail) == 0 ? 1 : -1;
+        Py_XDECREF(detail);
+        Py_XDECREF(item);
+        return r;
     }
     Py_XDECREF(item);
     if (r >= 0)

@@ -128,3 +128,24 @@ pub(crate) fn pick<T>(
         None => env.get(var).map(|v| parse(var, &v)).transpose(),
     }
 }
+
+/// A value from code, else the variable `var`, else the config file, with
+/// the name it was given under (`code_name`, `var` or `file_name`), so that
+/// a check made after the sources are merged names what the user wrote.
+pub(crate) fn pick_named<T>(
+    code: Option<T>,
+    code_name: &str,
+    env: &EnvSource,
+    var: &str,
+    parse: fn(&str, &str) -> Result<T, Error>,
+    file: Option<T>,
+    file_name: &str,
+) -> Result<Option<(T, String)>, Error> {
+    if let Some(v) = code {
+        return Ok(Some((v, code_name.to_string())));
+    }
+    if let Some(v) = env.get(var) {
+        return Ok(Some((parse(var, &v)?, var.to_string())));
+    }
+    Ok(file.map(|v| (v, file_name.to_string())))
+}

@@ -61,11 +61,12 @@ use crate::policy::redact::RedactionConfig;
 use crate::policy::sample::SamplingConfig;
 use crate::policy::GlobalContext;
 use crate::propagation::Propagators;
+use crate::util::bounds;
 use crate::util::parse::{
     parse_bool, parse_count, parse_json_object, parse_list, parse_millis, parse_pairs, parse_u32,
 };
 pub use env::SETTING_NAMES;
-use env::{pick, EnvBase, EnvSource};
+use env::{pick, pick_named, EnvBase, EnvSource};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -442,6 +443,8 @@ impl Settings {
         let batch = resolve_batch(&b.batch, &file.batch, env)?;
         let code_delivery = b.delivery.is_some();
         let mut delivery = resolve_delivery(b.delivery.clone(), file.delivery.clone(), env)?;
+        let shutdown_timeout = b.shutdown_timeout.unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT);
+        bounds::MS.check_ms("shutdown_timeout", shutdown_timeout)?;
 
         let sampling = match &b.sampling {
             Some(s) => s.clone(),
@@ -562,7 +565,7 @@ impl Settings {
             strict,
             propagators,
             disabled,
-            shutdown_timeout: b.shutdown_timeout.unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT),
+            shutdown_timeout,
         })
     }
 
@@ -592,78 +595,119 @@ fn resolve_batch(
 ) -> Result<BatchConfig, Error> {
     let d = BatchConfig::default();
     let ms = |v: Option<u64>| v.map(Duration::from_millis);
-    let queue_capacity = pick(
+    let count = |code: Option<usize>,
+                 code_name: &str,
+                 var: &str,
+                 file: Option<usize>,
+                 file_name: &str,
+                 range: bounds::Range,
+                 default: Option<usize>|
+     -> Result<Option<(usize, String)>, Error> {
+        match pick_named(code, code_name, env, var, parse_count, file, file_name)? {
+            Some((n, name)) => range.check(&name, n as u64).map(|()| Some((n, name))),
+            None => Ok(default.map(|n| (n, String::new()))),
+        }
+    };
+    let (queue_capacity, _) = count(
         o.queue_capacity,
-        env,
+        "queue_capacity",
         "OTEL_BSP_MAX_QUEUE_SIZE",
-        parse_count,
+        f.queue_capacity,
+        "batch.queue_capacity",
+        bounds::QUEUE_SPANS,
+        Some(d.queue_capacity),
     )?
-    .or(f.queue_capacity)
-    .unwrap_or(d.queue_capacity);
-    let batch_size = pick(
+    .unwrap_or_default();
+    let batch_size = count(
         o.batch_size,
-        env,
+        "batch_size",
         "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
-        parse_count,
-    )?
-    .or(f.batch_size);
-    if let Some(n) = batch_size.filter(|n| *n > queue_capacity) {
+        f.batch_size,
+        "batch.batch_size",
+        bounds::QUEUE_SPANS,
+        None,
+    )?;
+    if let Some((n, name)) = batch_size.as_ref().filter(|(n, _)| *n > queue_capacity) {
         return Err(Error::config(
-            "batch_size",
+            name,
             &n.to_string(),
             format!("must not exceed the queue capacity ({queue_capacity})"),
         ));
     }
-    let cfg = BatchConfig {
+    let (queue_max_bytes, _) = count(
+        o.queue_max_bytes,
+        "queue_max_bytes",
+        "AGTRACE_QUEUE_MAX_BYTES",
+        f.queue_max_bytes,
+        "batch.queue_max_bytes",
+        bounds::QUEUE_BYTES,
+        Some(d.queue_max_bytes),
+    )?
+    .unwrap_or_default();
+    let (batch_max_bytes, _) = count(
+        o.batch_max_bytes,
+        "batch_max_bytes",
+        "AGTRACE_BATCH_MAX_BYTES",
+        f.batch_max_bytes,
+        "batch.batch_max_bytes",
+        bounds::BATCH_BYTES,
+        Some(d.batch_max_bytes),
+    )?
+    .unwrap_or_default();
+    let flush_interval = match pick_named(
+        o.flush_interval,
+        "flush_interval",
+        env,
+        "OTEL_BSP_SCHEDULE_DELAY",
+        parse_millis,
+        ms(f.flush_interval_ms),
+        "batch.flush_interval_ms",
+    )? {
+        Some((v, name)) => bounds::POSITIVE_MS.check_ms(&name, v).map(|()| v)?,
+        None => d.flush_interval,
+    };
+    let rollup_hold = match (o.rollup_hold, ms(f.rollup_hold_ms)) {
+        (Some(v), _) => bounds::MS.check_ms("rollup_hold", v).map(|()| v)?,
+        (None, Some(v)) => bounds::MS.check_ms("batch.rollup_hold_ms", v).map(|()| v)?,
+        (None, None) => d.rollup_hold,
+    };
+    Ok(BatchConfig {
         queue_capacity,
         // A default batch larger than a small queue shrinks to fit it.
-        batch_size: batch_size.unwrap_or(d.batch_size.min(queue_capacity)),
-        queue_max_bytes: pick(
-            o.queue_max_bytes,
-            env,
-            "AGTRACE_QUEUE_MAX_BYTES",
-            parse_count,
-        )?
-        .or(f.queue_max_bytes)
-        .unwrap_or(d.queue_max_bytes),
-        batch_max_bytes: pick(
-            o.batch_max_bytes,
-            env,
-            "AGTRACE_BATCH_MAX_BYTES",
-            parse_count,
-        )?
-        .or(f.batch_max_bytes)
-        .unwrap_or(d.batch_max_bytes),
-        flush_interval: pick(
-            o.flush_interval,
-            env,
-            "OTEL_BSP_SCHEDULE_DELAY",
-            parse_millis,
-        )?
-        .or(ms(f.flush_interval_ms))
-        .unwrap_or(d.flush_interval),
-        rollup_hold: o
-            .rollup_hold
-            .or(ms(f.rollup_hold_ms))
-            .unwrap_or(d.rollup_hold),
-    };
-    if cfg.flush_interval.is_zero() {
-        return Err(Error::config("flush_interval", "0", "must be positive"));
-    }
-    Ok(cfg)
+        batch_size: batch_size.map_or(d.batch_size.min(queue_capacity), |(n, _)| n),
+        queue_max_bytes,
+        batch_max_bytes,
+        flush_interval,
+        rollup_hold,
+    })
 }
 
+/// Retries and the breaker: from code as a whole (checked, named by field),
+/// else the file's `[delivery]` section with each variable overriding its
+/// field.
 fn resolve_delivery(
     code: Option<DeliveryConfig>,
     file: Option<DeliveryConfig>,
     env: &EnvSource,
 ) -> Result<DeliveryConfig, Error> {
     if let Some(c) = code {
+        check_delivery(&c, |field| format!("DeliveryConfig.{field}"))?;
         return Ok(c);
     }
     let mut d = file.unwrap_or_default();
-    let ms = |var: &str| pick(None, env, var, parse_millis);
-    if let Some(v) = pick(None, env, "AGTRACE_MAX_RETRIES", parse_u32)? {
+    // A value the file set (or the default) is named by its file key.
+    check_delivery(&d, |field| format!("delivery.{field}"))?;
+    let ms = |var: &str| -> Result<Option<Duration>, Error> {
+        let v = pick(None, env, var, parse_millis)?;
+        v.map(|v| bounds::MS.check_ms(var, v).map(|()| v))
+            .transpose()
+    };
+    let count = |var: &str, range: bounds::Range| -> Result<Option<u32>, Error> {
+        let v = pick(None, env, var, parse_u32)?;
+        v.map(|v| range.check(var, u64::from(v)).map(|()| v))
+            .transpose()
+    };
+    if let Some(v) = count("AGTRACE_MAX_RETRIES", bounds::RETRIES)? {
         d.max_retries = v;
     }
     if let Some(v) = ms("AGTRACE_RETRY_INITIAL_BACKOFF_MS")? {
@@ -675,20 +719,14 @@ fn resolve_delivery(
     if let Some(v) = ms("OTEL_BSP_EXPORT_TIMEOUT")? {
         d.export_deadline = v;
     }
-    if let Some(v) = pick(None, env, "AGTRACE_BREAKER_THRESHOLD", parse_u32)? {
+    if let Some(v) = count("AGTRACE_BREAKER_THRESHOLD", bounds::BREAKER_THRESHOLD)? {
         d.breaker_threshold = v;
     }
     if let Some(v) = ms("AGTRACE_BREAKER_RESET_MS")? {
         d.breaker_reset = v;
     }
-    if d.breaker_threshold == 0 {
-        return Err(Error::config(
-            "breaker_threshold",
-            "0",
-            "must be at least 1",
-        ));
-    }
     if let Some(v) = pick(None, env, "AGTRACE_SPOOL_MAX_BYTES", parse_count)? {
+        bounds::SPOOL_BYTES.check("AGTRACE_SPOOL_MAX_BYTES", v as u64)?;
         d.spool_max_bytes = v as u64;
     }
     Ok(d)
@@ -733,6 +771,22 @@ fn writable(dir: &Path) -> std::io::Result<()> {
     let probe = dir.join(format!(".agtrace-probe-{}", std::process::id()));
     std::fs::File::create(&probe)?;
     std::fs::remove_file(&probe)
+}
+
+/// Every field of `d` in its range, an error naming `name(field)`.
+fn check_delivery(d: &DeliveryConfig, name: impl Fn(&str) -> String) -> Result<(), Error> {
+    bounds::RETRIES.check(&name("max_retries"), u64::from(d.max_retries))?;
+    bounds::BREAKER_THRESHOLD.check(&name("breaker_threshold"), u64::from(d.breaker_threshold))?;
+    for (field, v) in [
+        ("initial_backoff_ms", d.initial_backoff),
+        ("max_backoff_ms", d.max_backoff),
+        ("export_deadline_ms", d.export_deadline),
+        ("breaker_reset_ms", d.breaker_reset),
+    ] {
+        bounds::MS.check_ms(&name(field), v)?;
+    }
+    bounds::SPOOL_BYTES.check(&name("spool_max_bytes"), d.spool_max_bytes)?;
+    Ok(())
 }
 
 const EXPORTER_NAMES: &str = "console, file, otlp, langfuse, phoenix, langwatch, opik or none";

@@ -18,6 +18,7 @@
 use super::env::EnvSource;
 use crate::error::Error;
 use crate::exporter::{OtlpCompression, OtlpConfig, OtlpProtocol, OtlpSettings};
+use crate::util::bounds;
 use crate::util::parse::{parse_millis, parse_pairs};
 use base64::Engine;
 use std::time::Duration;
@@ -356,19 +357,20 @@ pub(crate) fn otlp(
     for (k, v) in &headers {
         validate_header(k, v)?;
     }
-    let timeout = match code.timeout {
-        Some(t) => t,
+    let (timeout, timeout_name) = match code.timeout {
+        Some(t) => (t, "timeout".to_string()),
         None => match either(
             "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
             "OTEL_EXPORTER_OTLP_TIMEOUT",
         ) {
-            Some((var, v)) => parse_millis(&var, &v)?,
-            None => file.timeout.unwrap_or(DEFAULT_OTLP_TIMEOUT),
+            Some((var, v)) => (parse_millis(&var, &v)?, var),
+            None => (
+                file.timeout.unwrap_or(DEFAULT_OTLP_TIMEOUT),
+                "otlp.timeout_ms".to_string(),
+            ),
         },
     };
-    if timeout.is_zero() {
-        return Err(Error::config("OTLP timeout", "0", "must be positive"));
-    }
+    bounds::POSITIVE_MS.check_ms(&timeout_name, timeout)?;
     let compression = match code.compression {
         Some(x) => x,
         None => match either(
@@ -383,17 +385,12 @@ pub(crate) fn otlp(
             None => file.compression.unwrap_or_default(),
         },
     };
-    let max_request_bytes = code
-        .max_request_bytes
-        .or(file.max_request_bytes)
-        .unwrap_or(crate::exporter::DEFAULT_MAX_REQUEST_BYTES);
-    if max_request_bytes < 1024 {
-        return Err(Error::config(
-            "max_request_bytes",
-            &max_request_bytes.to_string(),
-            "must be at least 1024",
-        ));
-    }
+    let (max_request_bytes, name) = match (code.max_request_bytes, file.max_request_bytes) {
+        (Some(n), _) => (n, "max_request_bytes"),
+        (None, Some(n)) => (n, "otlp.max_request_bytes"),
+        (None, None) => (crate::exporter::DEFAULT_MAX_REQUEST_BYTES, ""),
+    };
+    bounds::REQUEST_BYTES.check(name, max_request_bytes as u64)?;
     Ok(OtlpSettings {
         name: "otlp".into(),
         endpoint,
@@ -405,19 +402,18 @@ pub(crate) fn otlp(
     })
 }
 
+/// An http(s) URL with a host, as the exporters' clients will parse it
+/// (`http://[::1` fails here, not at the first export). The error shows the
+/// URL without its credentials.
 fn validate_url(setting: &str, url: &str) -> Result<(), Error> {
-    let rest = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"))
-        .ok_or_else(|| Error::config(setting, url, "must start with http:// or https://"))?;
-    let host = rest.split(['/', '?']).next().unwrap_or("");
-    if host.is_empty() || host.contains(char::is_whitespace) {
-        return Err(Error::config(setting, url, "has no valid host"));
+    let shown = crate::util::url::hide_userinfo(url);
+    let fail = |reason: String| Error::config(setting, &shown, reason);
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(fail("must start with http:// or https://".into()));
     }
-    if let Some((_, port)) = host.rsplit_once(':') {
-        if !host.ends_with(']') && port.parse::<u16>().is_err() {
-            return Err(Error::config(setting, url, format!("bad port '{port}'")));
-        }
+    let parsed = reqwest::Url::parse(url).map_err(|e| fail(format!("is not a valid URL ({e})")))?;
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(fail("has no valid host".into()));
     }
     Ok(())
 }

@@ -17,6 +17,7 @@ use crate::model::semconv;
 use crate::model::trace::TraceMeta;
 use crate::model::value::{Attribute, Attributes, Str, Value};
 use crate::pipeline::local::Local;
+use crate::policy::{cap, Policies};
 use crate::propagation::Baggage;
 use std::sync::Arc;
 
@@ -244,7 +245,9 @@ impl Span {
             std::ptr::addr_of_mut!((*p).draft.head).write(head);
             let attrs = std::ptr::addr_of_mut!((*p).draft.attributes);
             attrs.write(Attributes::new());
-            for a in attributes {
+            let policies = &local.sink.policies;
+            for mut a in attributes {
+                cap::cap_value(&mut a.value, policies);
                 (*p).draft.push_attribute(a);
             }
             std::ptr::addr_of_mut!((*p).local).write(local);
@@ -291,6 +294,14 @@ impl Span {
         self.live.as_mut().map(|l| &mut l.draft)
     }
 
+    /// The draft, with the policies the record-time cap needs (see
+    /// `policy::cap`).
+    fn capped(&mut self) -> Option<(&mut Draft, &Policies)> {
+        self.live
+            .as_mut()
+            .map(|l| (&mut l.draft, &*l.local.sink.policies))
+    }
+
     pub(crate) fn capture_content(&self) -> bool {
         self.live
             .as_ref()
@@ -300,22 +311,27 @@ impl Span {
     /// Sets an attribute; a later value for the same key wins.
     #[inline]
     pub fn set_attribute(&mut self, key: impl Into<Str>, value: impl Into<Value>) {
-        if let Some(r) = self.record_mut() {
+        if let Some((r, policies)) = self.capped() {
+            let mut value = value.into();
+            cap::cap_value(&mut value, policies);
             r.push_attribute(Attribute::new(key, value));
         }
     }
 
     pub fn set_attributes(&mut self, attrs: impl IntoIterator<Item = Attribute>) {
-        if let Some(r) = self.record_mut() {
-            for a in attrs {
+        if let Some((r, policies)) = self.capped() {
+            for mut a in attrs {
+                cap::cap_value(&mut a.value, policies);
                 r.push_attribute(a);
             }
         }
     }
 
     pub fn update_name(&mut self, name: impl Into<Str>) {
-        if let Some(r) = self.record_mut() {
-            r.head.name = name.into();
+        if let Some((r, policies)) = self.capped() {
+            let mut name = name.into();
+            cap::cap_owned(&mut name, policies);
+            r.head.name = name;
         }
     }
 
@@ -328,12 +344,18 @@ impl Span {
     pub fn add_event_at(
         &mut self,
         name: impl Into<Str>,
-        attributes: Vec<Attribute>,
+        mut attributes: Vec<Attribute>,
         offset: Option<u64>,
     ) {
         let Some(live) = self.live.as_mut() else {
             return;
         };
+        let policies = &*live.local.sink.policies;
+        let mut name = name.into();
+        cap::cap_owned(&mut name, policies);
+        for a in &mut attributes {
+            cap::cap_value(&mut a.value, policies);
+        }
         // Clock ticks until the collector converts the span's times, all
         // with one scale (see `SpanHead::events`).
         let clock = &live.local.sink.clock;
@@ -344,7 +366,7 @@ impl Span {
         let r = &mut live.draft.head;
         r.approx_bytes += 16 + attributes.iter().map(Attribute::approx_size).sum::<usize>();
         r.events.push(Event {
-            name: name.into(),
+            name,
             time_unix_nanos,
             attributes,
         });
@@ -371,16 +393,22 @@ impl Span {
     }
 
     /// Sets the status. `Ok` is final: later calls cannot change it.
-    pub fn set_status(&mut self, status: Status) {
-        if let Some(r) = self.record_mut() {
+    pub fn set_status(&mut self, mut status: Status) {
+        if let Some((r, policies)) = self.capped() {
             if r.head.status != Status::Ok {
+                if let Status::Error(msg) = &mut status {
+                    cap::cap_owned(msg, policies);
+                }
                 r.head.status = status;
             }
         }
     }
 
-    pub fn add_link(&mut self, context: SpanContext, attributes: Vec<Attribute>) {
-        if let Some(r) = self.record_mut() {
+    pub fn add_link(&mut self, context: SpanContext, mut attributes: Vec<Attribute>) {
+        if let Some((r, policies)) = self.capped() {
+            for a in &mut attributes {
+                cap::cap_value(&mut a.value, policies);
+            }
             let r = &mut r.head;
             r.approx_bytes += 32 + attributes.iter().map(Attribute::approx_size).sum::<usize>();
             r.links.push(Link {

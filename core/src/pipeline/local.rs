@@ -459,6 +459,8 @@ pub(crate) struct Sink {
     wake: flume::Sender<Control>,
     pub(crate) clock: Clock,
     pub(crate) capture_content: bool,
+    /// The tracer's policies, for the record-time value cap.
+    pub(crate) policies: Arc<crate::policy::Policies>,
     /// Counts of threads that exited (folded in by the collector).
     retired: Mutex<ThreadCounts>,
     /// Spans recorded without a thread buffer (none could be made: the
@@ -522,6 +524,7 @@ impl Sink {
         capacity: usize,
         clock: Clock,
         capture_content: bool,
+        policies: Arc<crate::policy::Policies>,
         wake: flume::Sender<Control>,
     ) -> Sink {
         Sink {
@@ -536,6 +539,7 @@ impl Sink {
             wake,
             clock,
             capture_content,
+            policies,
             retired: Mutex::new(ThreadCounts::default()),
             unbuffered_start: AtomicU64::new(0),
             unbuffered_end: AtomicU64::new(0),

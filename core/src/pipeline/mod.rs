@@ -136,6 +136,7 @@ impl Pipeline {
             cfg.queue_capacity,
             clock,
             capture_content,
+            policies.clone(),
             ctl.clone(),
         ));
         let counters = Arc::new(Counters::default());

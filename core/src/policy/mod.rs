@@ -6,6 +6,7 @@
 //! swap it. The common "sample everything" case is one atomic load on the
 //! hot path, no lock.
 
+pub(crate) mod cap;
 pub(crate) mod media;
 pub(crate) mod price;
 pub(crate) mod redact;
@@ -20,7 +21,7 @@ use crate::policy::price::PriceTable;
 use crate::policy::redact::Redactor;
 use crate::policy::sample::Sampler;
 use std::sync::atomic::{
-    AtomicBool, AtomicPtr,
+    AtomicBool, AtomicPtr, AtomicUsize,
     Ordering::{AcqRel, Acquire, Relaxed},
 };
 use std::sync::{Arc, Mutex, RwLock};
@@ -46,6 +47,13 @@ pub(crate) struct Policies {
     global: RwLock<Arc<GlobalContext>>,
     links: AtomicBool,
     conversation_attribute: String,
+    /// The record-time cap on strings: the redactor's `max_attribute_bytes`
+    /// plus [`cap::RECORD_MARGIN`].
+    value_cap: AtomicUsize,
+}
+
+fn record_cap(redactor: &Redactor) -> usize {
+    redactor.config().max_attribute_bytes + cap::RECORD_MARGIN
 }
 
 fn read<T>(lock: &RwLock<Arc<T>>) -> Arc<T> {
@@ -66,6 +74,7 @@ impl Policies {
         conversation_attribute: String,
     ) -> Self {
         Policies {
+            value_cap: AtomicUsize::new(record_cap(&redactor)),
             sample_all: AtomicBool::new(keeps_all(&sampler)),
             sampler: AtomicPtr::new(Box::into_raw(Box::new(sampler))),
             retired: Mutex::new(Vec::new()),
@@ -111,7 +120,13 @@ impl Policies {
     }
 
     pub(crate) fn set_redactor(&self, redactor: Redactor) {
+        self.value_cap.store(record_cap(&redactor), Relaxed);
         write(&self.redactor, redactor);
+    }
+
+    /// Bytes a recorded string may keep (see [`cap`]).
+    pub(crate) fn value_cap(&self) -> usize {
+        self.value_cap.load(Relaxed)
     }
 
     pub(crate) fn prices(&self) -> Arc<PriceTable> {

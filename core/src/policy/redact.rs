@@ -4,9 +4,12 @@
 //! A [`Redactor`] is compiled once from a [`RedactionConfig`] and applied, on
 //! the export thread (never on the application's thread), to each record: its
 //! attributes, its events' attributes, its links' attributes, and also its
-//! name and status description (secret shapes and the size cap only). Every
-//! language's spans go through the same code, so masking is the same
-//! everywhere.
+//! name, its events' names and its status description (media, secret shapes
+//! and the size cap only). Attribute *names* are scrubbed for secret shapes
+//! too (an attribute named after an API key is renamed `[REDACTED]`, and the
+//! rules of the new name apply to its value). The resource's attributes get
+//! the same attribute rules once, when the tracer is built. Every language's
+//! spans go through the same code, so masking is the same everywhere.
 //!
 //! # What happens to one attribute, in order
 //!
@@ -83,7 +86,12 @@
 //!
 //! - Plain text is cut on a character boundary and ends with
 //!   `…[truncated N chars]` (`max_message_chars`) or `…[truncated N bytes]`
-//!   (`max_attribute_bytes`), N being what was removed.
+//!   (`max_attribute_bytes`), N being what was removed (including what the
+//!   record-time cut of [`super::cap`] removed before).
+//! - Secrets are scrubbed before any cut, and a cut leaves no part of one:
+//!   when it splits a token holding a built-in pattern's literal (`sk-`,
+//!   `AKIA`, `eyJ`, ... even glued to the text before it, where the pattern
+//!   does not match), the token is cut back to before the literal.
 //! - JSON objects and arrays stay valid JSON with the same structure: only
 //!   string leaves (not keys, numbers or structure) are shortened, longest
 //!   first. The algorithm finds, by binary search, the largest length `C` such
@@ -141,6 +149,7 @@
 //! plain computation.
 
 use super::media::{MediaPolicy, MediaScanner};
+use crate::util::bounds;
 use crate::util::fasthash::FxHashMap;
 use crate::{Attribute, Error, SpanRecord, Status, Str, Value};
 use aho_corasick::{AhoCorasick, MatchKind};
@@ -475,6 +484,9 @@ enum KeyRule {
     /// numeric ones (usage, rollups, cost, `agtrace.abandoned`) need no entry:
     /// only the name rules above ever touch a number or a boolean.
     Derived(usize),
+    /// The name itself holds a secret shape: it is scrubbed, and the rule of
+    /// the scrubbed name applies to the value.
+    SecretName,
 }
 
 /// Most names a [`RuleCache`] holds before it starts over.
@@ -697,22 +709,12 @@ impl fmt::Debug for Redactor {
 
 impl Redactor {
     /// Compiles `cfg`. Fails, naming the setting, on a bad regex in
-    /// `scrub_patterns`, an empty sensitive key, or a limit below
-    /// [`MIN_LIMIT`].
+    /// `scrub_patterns`, an empty sensitive key, or a limit out of its range
+    /// ([`MIN_LIMIT`] to 16 MiB).
     pub fn new(cfg: &RedactionConfig) -> Result<Redactor, Error> {
-        if cfg.max_attribute_bytes < MIN_LIMIT {
-            return Err(Error::config(
-                "max_attribute_bytes",
-                &cfg.max_attribute_bytes.to_string(),
-                format!("must be at least {MIN_LIMIT}"),
-            ));
-        }
-        if let Some(n) = cfg.max_message_chars.filter(|n| *n < MIN_LIMIT) {
-            return Err(Error::config(
-                "max_message_chars",
-                &n.to_string(),
-                format!("must be at least {MIN_LIMIT}"),
-            ));
+        bounds::ATTRIBUTE_BYTES.check("max_attribute_bytes", cfg.max_attribute_bytes as u64)?;
+        if let Some(n) = cfg.max_message_chars {
+            bounds::MESSAGE_CHARS.check("max_message_chars", n as u64)?;
         }
         let defaults = DEFAULT_SENSITIVE_KEYS.iter().copied();
         let defaults = defaults.filter(|_| !cfg.replace_sensitive_keys);
@@ -831,6 +833,9 @@ impl Redactor {
             self.attribute(a, &mut pass);
         }
         for e in &mut record.events {
+            if let Some(n) = self.plain(&e.name, pass.counts) {
+                e.name = Cow::Owned(n);
+            }
             self.attribute_list(&mut e.attributes, &mut pass);
         }
         for l in &mut record.links {
@@ -844,11 +849,36 @@ impl Redactor {
                 *msg = Cow::Owned(n);
             }
         }
+        self.commit(&counts);
+    }
+
+    /// Applies the attribute rules to attributes outside any span: the
+    /// resource's, once, when the exporters are built.
+    pub(crate) fn apply_to_attributes(&self, attrs: &mut Vec<Attribute>) {
+        let mut counts = Counts([0; N_COUNTERS]);
+        let mut pass = Pass {
+            counts: &mut counts,
+            cache: None,
+        };
+        self.attribute_list(attrs, &mut pass);
+        self.commit(&counts);
+    }
+
+    fn commit(&self, counts: &Counts) {
         for (c, n) in self.counters.iter().zip(counts.0) {
             if n > 0 {
                 c.fetch_add(n, Ordering::Relaxed);
             }
         }
+    }
+
+    /// `s` with its inline media replaced now, counted as at export; `None`
+    /// when there is none (or the policy keeps media). For the record-time
+    /// cap (see [`super::cap`]).
+    pub(crate) fn replace_media_now(&self, s: &str) -> Option<String> {
+        let (text, n) = self.media.as_ref()?.replace(s)?;
+        self.counters[MEDIA].fetch_add(n, Ordering::Relaxed);
+        Some(text)
     }
 
     /// Counts by rule since creation.
@@ -877,7 +907,14 @@ impl Redactor {
 
     fn attribute(&self, a: &mut Attribute, pass: &mut Pass<'_>) {
         let counts = &mut *pass.counts;
-        let content = match self.rule(&a.key, pass.cache.as_deref_mut()) {
+        let mut rule = self.rule(&a.key, pass.cache.as_deref_mut());
+        if rule == KeyRule::SecretName {
+            if let Cow::Owned(k) = self.scrub(&a.key, counts) {
+                a.key = Cow::Owned(k);
+            }
+            rule = self.rule_by_name(&a.key);
+        }
+        let content = match rule {
             KeyRule::Sensitive => return self.mask(&mut a.value, SENSITIVE_KEY, counts),
             KeyRule::Switched(rule) => return self.mask(&mut a.value, rule, counts),
             KeyRule::Derived(i) => {
@@ -890,6 +927,7 @@ impl Redactor {
                 false
             }
             KeyRule::Scan { content } => content,
+            KeyRule::SecretName => false,
         };
         match &mut a.value {
             Value::String(s) => {
@@ -931,9 +969,18 @@ impl Redactor {
         rule
     }
 
-    /// Works out the rule for an attribute name (steps 2 and 3 of the module
-    /// docs, and whether the size cap for message content applies).
+    /// Works out the rule for an attribute name: [`KeyRule::SecretName`]
+    /// when it holds a secret shape, else [`Redactor::rule_by_name`].
     fn rule_of(&self, key: &str) -> KeyRule {
+        match self.scrub(key, &mut Counts([0; N_COUNTERS])) {
+            Cow::Owned(_) => KeyRule::SecretName,
+            Cow::Borrowed(_) => self.rule_by_name(key),
+        }
+    }
+
+    /// Steps 2 and 3 of the module docs for a name, and whether the size cap
+    /// for message content applies.
+    fn rule_by_name(&self, key: &str) -> KeyRule {
         use crate::model::semconv as sc;
         if self.is_sensitive(key) {
             return KeyRule::Sensitive;
@@ -1320,7 +1367,7 @@ fn starts_like_json(raw: &[u8]) -> bool {
 
 /// What a length limit counts.
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum Unit {
+pub(crate) enum Unit {
     Chars,
     Bytes,
 }
@@ -1402,7 +1449,9 @@ fn prefix_end(s: &str, budget: usize, unit: Unit, json: bool) -> usize {
 }
 
 /// Plain text cut to at most `limit` units, marker included; `None` if it fits.
-fn cut_text(s: &str, limit: usize, unit: Unit) -> Option<String> {
+/// Text that an earlier cut (at record time, see [`super::cap`]) left ending
+/// with a marker of the same unit gets one marker counting both cuts.
+pub(crate) fn cut_text(s: &str, limit: usize, unit: Unit) -> Option<String> {
     if s.len() <= limit {
         return None; // bytes >= chars
     }
@@ -1410,14 +1459,101 @@ fn cut_text(s: &str, limit: usize, unit: Unit) -> Option<String> {
     if total <= limit {
         return None;
     }
+    let (body, earlier) = earlier_cut(s, unit);
     let end = prefix_end(
-        s,
-        limit.saturating_sub(marker_len(total, unit)),
+        body,
+        limit.saturating_sub(marker_len(total + earlier, unit)),
         unit,
         false,
     );
-    let removed = unit.len(&s[end..]);
-    Some(format!("{}{}", &s[..end], marker(removed, unit)))
+    let end = secret_safe_end(body, end);
+    let removed = unit.len(&body[end..]) + earlier;
+    Some(format!("{}{}", &body[..end], marker(removed, unit)))
+}
+
+/// `s` without the marker it ends with, and the count that marker reports;
+/// `(s, 0)` when it ends with none.
+fn earlier_cut(s: &str, unit: Unit) -> (&str, usize) {
+    const OPEN: &str = "…[truncated ";
+    let close = [" ", unit.name(), "]"].concat();
+    let Some(rest) = s.strip_suffix(close.as_str()) else {
+        return (s, 0);
+    };
+    match rest.rfind(OPEN) {
+        Some(i) => match rest[i + OPEN.len()..].parse::<usize>() {
+            Ok(n) => (&s[..i], n),
+            Err(_) => (s, 0),
+        },
+        None => (s, 0),
+    }
+}
+
+/// Bytes scanned back from a cut for the start of the token it splits.
+const CUT_SCAN: usize = 1024;
+
+/// `end`, or an earlier cut so that no prefix of a secret shape is left at
+/// the end of the kept text: when the cut splits a token (a run of letters,
+/// digits and `_-.+/=~`) holding a built-in pattern's literal (`sk-`,
+/// `AKIA`, `eyJ`, ...), the token is cut back to before that literal; a
+/// split token after `Bearer ` is dropped whole. A complete secret was
+/// already scrubbed; a cut one is too short for its pattern to recognize.
+fn secret_safe_end(s: &str, end: usize) -> usize {
+    let b = s.as_bytes();
+    let token = |c: u8| c.is_ascii_alphanumeric() || b"_-.+/=~".contains(&c);
+    if end == 0 || end >= b.len() || !token(b[end - 1]) || !token(b[end]) {
+        return end;
+    }
+    let floor = end.saturating_sub(CUT_SCAN);
+    let mut start = end;
+    while start > floor && token(b[start - 1]) {
+        start -= 1;
+    }
+    let run = &b[start..end];
+    let found = BUILTINS
+        .iter()
+        .flat_map(|p| p.literals.iter().map(move |l| (l, p.fold_case)))
+        .filter_map(|(l, fold)| {
+            let l = l.as_bytes();
+            run.windows(l.len()).position(|w| {
+                if fold {
+                    w.eq_ignore_ascii_case(l)
+                } else {
+                    w == l
+                }
+            })
+        })
+        .min();
+    if let Some(i) = found {
+        return start + i;
+    }
+    let before = s[..start].trim_end_matches([' ', '\t']);
+    let after_bearer = before.len() < start
+        && before.len() >= 6
+        && before.as_bytes()[before.len() - 6..].eq_ignore_ascii_case(b"bearer");
+    if after_bearer {
+        start
+    } else {
+        end
+    }
+}
+
+/// A JSON object or array text shortened to at most `limit` bytes as
+/// [`fit_json`] does (or the marker string when it cannot be); `None` when
+/// `s` is no such JSON.
+pub(crate) fn fit_json_text(s: &str, limit: usize) -> Option<String> {
+    if !looks_like_json(s) {
+        return None;
+    }
+    let mut v = serde_json::from_str::<Json>(s).ok()?;
+    let compact = to_json(&v);
+    let total = compact.len();
+    if total <= limit {
+        return Some(compact);
+    }
+    if !fit_json(&mut v, total, limit, Unit::Bytes) {
+        v = Json::String(format!("[truncated: {total} bytes]"));
+    }
+    Some(to_json(&v))
 }
 
 /// Shortens the string leaves of `v`, whose compact serialization has `total`
@@ -1480,7 +1616,7 @@ fn cut_leaves(v: &mut Json, c: usize, unit: Unit, leaves: &[(usize, usize)], i: 
             let target = c.max(m);
             if e > target {
                 // The actual marker is at most `m` long: it counts fewer units.
-                let end = prefix_end(s, target - m, unit, true);
+                let end = secret_safe_end(s, prefix_end(s, target - m, unit, true));
                 let removed = unit.len(&s[end..]);
                 let cut = format!("{}{}", &s[..end], marker(removed, unit));
                 *s = cut;
@@ -1584,8 +1720,13 @@ pub(crate) fn apply_env(
 }
 
 fn parse_limit(var: &str, v: &str) -> Result<usize, Error> {
+    let range = if var == "AGTRACE_MAX_MESSAGE_CHARS" {
+        bounds::MESSAGE_CHARS
+    } else {
+        bounds::ATTRIBUTE_BYTES
+    };
     match v.parse::<usize>() {
-        Ok(n) if n >= MIN_LIMIT => Ok(n),
+        Ok(n) => range.check(var, n as u64).map(|()| n),
         _ => Err(Error::config(
             var,
             v,

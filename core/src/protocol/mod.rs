@@ -22,6 +22,7 @@ use crate::codes::{record, status};
 use crate::id::{SpanContext, TraceFlags, TraceState};
 use crate::model::span::{Parent, Span, SpanRef};
 use crate::model::trace::TraceMeta;
+use crate::util::json_depth::{cut_json_depth, MAX_JSON_DEPTH};
 use crate::{Attribute, Misuse, Status, Str, Tracer, Usage, Value};
 use read::{Begin, End, Item, Items, ParentRef, Read, Val};
 
@@ -83,7 +84,7 @@ pub unsafe fn apply(
         match rec.code {
             record::END | record::ABANDON => match End::read(&mut rec.body, rec.code) {
                 // SAFETY: the handle's contract is the caller's.
-                Ok(end) => note(unsafe { finish(end, Items::new(rec.body)) }),
+                Ok(end) => note(unsafe { finish(tracer, end, Items::new(rec.body)) }),
                 Err(f) => note(Err(f)),
             },
             record::BEGIN if rec.last => {
@@ -111,7 +112,7 @@ fn misuse_of(f: &Fault) -> Misuse {
 
 /// # Safety
 /// As for [`apply`].
-unsafe fn finish(end: End, items: Items<'_>) -> Read<()> {
+unsafe fn finish(tracer: &Tracer, end: End, items: Items<'_>) -> Read<()> {
     if end.handle == 0 {
         return items
             .map(|i| i.map(drop))
@@ -120,7 +121,7 @@ unsafe fn finish(end: End, items: Items<'_>) -> Read<()> {
     }
     // SAFETY: a live handle from `begin`, consumed here (caller's contract).
     let mut span = unsafe { Span::from_handle(end.handle) };
-    let result = record_items(&mut span, items);
+    let result = record_items(tracer, &mut span, items);
     span.end_after(end.duration, end.abandoned);
     result
 }
@@ -149,7 +150,7 @@ fn begin(
         .kind(b.kind)
         .parent(parent)
         .start();
-    let result = record_items(&mut span, Items::new(body.clone()));
+    let result = record_items(tracer, &mut span, Items::new(body.clone()));
     // The binding times the span from when this call returns (its END
     // carries the duration since): the start is taken last, so that a
     // child's end never lands after its parent's because one start did
@@ -203,11 +204,11 @@ fn parent(p: ParentRef, contexts: Contexts<'_>) -> Result<Parent, String> {
 
 /// Applies items in order; returns the first fault (the faulty items are
 /// skipped, the rest applied).
-fn record_items(span: &mut Span, items: Items<'_>) -> Read<()> {
+fn record_items(tracer: &Tracer, span: &mut Span, items: Items<'_>) -> Read<()> {
     let mut first = Ok(());
     for i in items {
         match i {
-            Ok(i) => record_item(span, i),
+            Ok(i) => record_item(tracer, span, i),
             Err(f) => {
                 if first.is_ok() {
                     first = Err(f);
@@ -227,8 +228,23 @@ fn json_text(s: &str) -> serde_json::Value {
 }
 
 #[inline]
-fn record_item(span: &mut Span, i: Item<'_>) {
+fn record_item(tracer: &Tracer, span: &mut Span, i: Item<'_>) {
     match i {
+        Item::Attr(key, Val::Json(s)) => {
+            let (v, too_deep) = json_value(s);
+            if too_deep {
+                // Recorded with the marker: misuse all the same, as part of
+                // the value is lost.
+                tracer.report_misuse(
+                    Misuse::BadValue,
+                    &format!(
+                        "attribute {}: nested deeper than {MAX_JSON_DEPTH} levels, recorded with \"<too deep>\" there",
+                        key.escape_debug()
+                    ),
+                );
+            }
+            span.set_attribute(crate::intern(key), v)
+        }
         Item::Attr(key, val) => span.set_attribute(crate::intern(key), value(val)),
         Item::Status(code, description) => span.set_status(match code {
             status::OK => Status::Ok,
@@ -357,9 +373,21 @@ fn value(v: Val<'_>) -> Value {
         Val::IntArray(a) => Value::I64Array(a),
         Val::DoubleArray(a) => Value::F64Array(a),
         Val::BoolArray(a) => Value::BoolArray(a),
-        Val::Json(s) => match serde_json::from_str(s) {
-            Ok(j) => Value::from_json(j),
-            Err(_) => Value::String(owned(s)),
+        Val::Json(s) => json_value(s).0,
+    }
+}
+
+/// A JSON item's value, and whether parts nested deeper than
+/// [`MAX_JSON_DEPTH`] were replaced by a marker to parse it. Text that does
+/// not parse otherwise is kept as a string.
+fn json_value(s: &str) -> (Value, bool) {
+    match serde_json::from_str(s) {
+        Ok(j) => (Value::from_json(j), false),
+        Err(_) => match cut_json_depth(s, MAX_JSON_DEPTH)
+            .and_then(|cut| serde_json::from_str(&cut).ok())
+        {
+            Some(j) => (Value::from_json(j), true),
+            None => (Value::String(s.to_string().into()), false),
         },
     }
 }

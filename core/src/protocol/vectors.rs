@@ -416,6 +416,7 @@ fn vectors_decode_to_their_records_and_encode_to_their_bytes() {
 mod applied {
     use super::*;
     use crate::protocol::{apply, Begun};
+    use crate::util::json_depth::MAX_JSON_DEPTH;
     use crate::{InMemoryExporter, Tracer, Value};
     use std::time::Duration;
 
@@ -497,6 +498,38 @@ mod applied {
         assert_eq!(plan.attribute("b"), Some(&Value::I64(2)));
         // The child's usage rolled up into its parent, counted at BEGIN.
         assert_eq!(plan.totals.unwrap().usage.input_tokens, 10);
+    }
+
+    #[test]
+    fn json_nested_too_deep_is_recorded_with_a_marker_and_counted() {
+        let (t, mem) = tracer();
+        let deep = |n: usize| format!("{}1{}", "[".repeat(n), "]".repeat(n));
+        let (s, r) = run(
+            &t,
+            json!([{"begin": {"kind": "plain", "name": "deep", "parent": "root", "items": []}}]),
+        );
+        r.unwrap();
+        let (_, r) = run(
+            &t,
+            json!([{"end": {"handle": s.handle, "duration_ns": 5, "items": [
+                {"json": ["d200", deep(200)]},
+                {"json": ["d10k", deep(10_000)]},
+                {"json": ["d100", deep(100)]}]}}]),
+        );
+        r.unwrap();
+        t.shutdown(Duration::from_secs(5)).unwrap();
+        let spans = mem.spans();
+        for key in ["d200", "d10k"] {
+            let v = spans[0].attribute(key).and_then(Value::as_str).unwrap();
+            let marker = format!("\"<too deep>\"{}", "]".repeat(MAX_JSON_DEPTH));
+            assert!(v.ends_with(&marker), "{key}: {v}");
+            assert_eq!(v.matches('[').count(), MAX_JSON_DEPTH, "{key}");
+        }
+        assert_eq!(
+            spans[0].attribute("d100").and_then(Value::as_str),
+            Some(deep(100).as_str())
+        );
+        assert_eq!(t.stats().misuse.bad_value, 2, "{:?}", t.stats().misuse);
     }
 
     #[test]

@@ -6,11 +6,17 @@
 use crate::error::Error;
 use std::time::Duration;
 
+/// The one rule for every boolean setting: `true`/`false`, `1`/`0`,
+/// `yes`/`no` or `on`/`off`, in any case.
 pub(crate) fn parse_bool(var: &str, v: &str) -> Result<bool, Error> {
     match v.to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Ok(true),
         "false" | "0" | "no" | "off" => Ok(false),
-        _ => Err(Error::config(var, v, "expected true or false")),
+        _ => Err(Error::config(
+            var,
+            v,
+            "expected true/false, 1/0, yes/no or on/off (any case)",
+        )),
     }
 }
 

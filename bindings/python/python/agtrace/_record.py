@@ -14,7 +14,8 @@ and never raises an ``Exception``:
   ``model_dump``): ``model_dump(mode="json")``; mappings, sequences, sets
   (sorted when their items sort): converted item by item. A container met
   again inside itself becomes ``CYCLE``, nesting deeper than ``MAX_DEPTH``
-  ``TOO_DEEP``;
+  ``TOO_DEEP`` (counted as misuse, ``bad_value``: part of the value is
+  lost);
 * anything else: its ``repr``, cut at ``MAX_REPR`` characters; a ``repr``
   that raises gives ``<unrepresentable TYPE>``.
 
@@ -58,15 +59,35 @@ _SCALAR_ARRAYS = (
 Plain = Union[None, str, bool, int, float, "list[Any]", "dict[str, Any]"]
 
 
-def attribute_item(value: object) -> Optional[tuple[int, object]]:
+class _Walk:
+    """One conversion's state: the ids of the containers being converted
+    around the current value (a cycle's marker), and whether some part was
+    nested deeper than ``MAX_DEPTH``. The walk is bounded by ``MAX_DEPTH``,
+    so no value, however deep, reaches Python's recursion limit."""
+
+    __slots__ = ("path", "too_deep")
+
+    def __init__(self) -> None:
+        self.path: set[int] = set()
+        self.too_deep = False
+
+
+def attribute_item(value: object) -> Optional[tuple[Any, ...]]:
     """``value`` as an attribute item's code (``ITEM_*``) and payload, or
     None when it converts to None (the attribute is skipped, as for None).
-    Never raises an ``Exception``; a ``BaseException`` such as
-    ``KeyboardInterrupt`` raised by the value's own code propagates."""
+    A value nested deeper than ``MAX_DEPTH`` is recorded with ``TOO_DEEP``
+    in place of the too-deep part, and a third element says so: the caller
+    counts it as misuse (``bad_value``). Never raises an ``Exception``; a
+    ``BaseException`` such as ``KeyboardInterrupt`` raised by the value's
+    own code propagates."""
+    walk = _Walk()
     try:
-        return _item(_plain(value, 0, set()))
+        item = _item(_plain(value, 0, walk))
     except Exception:
         return codes.ITEM_STRING, _unrepresentable(value)
+    if item is not None and walk.too_deep:
+        return (*item, f"nested deeper than {MAX_DEPTH} levels, recorded with {TOO_DEEP!r} there")
+    return item
 
 
 def plain(value: object) -> Plain:
@@ -76,7 +97,7 @@ def plain(value: object) -> Plain:
     if type(value) is dict and all(type(k) is str and _is_json_scalar(v) for k, v in value.items()):
         return dict(value)  # the common case (a call's arguments): converts to itself
     try:
-        return _plain(value, 0, set())
+        return _plain(value, 0, _Walk())
     except Exception:
         return _unrepresentable(value)
 
@@ -115,9 +136,8 @@ def _item(plain: Plain) -> Optional[tuple[int, object]]:
     return codes.ITEM_JSON, json_text(plain)
 
 
-def _plain(value: object, depth: int, path: set[int]) -> Plain:
-    """``value`` as JSON-ready Python; ``path`` holds the ids of the
-    containers being converted around it (a cycle's marker)."""
+def _plain(value: object, depth: int, walk: _Walk) -> Plain:
+    """``value`` as JSON-ready Python (see :class:`_Walk`)."""
     if isinstance(value, enum.Enum):
         value = value.value
         if isinstance(value, enum.Enum):  # an Enum valued by an Enum: no unbounded chain
@@ -138,19 +158,20 @@ def _plain(value: object, depth: int, path: set[int]) -> Plain:
     if isinstance(value, (bytes, bytearray, memoryview)):
         return _bytes_placeholder(value)
     if depth >= MAX_DEPTH:
+        walk.too_deep = True
         return TOO_DEEP
-    if id(value) in path:
+    if id(value) in walk.path:
         return CYCLE
-    path.add(id(value))
+    walk.path.add(id(value))
     try:
-        return _structure(value, depth + 1, path)
+        return _structure(value, depth + 1, walk)
     finally:
-        path.discard(id(value))
+        walk.path.discard(id(value))
 
 
-def _structure(value: object, depth: int, path: set[int]) -> Plain:
+def _structure(value: object, depth: int, walk: _Walk) -> Plain:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name), depth, path) for f in dataclasses.fields(value)}
+        return {f.name: _plain(getattr(value, f.name), depth, walk) for f in dataclasses.fields(value)}
     dump = getattr(value, "model_dump", None) if not isinstance(value, type) else None
     if callable(dump):
         try:
@@ -158,22 +179,22 @@ def _structure(value: object, depth: int, path: set[int]) -> Plain:
         except Exception:
             pass  # not pydantic's model_dump after all: its repr
         else:
-            return _plain(dumped, depth, path)
+            return _plain(dumped, depth, walk)
     if isinstance(value, Mapping):
-        return {_key(k, depth, path): _plain(v, depth, path) for k, v in value.items()}
+        return {_key(k, depth, walk): _plain(v, depth, walk) for k, v in value.items()}
     if isinstance(value, Set):
         try:
             items = sorted(value)
         except Exception:
             items = list(value)
-        return [_plain(v, depth, path) for v in items]
+        return [_plain(v, depth, walk) for v in items]
     if isinstance(value, Sequence):
-        return [_plain(v, depth, path) for v in value]
+        return [_plain(v, depth, walk) for v in value]
     return _bounded_repr(value)
 
 
-def _key(key: object, depth: int, path: set[int]) -> str:
-    plain = _plain(key, depth, path)
+def _key(key: object, depth: int, walk: _Walk) -> str:
+    plain = _plain(key, depth, walk)
     if isinstance(plain, str):
         return plain
     return json.dumps(plain, ensure_ascii=False, separators=(",", ":"))
