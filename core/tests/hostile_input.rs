@@ -68,3 +68,29 @@ fn huge_protocol_offsets_saturate() {
     assert!(span.events[0].time_unix_nanos >= span.start_unix_nanos);
     assert_eq!(tracer.stats().collector.spans, 1);
 }
+
+/// Found by `fuzz/fuzz_targets/protocol.rs`: token counts are the caller's
+/// u64s, and the rollup summed two children's into their parent with
+/// overflow. Sums saturate (and an attribute holds at most `i64::MAX`).
+#[test]
+fn huge_token_counts_saturate_in_rollups() {
+    use agtrace_core::{semconv, SpanKind, Usage, Value};
+    let (tracer, mem) = memory_tracer();
+    let mut agent = tracer.span("agent").kind(SpanKind::Agent).root().start();
+    for _ in 0..2 {
+        let mut llm = tracer
+            .span("chat")
+            .kind(SpanKind::Llm)
+            .parent(&agent)
+            .start();
+        llm.set_usage(Usage::new(u64::MAX, 1));
+        llm.end();
+    }
+    agent.end();
+    let spans = flushed(&tracer, &mem);
+    let agent = common::by_name(&spans, "agent");
+    let int = |key| agent.attribute(key).and_then(Value::as_i64);
+    assert_eq!(int(semconv::AGTRACE_USAGE_INPUT_TOKENS), Some(i64::MAX));
+    assert_eq!(int(semconv::AGTRACE_USAGE_OUTPUT_TOKENS), Some(2));
+    assert_eq!(int(semconv::AGTRACE_USAGE_LLM_CALLS), Some(2));
+}
