@@ -19,7 +19,7 @@ demo:
 	cargo run --release --quiet -p agtrace-core --example demo
 
 ## test: every test (formatting, lints, ABI drift, Rust, C/C++, Python, Kotlin, end-to-end)
-test: lint check-abi test-rust test-c test-python test-kotlin test-kotlin-consumer test-swift test-swift-consumer \
+test: lint check-abi test-rust fuzz-smoke test-c test-python test-kotlin test-kotlin-consumer test-swift test-swift-consumer \
   bench-smoke
 
 # OTLP exporters keep what they cannot deliver in a disk spool under
@@ -72,7 +72,44 @@ test-c: sdk-c
 # built with the library, it would change uniffi's features and recompile
 # agtrace-ffi apart from the `-p agtrace-ffi` builds.
 test-rust:
-	cargo test --release --workspace --exclude uniffi-bindgen
+	cargo test --release --workspace --exclude uniffi-bindgen --exclude agtrace-fuzz
+
+## fuzz: each fuzz target (fuzz/) for FUZZ_SECONDS (default 300); crashes land in build/fuzz/
+# Coverage-guided fuzzing on stable Rust: libfuzzer-sys's libFuzzer, with
+# the sanitizer-coverage passes cargo-fuzz would turn on with nightly
+# (-Zsanitizer is nightly-only; these -C flags are not). An explicit
+# --target keeps the flags off build scripts and proc macros, which cannot
+# link against libFuzzer, and its own target dir keeps them off the normal
+# build. Each run reads the committed seeds (fuzz/corpus/<target>) and
+# writes what it learns to a corpus in the cache, so the repository's
+# corpus changes only by hand.
+FUZZ_TARGETS := protocol propagation config_file ffi_strings
+FUZZ_SECONDS ?= 300
+FUZZ_HOST := $(shell rustc -vV | sed -n 's/^host: //p')
+FUZZ_BIN := $(CARGO_TARGET_DIR)/fuzz/$(FUZZ_HOST)/release
+FUZZ_RUSTFLAGS := --cfg fuzzing -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
+  -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
+  -Cllvm-args=-sanitizer-coverage-trace-compares -Cdebug-assertions -Coverflow-checks
+
+.PHONY: fuzz fuzz-build fuzz-smoke
+
+fuzz-build:
+	RUSTFLAGS="$(FUZZ_RUSTFLAGS)" cargo build --release --quiet -p agtrace-fuzz --target $(FUZZ_HOST) \
+	  --target-dir $(CARGO_TARGET_DIR)/fuzz
+
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	  echo "fuzz $$t: $(FUZZ_SECONDS) s"; \
+	  mkdir -p $(AGTRACE_CACHE)/fuzz-corpus/$$t fuzz/corpus/$$t $(CURDIR)/build/fuzz/$$t && \
+	  $(FUZZ_BIN)/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	    -artifact_prefix=$(CURDIR)/build/fuzz/$$t/ $(AGTRACE_CACHE)/fuzz-corpus/$$t fuzz/corpus/$$t \
+	    2> $(CURDIR)/build/fuzz/$$t.log || { tail -n 40 $(CURDIR)/build/fuzz/$$t.log; exit 1; }; \
+	  grep -E '^stat::(number_of_executed_units|new_units_added)' $(CURDIR)/build/fuzz/$$t.log; \
+	done
+
+# make test's share: 5 s per target, to prove the targets build and run.
+fuzz-smoke:
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=5
 
 # Python: the wheel maturin builds from bindings/python (pyproject.toml): the
 # hand-written package with two build outputs written into it (gitignored) by

@@ -45,6 +45,9 @@ mod util;
 
 pub use model::{id, semconv};
 
+/// For the fuzz targets only; not part of the API.
+#[doc(hidden)]
+pub use config::check_config_text;
 pub use config::{
     ExporterConfig, LangfuseConfig, LangwatchConfig, OpikConfig, PhoenixConfig, Settings,
     TracerBuilder, DEFAULT_FILE_PATH, SETTING_NAMES,

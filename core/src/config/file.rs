@@ -160,15 +160,21 @@ impl<'de> serde::Deserialize<'de> for ExporterEntry {
 /// the key and position.
 pub(crate) fn load(path: &Path) -> Result<FileConfig, Error> {
     let shown = path.display().to_string();
-    let fail = |reason: String| Error::config("AGTRACE_CONFIG", &shown, reason);
-    let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::config("AGTRACE_CONFIG", &shown, format!("cannot read: {e}")))?;
     let yaml = matches!(
         path.extension().and_then(|e| e.to_str()),
         Some("yaml" | "yml")
     );
+    parse(&text, yaml, &shown)
+}
+
+/// Parses a config file's text (`shown` names it in errors).
+pub(crate) fn parse(text: &str, yaml: bool, shown: &str) -> Result<FileConfig, Error> {
+    let fail = |reason: String| Error::config("AGTRACE_CONFIG", shown, reason);
     if yaml {
-        serde_yaml_ng::from_str(&text).map_err(|e| fail(e.to_string()))
+        serde_yaml_ng::from_str(text).map_err(|e| fail(e.to_string()))
     } else {
-        toml::from_str(&text).map_err(|e| fail(e.to_string()))
+        toml::from_str(text).map_err(|e| fail(e.to_string()))
     }
 }

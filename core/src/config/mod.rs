@@ -391,15 +391,19 @@ impl Settings {
     }
 
     pub(crate) fn resolve(b: &TracerBuilder) -> Result<Settings, Error> {
-        let env = &b.env;
         let file = match b
             .config_file
             .clone()
-            .or_else(|| env.get("AGTRACE_CONFIG").map(PathBuf::from))
+            .or_else(|| b.env.get("AGTRACE_CONFIG").map(PathBuf::from))
         {
             Some(path) => file::load(&path)?,
             None => file::FileConfig::default(),
         };
+        Settings::resolve_with(b, file)
+    }
+
+    fn resolve_with(b: &TracerBuilder, file: file::FileConfig) -> Result<Settings, Error> {
+        let env = &b.env;
 
         let res_env = match env.get("OTEL_RESOURCE_ATTRIBUTES") {
             Some(v) => parse_pairs("OTEL_RESOURCE_ATTRIBUTES", &v)?,
@@ -933,4 +937,18 @@ fn unique_names(mut specs: Vec<ExporterSpec>) -> Vec<ExporterSpec> {
         }
     }
     specs
+}
+
+/// Parses config-file text (YAML when `yaml`, else TOML) and decides every
+/// setting from it alone, as `build` would with that file and no
+/// environment, including the sampling rules and redaction patterns, but
+/// starts and opens nothing. For the fuzz targets (`fuzz/`); not part of
+/// the API.
+#[doc(hidden)]
+pub fn check_config_text(text: &str, yaml: bool) -> Result<Settings, Error> {
+    let parsed = file::parse(text, yaml, "config text")?;
+    let settings = Settings::resolve_with(&TracerBuilder::default().ignore_env(), parsed)?;
+    crate::policy::sample::Sampler::new(&settings.sampling)?;
+    crate::policy::redact::Redactor::new(&settings.redaction)?;
+    Ok(settings)
 }

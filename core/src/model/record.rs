@@ -149,9 +149,12 @@ impl SpanRecord {
         self.kind = h.kind;
         self.otel_kind = h.otel_kind;
         self.start_unix_nanos = clock.unix_nanos(h.start);
-        self.end_unix_nanos = self.start_unix_nanos
-            + h.duration
-                .unwrap_or_else(|| clock.nanos_between(h.start, h.end));
+        // A duration comes from the caller (a binding's END record may hold
+        // any u64): past the end of time it ends at the end of time.
+        self.end_unix_nanos = self.start_unix_nanos.saturating_add(
+            h.duration
+                .unwrap_or_else(|| clock.nanos_between(h.start, h.end)),
+        );
         self.attributes = attributes;
         self.events = h.events;
         for e in &mut self.events {

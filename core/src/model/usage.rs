@@ -22,8 +22,9 @@ impl Usage {
         }
     }
 
+    /// Saturates at `u64::MAX` (the counts are the caller's).
     pub fn total_tokens(&self) -> u64 {
-        self.input_tokens + self.output_tokens
+        self.input_tokens.saturating_add(self.output_tokens)
     }
 
     /// The GenAI usage attributes; zero counts other than input/output are omitted.

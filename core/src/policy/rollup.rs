@@ -48,17 +48,25 @@ pub struct Totals {
 }
 
 impl Totals {
+    /// Counts saturate: token counts come from the caller, and a hostile
+    /// or corrupt one must not wrap a subtree's sum.
     fn add(&mut self, o: &Totals) {
         let (u, v) = (&mut self.usage, &o.usage);
-        u.input_tokens += v.input_tokens;
-        u.output_tokens += v.output_tokens;
-        u.cache_read_input_tokens += v.cache_read_input_tokens;
-        u.cache_creation_input_tokens += v.cache_creation_input_tokens;
-        u.reasoning_output_tokens += v.reasoning_output_tokens;
+        u.input_tokens = u.input_tokens.saturating_add(v.input_tokens);
+        u.output_tokens = u.output_tokens.saturating_add(v.output_tokens);
+        u.cache_read_input_tokens = u
+            .cache_read_input_tokens
+            .saturating_add(v.cache_read_input_tokens);
+        u.cache_creation_input_tokens = u
+            .cache_creation_input_tokens
+            .saturating_add(v.cache_creation_input_tokens);
+        u.reasoning_output_tokens = u
+            .reasoning_output_tokens
+            .saturating_add(v.reasoning_output_tokens);
         self.cost_usd += o.cost_usd;
-        self.llm_calls += o.llm_calls;
-        self.tool_calls += o.tool_calls;
-        self.errors += o.errors;
+        self.llm_calls = self.llm_calls.saturating_add(o.llm_calls);
+        self.tool_calls = self.tool_calls.saturating_add(o.tool_calls);
+        self.errors = self.errors.saturating_add(o.errors);
     }
 
     pub fn is_empty(&self) -> bool {

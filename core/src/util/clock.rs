@@ -109,7 +109,9 @@ impl Clock {
             return ticks;
         }
         let d = u128::from(ticks.saturating_sub(s.anchor_ticks));
-        ((d * u128::from(s.scale.load(Relaxed))) >> 32) as u64
+        // Saturates: `after` may have made `ticks` from a caller's offset of
+        // up to u64::MAX nanoseconds.
+        u64::try_from((d * u128::from(s.scale.load(Relaxed))) >> 32).unwrap_or(u64::MAX)
     }
 
     /// The tick count `nanos` after `start` (at the current rate).
@@ -125,7 +127,9 @@ impl Clock {
     }
 
     pub(crate) fn unix_nanos(&self, ticks: u64) -> u64 {
-        self.0.anchor_unix_nanos + self.since_anchor(ticks)
+        self.0
+            .anchor_unix_nanos
+            .saturating_add(self.since_anchor(ticks))
     }
 
     /// Nanoseconds between two tick counts (0 if `end` is earlier).
