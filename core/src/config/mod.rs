@@ -946,7 +946,11 @@ fn unique_names(mut specs: Vec<ExporterSpec>) -> Vec<ExporterSpec> {
 /// the API.
 #[doc(hidden)]
 pub fn check_config_text(text: &str, yaml: bool) -> Result<Settings, Error> {
-    let parsed = file::parse(text, yaml, "config text")?;
+    let mut parsed = file::parse(text, yaml, "config text")?;
+    // Resolving a spool directory creates it: not for arbitrary text.
+    if let Some(d) = parsed.delivery.as_mut() {
+        d.spool_dir = None;
+    }
     let settings = Settings::resolve_with(&TracerBuilder::default().ignore_env(), parsed)?;
     crate::policy::sample::Sampler::new(&settings.sampling)?;
     crate::policy::redact::Redactor::new(&settings.redaction)?;
