@@ -564,6 +564,7 @@ fn presets_send_to_their_backends_with_their_auth() {
         l[0].header("authorization"),
         Some("Basic cGstbGYtMTIzOnNrLWxmLTQ1Ng==")
     );
+    assert_eq!(l[0].header("x-langfuse-ingestion-version"), Some("4"));
     let p = phoenix.wait_for(1, Duration::from_secs(5));
     assert_eq!(p[0].path, "/v1/traces");
     assert_eq!(p[0].header("authorization"), Some("Bearer px-key"));

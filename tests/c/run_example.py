@@ -234,7 +234,7 @@ def compare(spans: list[dict[str, Any]], reference: list[dict[str, Any]]) -> lis
 
 
 def clean_env(conversation: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AGTRACE_", "LANGFUSE_", "PHOENIX_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AGTRACE_", "LANGFUSE_", "PHOENIX_", "LANGWATCH_", "OPIK_"))}
     env["AGTRACE_DEMO_CONVERSATION"] = conversation
     return env
 

@@ -140,7 +140,7 @@ def environment(env: dict[str, str], home: Path) -> dict[str, str]:
     """A workload process's environment: this one's without any agtrace or
     OpenTelemetry setting, then ``env``, with ``home`` as HOME (so default
     state directories are the test's)."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("AGTRACE_", "OTEL_", "XDG_"))}
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("AGTRACE_", "OTEL_", "XDG_", "LANGFUSE_", "PHOENIX_", "LANGWATCH_", "OPIK_"))}
     base.update(env)
     base["HOME"] = str(home)
     return base

@@ -163,7 +163,7 @@ def child_env(**overrides: str) -> dict[str, str]:
     AGTRACE_PYTHON_NATIVE_DIR, a venv) is kept."""
     env = os.environ.copy()
     for key in list(env):
-        if key.startswith(("OTEL_", "LANGFUSE_", "PHOENIX_")) or (
+        if key.startswith(("OTEL_", "LANGFUSE_", "PHOENIX_", "LANGWATCH_", "OPIK_")) or (
             key.startswith("AGTRACE_") and not key.startswith("AGTRACE_PYTHON")
         ):
             del env[key]

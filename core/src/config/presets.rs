@@ -4,7 +4,8 @@
 //! - `otlp`: the standard `OTEL_EXPORTER_OTLP_*` variables.
 //! - `langfuse`: Langfuse's OTLP/HTTP endpoint (`{LANGFUSE_HOST}/api/public/otel/v1/traces`,
 //!   default host `https://cloud.langfuse.com`) with Basic auth from
-//!   `LANGFUSE_PUBLIC_KEY` and `LANGFUSE_SECRET_KEY`.
+//!   `LANGFUSE_PUBLIC_KEY` and `LANGFUSE_SECRET_KEY`, and the ingestion
+//!   version header Langfuse asks OpenTelemetry exporters to send.
 //! - `phoenix`: `{PHOENIX_COLLECTOR_ENDPOINT}/v1/traces`, with
 //!   `PHOENIX_API_KEY` as a bearer token when set.
 //! - `langwatch`: `{LANGWATCH_ENDPOINT}/api/otel/v1/traces` (default
@@ -116,7 +117,12 @@ pub(crate) fn langfuse(
         name: "langfuse".into(),
         endpoint,
         protocol: OtlpProtocol::HttpProtobuf,
-        headers: vec![("authorization".into(), format!("Basic {token}"))],
+        headers: vec![
+            ("authorization".into(), format!("Basic {token}")),
+            // Langfuse asks direct OpenTelemetry exporters for this header to
+            // ingest in real time (older servers ignore it).
+            ("x-langfuse-ingestion-version".into(), "4".into()),
+        ],
         timeout: DEFAULT_OTLP_TIMEOUT,
         compression: OtlpCompression::None,
         max_request_bytes: crate::exporter::DEFAULT_MAX_REQUEST_BYTES,
