@@ -113,20 +113,16 @@ pub(crate) fn langfuse(
     let endpoint = format!("{}/api/public/otel/v1/traces", host.trim_end_matches('/'));
     validate_url("LANGFUSE_HOST", &endpoint)?;
     let token = base64::engine::general_purpose::STANDARD.encode(format!("{public}:{secret}"));
-    Ok(OtlpSettings {
-        name: "langfuse".into(),
+    preset(
+        "langfuse",
         endpoint,
-        protocol: OtlpProtocol::HttpProtobuf,
-        headers: vec![
+        vec![
             ("authorization".into(), format!("Basic {token}")),
             // Langfuse asks direct OpenTelemetry exporters for this header to
             // ingest in real time (older servers ignore it).
             ("x-langfuse-ingestion-version".into(), "4".into()),
         ],
-        timeout: DEFAULT_OTLP_TIMEOUT,
-        compression: OtlpCompression::None,
-        max_request_bytes: crate::exporter::DEFAULT_MAX_REQUEST_BYTES,
-    })
+    )
 }
 
 pub(crate) fn phoenix(
@@ -165,17 +161,10 @@ pub(crate) fn phoenix(
         .clone()
         .or_else(|| env.get("PHOENIX_API_KEY"))
         .or_else(|| file.api_key.clone());
-    Ok(OtlpSettings {
-        name: "phoenix".into(),
-        endpoint,
-        protocol: OtlpProtocol::HttpProtobuf,
-        headers: api_key
-            .map(|k| vec![("authorization".to_string(), format!("Bearer {k}"))])
-            .unwrap_or_default(),
-        timeout: DEFAULT_OTLP_TIMEOUT,
-        compression: OtlpCompression::None,
-        max_request_bytes: crate::exporter::DEFAULT_MAX_REQUEST_BYTES,
-    })
+    let headers = api_key
+        .map(|k| vec![("authorization".to_string(), format!("Bearer {k}"))])
+        .unwrap_or_default();
+    preset("phoenix", endpoint, headers)
 }
 
 /// A value from code, else the environment variable `var`, else the file,

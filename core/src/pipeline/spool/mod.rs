@@ -232,7 +232,10 @@ impl Spool {
         // Only the segment being written is left: begin afresh.
         if self.on_disk + need > self.max_bytes {
             if let Some(c) = self.current.take() {
-                let spans = count(&read_whole(&c.path), segment::MAGIC.len());
+                let spans = count(
+                    &std::fs::read(&c.path).unwrap_or_default(),
+                    segment::MAGIC.len(),
+                );
                 self.counters.lost_from_spool.fetch_add(spans, Relaxed);
                 segment::remove(&c.path);
                 self.on_disk = self.on_disk.saturating_sub(c.len);
@@ -351,10 +354,6 @@ fn unlock(file: &File) {
     use std::os::fd::AsRawFd;
     // SAFETY: as in `try_lock`.
     unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_UN) };
-}
-
-fn read_whole(path: &Path) -> Vec<u8> {
-    std::fs::read(path).unwrap_or_default()
 }
 
 /// Spans in a segment's bytes from `at`, up to any corruption.
